@@ -1,0 +1,159 @@
+//! Tests of the offline parts of `LiveMessenger`: retry policy, panic
+//! containment, peer conversion, secrets in Debug.
+
+use std::num::NonZeroU32;
+
+use grammers_mtsender::RpcError;
+
+use super::resolve::resolved;
+use super::*;
+
+fn ctx(error: InvocationError, n: u32) -> RetryContext {
+    RetryContext {
+        fail_count: NonZeroU32::new(n).unwrap(),
+        slept_so_far: Duration::ZERO,
+        error,
+    }
+}
+
+fn flood(secs: u32) -> InvocationError {
+    InvocationError::Rpc(RpcError {
+        code: 420,
+        name: "FLOOD_WAIT".into(),
+        value: Some(secs),
+        caused_by: None,
+    })
+}
+
+#[test]
+fn retry_policy_never_sleeps_on_flood_wait() {
+    for secs in [1, 5, 59, 3600] {
+        assert_eq!(
+            ReconnectOnly.should_retry(&ctx(flood(secs), 1)),
+            ControlFlow::Break(())
+        );
+    }
+    let slow = InvocationError::Rpc(RpcError {
+        code: 420,
+        name: "SLOWMODE_WAIT".into(),
+        value: Some(3),
+        caused_by: None,
+    });
+    assert_eq!(
+        ReconnectOnly.should_retry(&ctx(slow, 1)),
+        ControlFlow::Break(())
+    );
+}
+
+#[test]
+fn retry_policy_retries_io_twice() {
+    let io = || InvocationError::Io(std::io::ErrorKind::ConnectionReset.into());
+    assert_eq!(
+        ReconnectOnly.should_retry(&ctx(io(), 1)),
+        ControlFlow::Continue(Duration::from_millis(500))
+    );
+    assert_eq!(
+        ReconnectOnly.should_retry(&ctx(io(), 2)),
+        ControlFlow::Continue(Duration::from_millis(1000))
+    );
+    assert_eq!(
+        ReconnectOnly.should_retry(&ctx(io(), 3)),
+        ControlFlow::Break(())
+    );
+    assert_eq!(
+        ReconnectOnly.should_retry(&ctx(InvocationError::Dropped("x"), 1)),
+        ControlFlow::Break(())
+    );
+}
+
+#[tokio::test]
+async fn grammers_panics_become_errors() {
+    let r: Result<(), _> = contained("auth.sendCode", async {
+        panic!("should not have logged in yet")
+    })
+    .await;
+    assert!(
+        matches!(r, Err(TelegramError::Rpc { code: 0, .. })),
+        "{r:?}"
+    );
+    let ok = contained("x", async { Ok(5) }).await;
+    assert_eq!(ok, Ok(5));
+}
+
+#[test]
+fn resolved_peer_from_grammers_ids() {
+    let chan = resolved(PeerId::channel(1_234_567_890).unwrap(), Some(-9), "News").unwrap();
+    assert_eq!(
+        (chan.peer_id, chan.kind, chan.access_hash),
+        (-1_001_234_567_890, PeerKind::Channel, Some(-9))
+    );
+    let chat = resolved(PeerId::chat(42).unwrap(), Some(0), "G").unwrap();
+    assert_eq!(
+        (chat.peer_id, chat.kind, chat.access_hash),
+        (-42, PeerKind::Chat, None)
+    );
+    let user = resolved(PeerId::user(777).unwrap(), Some(5), "Ann").unwrap();
+    assert_eq!(
+        (user.peer_id, user.kind, user.access_hash),
+        (777, PeerKind::User, Some(5))
+    );
+    assert!(resolved(PeerId::self_user(), None, "").is_err());
+    // And our send path builds the matching input peer again.
+    assert!(send::input_peer(&chan).is_ok() && send::input_peer(&chat).is_ok());
+}
+
+struct NoStore;
+
+#[async_trait]
+impl SessionStore for NoStore {
+    async fn load_session(
+        &self,
+        _: i64,
+    ) -> Result<Option<Vec<u8>>, super::super::SessionStoreError> {
+        Ok(None)
+    }
+    async fn save_session(&self, _: i64, _: &[u8]) -> Result<(), super::super::SessionStoreError> {
+        Ok(())
+    }
+    async fn clear_session(&self, _: i64) -> Result<(), super::super::SessionStoreError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn debug_hides_api_hash() {
+    let m = LiveMessenger::new(12345, Secret::new("0123456789abcdef"), Arc::new(NoStore));
+    let dbg = format!("{m:?}");
+    assert!(
+        !dbg.contains("0123456789abcdef") && dbg.contains("12345"),
+        "{dbg}"
+    );
+}
+
+#[tokio::test]
+async fn login_steps_without_a_started_login_are_refused() {
+    let m = LiveMessenger::new(1, Secret::new("h"), Arc::new(NoStore));
+    let acct = AccountKey {
+        id: 1,
+        name: "a".into(),
+    };
+    assert_eq!(
+        m.submit_code(&acct, &Secret::new("12345")).await,
+        Err(TelegramError::NoLoginInProgress)
+    );
+    assert_eq!(
+        m.submit_password(&acct, &Secret::new("pw")).await,
+        Err(TelegramError::NoLoginInProgress)
+    );
+}
+
+#[tokio::test]
+async fn invite_links_fail_before_any_network() {
+    let m = LiveMessenger::new(1, Secret::new("h"), Arc::new(NoStore));
+    let acct = AccountKey {
+        id: 1,
+        name: "a".into(),
+    };
+    let err = m.resolve(&acct, "https://t.me/+abc").await.unwrap_err();
+    assert!(err.to_string().contains("account chats"), "{err}");
+}
