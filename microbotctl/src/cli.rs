@@ -1,0 +1,40 @@
+//! The command line, as clap derive types. Names, flags and exit codes are
+//! a contract operators' scripts depend on (DESIGN.md "CLI").
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::output::Format;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "microbotctl",
+    version,
+    about = "Control microbotd: accounts, templates, schedulers, deliveries, backups",
+    after_help = "Exit codes: 0 ok, 1 failed or unhealthy, 2 usage, 69 daemon unreachable."
+)]
+pub struct Cli {
+    /// Control socket of the daemon [default: the user's daemon if running, else /run/microbot/control.sock]
+    #[arg(long, global = true, env = "MICROBOT_SOCKET", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Output format.
+    #[arg(
+        short = 'o',
+        long = "output",
+        global = true,
+        value_enum,
+        default_value = "table"
+    )]
+    pub output: Format,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Is the daemon up and its database reachable? Exit 1 when not.
+    Health,
+    /// Version, uptime, database backend, counts and the next sends.
+    Status,
+}

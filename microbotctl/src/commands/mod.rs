@@ -1,0 +1,42 @@
+//! One module per command group; [`dispatch`] runs the parsed command.
+
+mod health;
+mod status;
+
+use std::process::ExitCode;
+
+use microbot_proto::client::Client;
+
+use crate::cli::{Cli, Command};
+use crate::failure::Failure;
+use crate::output::Format;
+
+/// What every command gets: the connection and the output format.
+pub struct Ctx {
+    pub client: Client,
+    pub format: Format,
+}
+
+impl Ctx {
+    /// Maps a failed call to the operator's one line.
+    pub fn fail(&self, status: tonic::Status) -> Failure {
+        self.client.error(status).into()
+    }
+}
+
+/// Runs one command and returns its exit code.
+pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
+    let socket = cli
+        .socket
+        .clone()
+        .unwrap_or_else(crate::socket::default_socket);
+    let client = Client::connect(&socket).await?;
+    let ctx = Ctx {
+        client,
+        format: cli.output,
+    };
+    match cli.command {
+        Command::Health => health::run(&ctx).await,
+        Command::Status => status::run(&ctx).await,
+    }
+}

@@ -1,0 +1,191 @@
+//! Daemon configuration: [`Config`], loaded once at start-up and passed down.
+//!
+//! # Precedence
+//! Built-in defaults (every key has one), then the TOML file (`--config`,
+//! else `/etc/microbot/microbotd.toml` for a system service, else
+//! `$XDG_CONFIG_HOME/microbot/microbotd.toml`; a missing default file is
+//! fine, a missing explicit one is not), then `MICROBOT_<SECTION>_<KEY>`
+//! environment variables. Anything wrong stops start-up with one line that
+//! names the key and why ([`ConfigError`]).
+
+mod duration;
+mod paths;
+mod raw;
+mod render;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use duration::{HumanDuration, format_duration, parse_duration};
+pub use paths::Environment;
+pub use render::redact_url as redact_database_url;
+
+use crate::telegram::Secret;
+
+/// Why the configuration cannot be used. Each renders as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config {}: {message}", path.display())]
+    Syntax { path: PathBuf, message: String },
+    #[error("config: {key}: {reason}")]
+    Invalid { key: String, reason: String },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// How messages reach Telegram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TelegramMode {
+    Live,
+    DryRun,
+}
+
+impl TelegramMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TelegramMode::Live => "live",
+            TelegramMode::DryRun => "dry-run",
+        }
+    }
+}
+
+/// `[daemon]`.
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    pub socket: PathBuf,
+    pub state_dir: PathBuf,
+    /// Members may read and manage templates and schedulers.
+    pub operator_group: String,
+    /// Members may do everything.
+    pub admin_group: String,
+    /// Calls slower than this are logged at WARN ("took longer than").
+    pub slow_call_warn: Duration,
+    pub log_level: String,
+}
+
+/// `[database]`.
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` or `postgres://…`; may hold a password, so never printed raw.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &render::redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// `[telegram]`.
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    pub mode: TelegramMode,
+    pub api_id: i32,
+    /// Resolved from `api_hash`, `api_hash_file` or the systemd credential.
+    pub api_hash: Option<Secret>,
+    /// Where the hash came from, for `check-config` (never the value).
+    pub api_hash_source: Option<String>,
+    pub rate_limit_per_minute: u32,
+}
+
+/// `[scheduler]`.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    pub default_timezone: chrono_tz::Tz,
+    /// A missed slot newer than this gets one catch-up send under `once`.
+    pub misfire_grace: Duration,
+}
+
+/// `[backup]`.
+#[derive(Debug, Clone)]
+pub struct BackupConfig {
+    pub dir: PathBuf,
+    pub keep_days: u32,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub daemon: DaemonConfig,
+    pub database: DatabaseConfig,
+    pub telegram: TelegramConfig,
+    pub scheduler: SchedulerConfig,
+    pub backup: BackupConfig,
+    /// The file it was read from, if any.
+    pub source: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads defaults, the file and the environment.
+    ///
+    /// `explicit` is `--config`: it must exist. Without it the default file
+    /// is read when present.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let env = Environment::current();
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(explicit, &env, &vars)
+    }
+
+    /// [`Config::load`] with the environment passed in (for tests).
+    pub fn load_from(
+        explicit: Option<&Path>,
+        env: &Environment,
+        vars: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let (path, text) = match explicit {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                (Some(p.to_path_buf()), Some(text))
+            }
+            None => {
+                let p = env.default_config_file();
+                match std::fs::read_to_string(&p) {
+                    Ok(text) => (Some(p), Some(text)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
+                    Err(source) => return Err(ConfigError::Read { path: p, source }),
+                }
+            }
+        };
+        let raw = raw::parse(path.as_deref(), text.as_deref(), vars)?;
+        let credentials_dir = vars
+            .iter()
+            .find(|(k, _)| k == "CREDENTIALS_DIRECTORY")
+            .map(|(_, v)| PathBuf::from(v));
+        let mut config = raw.resolve(env, credentials_dir.as_deref())?;
+        config.source = path;
+        Ok(config)
+    }
+
+    /// The database URL, with any password replaced by `***`.
+    pub fn redacted_database_url(&self) -> String {
+        render::redact_url(&self.database.url)
+    }
+
+    /// The effective configuration as TOML, secrets redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        render::to_toml(self)
+    }
+}
+
+#[cfg(test)]
+mod tests;

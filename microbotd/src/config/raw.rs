@@ -1,0 +1,382 @@
+//! The file's shape ([`RawConfig`], serde defaults for every key), the
+//! environment overlay, and validation into a [`Config`].
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    BackupConfig, Config, ConfigError, DaemonConfig, DatabaseConfig, Environment, HumanDuration,
+    SchedulerConfig, TelegramConfig, TelegramMode,
+};
+use crate::telegram::Secret;
+
+const SECTIONS: [&str; 5] = ["daemon", "database", "telegram", "scheduler", "backup"];
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    daemon: RawDaemon,
+    database: RawDatabase,
+    telegram: RawTelegram,
+    scheduler: RawScheduler,
+    backup: RawBackup,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawDaemon {
+    socket: Option<PathBuf>,
+    state_dir: Option<PathBuf>,
+    operator_group: String,
+    admin_group: String,
+    slow_call_warn: HumanDuration,
+    log_level: String,
+}
+
+impl Default for RawDaemon {
+    fn default() -> Self {
+        RawDaemon {
+            socket: None,
+            state_dir: None,
+            operator_group: "microbot".into(),
+            admin_group: "microbot-admin".into(),
+            slow_call_warn: HumanDuration(std::time::Duration::from_millis(500)),
+            log_level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawDatabase {
+    url: Option<String>,
+    max_connections: u32,
+}
+
+impl Default for RawDatabase {
+    fn default() -> Self {
+        RawDatabase {
+            url: None,
+            max_connections: 20,
+        }
+    }
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawTelegram {
+    mode: String,
+    api_id: i64,
+    api_hash: String,
+    api_hash_file: Option<PathBuf>,
+    rate_limit_per_minute: u32,
+}
+
+impl std::fmt::Debug for RawTelegram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawTelegram")
+            .field("mode", &self.mode)
+            .field("api_id", &self.api_id)
+            .field("api_hash", &"***")
+            .field("api_hash_file", &self.api_hash_file)
+            .finish()
+    }
+}
+
+impl Default for RawTelegram {
+    fn default() -> Self {
+        RawTelegram {
+            mode: "live".into(),
+            api_id: 0,
+            api_hash: String::new(),
+            api_hash_file: None,
+            rate_limit_per_minute: 20,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawScheduler {
+    default_timezone: String,
+    misfire_grace: HumanDuration,
+}
+
+impl Default for RawScheduler {
+    fn default() -> Self {
+        RawScheduler {
+            default_timezone: "UTC".into(),
+            misfire_grace: HumanDuration(std::time::Duration::from_secs(600)),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawBackup {
+    dir: Option<PathBuf>,
+    keep_days: u32,
+}
+
+impl Default for RawBackup {
+    fn default() -> Self {
+        RawBackup {
+            dir: None,
+            keep_days: 30,
+        }
+    }
+}
+
+/// Parses the file text (if any) with the environment overlay applied.
+pub(crate) fn parse(
+    path: Option<&Path>,
+    text: Option<&str>,
+    vars: &[(String, String)],
+) -> Result<RawConfig, ConfigError> {
+    let shown = path
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| "<defaults>".into());
+    let mut table: toml::Table = match text {
+        Some(text) => text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                path: shown.clone(),
+                message: syntax_message(text, &e),
+            })?,
+        None => toml::Table::new(),
+    };
+    overlay_env(&mut table, vars)?;
+    serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let key = e.path().to_string();
+        let reason = e.into_inner().message().to_string();
+        ConfigError::Invalid { key, reason }
+    })
+}
+
+/// One line for a TOML syntax error: "line N: message".
+fn syntax_message(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+/// Applies `MICROBOT_<SECTION>_<KEY>=value` on top of the file.
+fn overlay_env(table: &mut toml::Table, vars: &[(String, String)]) -> Result<(), ConfigError> {
+    for (name, value) in vars {
+        let Some(rest) = name.strip_prefix("MICROBOT_") else {
+            continue;
+        };
+        let rest = rest.to_ascii_lowercase();
+        let Some((section, key)) = rest.split_once('_') else {
+            continue;
+        };
+        // Other MICROBOT_ variables (MICROBOT_SOCKET is the CLI's) are not ours.
+        if !SECTIONS.contains(&section) {
+            continue;
+        }
+        let value = env_value(value);
+        let entry = table
+            .entry(section.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(section_table) = entry else {
+            return Err(ConfigError::invalid(section, "must be a table"));
+        };
+        section_table.insert(key.to_string(), value);
+    }
+    Ok(())
+}
+
+/// Environment values are TOML scalars when they parse as one (`20`,
+/// `true`), else strings.
+fn env_value(raw: &str) -> toml::Value {
+    let doc = format!("v = {raw}");
+    match doc.parse::<toml::Table>() {
+        Ok(mut t) => match t.remove("v") {
+            Some(v @ (toml::Value::Integer(_) | toml::Value::Boolean(_))) => v,
+            _ => toml::Value::String(raw.to_string()),
+        },
+        Err(_) => toml::Value::String(raw.to_string()),
+    }
+}
+
+impl RawConfig {
+    /// Checks every value and fills the derived defaults.
+    pub(crate) fn resolve(
+        self,
+        env: &Environment,
+        credentials_dir: Option<&Path>,
+    ) -> Result<Config, ConfigError> {
+        let d = self.daemon;
+        let socket = absolute(
+            "daemon.socket",
+            d.socket.unwrap_or_else(|| env.default_socket()),
+        )?;
+        let state_dir = absolute(
+            "daemon.state_dir",
+            d.state_dir.unwrap_or_else(|| env.default_state_dir()),
+        )?;
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&d.log_level) {
+            return Err(ConfigError::invalid("daemon.log_level", e.to_string()));
+        }
+        let url = self
+            .database
+            .url
+            .unwrap_or_else(|| format!("sqlite://{}", state_dir.join("microbot.db").display()));
+        crate::store::Backend::from_url(&url)
+            .map_err(|e| ConfigError::invalid("database.url", e.to_string()))?;
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::invalid(
+                "database.max_connections",
+                "must be at least 1",
+            ));
+        }
+        let telegram = resolve_telegram(self.telegram, credentials_dir)?;
+        let default_timezone = self
+            .scheduler
+            .default_timezone
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| {
+                ConfigError::invalid(
+                    "scheduler.default_timezone",
+                    format!(
+                        "unknown time zone {:?} (use an IANA name such as \"Europe/Istanbul\")",
+                        self.scheduler.default_timezone
+                    ),
+                )
+            })?;
+        let backup_dir = absolute(
+            "backup.dir",
+            self.backup
+                .dir
+                .unwrap_or_else(|| env.default_backup_dir(&state_dir)),
+        )?;
+        Ok(Config {
+            daemon: DaemonConfig {
+                socket,
+                state_dir,
+                operator_group: d.operator_group,
+                admin_group: d.admin_group,
+                slow_call_warn: d.slow_call_warn.0,
+                log_level: d.log_level,
+            },
+            database: DatabaseConfig {
+                url,
+                max_connections: self.database.max_connections,
+            },
+            telegram,
+            scheduler: SchedulerConfig {
+                default_timezone,
+                misfire_grace: self.scheduler.misfire_grace.0,
+            },
+            backup: BackupConfig {
+                dir: backup_dir,
+                keep_days: self.backup.keep_days,
+            },
+            source: None,
+        })
+    }
+}
+
+fn absolute(key: &str, p: PathBuf) -> Result<PathBuf, ConfigError> {
+    if p.is_absolute() {
+        Ok(p)
+    } else {
+        Err(ConfigError::invalid(
+            key,
+            format!("{:?} must be an absolute path", p.display().to_string()),
+        ))
+    }
+}
+
+fn resolve_telegram(
+    t: RawTelegram,
+    credentials_dir: Option<&Path>,
+) -> Result<TelegramConfig, ConfigError> {
+    let mode = match t.mode.as_str() {
+        "live" => TelegramMode::Live,
+        "dry-run" => TelegramMode::DryRun,
+        other => {
+            return Err(ConfigError::invalid(
+                "telegram.mode",
+                format!("unknown mode {other:?} (use \"live\" or \"dry-run\")"),
+            ));
+        }
+    };
+    if t.rate_limit_per_minute == 0 {
+        return Err(ConfigError::invalid(
+            "telegram.rate_limit_per_minute",
+            "must be at least 1",
+        ));
+    }
+    let api_id = i32::try_from(t.api_id)
+        .ok()
+        .filter(|id| *id >= 0)
+        .ok_or_else(|| ConfigError::invalid("telegram.api_id", "must be a positive number"))?;
+    if !t.api_hash.is_empty() && t.api_hash_file.is_some() {
+        return Err(ConfigError::invalid(
+            "telegram.api_hash_file",
+            "set either api_hash or api_hash_file, not both",
+        ));
+    }
+    let (api_hash, source) = if !t.api_hash.is_empty() {
+        (
+            Some(Secret::new(t.api_hash)),
+            Some("telegram.api_hash".to_string()),
+        )
+    } else if let Some(file) = &t.api_hash_file {
+        let value = read_secret_file(file)
+            .map_err(|reason| ConfigError::invalid("telegram.api_hash_file", reason))?;
+        (Some(value), Some(file.display().to_string()))
+    } else if let Some(dir) = credentials_dir {
+        let file = dir.join("telegram_api_hash");
+        if file.exists() {
+            let value = read_secret_file(&file)
+                .map_err(|reason| ConfigError::invalid("credential telegram_api_hash", reason))?;
+            (
+                Some(value),
+                Some("systemd credential telegram_api_hash".to_string()),
+            )
+        } else {
+            (None, None)
+        }
+    } else {
+        (None, None)
+    };
+    if mode == TelegramMode::Live && (api_id == 0 || api_hash.is_none()) {
+        let missing = match (api_id == 0, api_hash.is_none()) {
+            (true, true) => "api_id and api_hash",
+            (true, false) => "api_id",
+            _ => "api_hash",
+        };
+        return Err(ConfigError::invalid(
+            format!("telegram.{}", missing.split(' ').next().unwrap_or(missing)),
+            format!(
+                "live mode needs {missing} (get them at https://my.telegram.org → API development \
+                 tools; put the hash in api_hash, api_hash_file or the systemd credential \
+                 telegram_api_hash), or set mode = \"dry-run\""
+            ),
+        ));
+    }
+    Ok(TelegramConfig {
+        mode,
+        api_id,
+        api_hash,
+        api_hash_source: source,
+        rate_limit_per_minute: t.rate_limit_per_minute,
+    })
+}
+
+fn read_secret_file(path: &Path) -> Result<Secret, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let value = text.trim();
+    if value.is_empty() {
+        return Err(format!("{} is empty", path.display()));
+    }
+    Ok(Secret::new(value))
+}

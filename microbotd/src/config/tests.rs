@@ -1,0 +1,185 @@
+//! Tests of loading, overrides and validation.
+
+use std::path::PathBuf;
+
+use super::*;
+
+fn env(dir: &Path) -> Environment {
+    Environment {
+        is_root: false,
+        uid: 1000,
+        home: Some(dir.to_path_buf()),
+        xdg_runtime_dir: Some(dir.join("run")),
+        xdg_state_home: None,
+        xdg_config_home: Some(dir.join("cfg")),
+        systemd_runtime_dir: None,
+        systemd_state_dir: None,
+    }
+}
+
+fn dry() -> Vec<(String, String)> {
+    vec![("MICROBOT_TELEGRAM_MODE".into(), "dry-run".into())]
+}
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("microbotd.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn no_file_gives_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Config::load_from(None, &env(dir.path()), &dry()).unwrap();
+    assert_eq!(
+        c.daemon.socket,
+        dir.path().join("run/microbot/control.sock")
+    );
+    assert_eq!(c.daemon.state_dir, dir.path().join(".local/state/microbot"));
+    assert_eq!(
+        c.database.url,
+        format!(
+            "sqlite://{}",
+            dir.path()
+                .join(".local/state/microbot/microbot.db")
+                .display()
+        )
+    );
+    assert_eq!(c.telegram.rate_limit_per_minute, 20);
+    assert_eq!(
+        c.scheduler.misfire_grace,
+        std::time::Duration::from_secs(600)
+    );
+    assert_eq!(c.backup.keep_days, 30);
+    assert_eq!(
+        c.daemon.slow_call_warn,
+        std::time::Duration::from_millis(500)
+    );
+    assert!(c.source.is_none());
+}
+
+#[test]
+fn env_overrides_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "[telegram]\nrate_limit_per_minute = 5\nmode = \"dry-run\"\n",
+    );
+    let vars = vec![
+        ("MICROBOT_TELEGRAM_RATE_LIMIT_PER_MINUTE".into(), "7".into()),
+        ("MICROBOT_SOCKET".into(), "/ignored/by/daemon".into()),
+        ("MICROBOT_SCHEDULER_MISFIRE_GRACE".into(), "1h".into()),
+    ];
+    let c = Config::load_from(Some(&p), &env(dir.path()), &vars).unwrap();
+    assert_eq!(c.telegram.rate_limit_per_minute, 7);
+    assert_eq!(
+        c.scheduler.misfire_grace,
+        std::time::Duration::from_secs(3600)
+    );
+}
+
+#[test]
+fn unknown_key_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "[daemon]\nsockt = \"/x\"\n");
+    let err = Config::load_from(Some(&p), &env(dir.path()), &dry())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("daemon.sockt") || err.contains("sockt"),
+        "{err}"
+    );
+    assert!(!err.contains('\n'), "{err}");
+}
+
+#[test]
+fn syntax_error_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "[daemon]\nlog_level = \"info\"\nsocket = \n");
+    let err = Config::load_from(Some(&p), &env(dir.path()), &dry())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 3"), "{err}");
+    assert!(!err.contains('\n'), "{err}");
+}
+
+#[test]
+fn bad_values_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, key) in [
+        ("[database]\nurl = \"mysql://x/y\"\n", "database.url"),
+        (
+            "[scheduler]\ndefault_timezone = \"Mars/Base\"\n",
+            "scheduler.default_timezone",
+        ),
+        (
+            "[daemon]\nslow_call_warn = \"5 parsecs\"\n",
+            "daemon.slow_call_warn",
+        ),
+        ("[telegram]\nmode = \"carrier-pigeon\"\n", "telegram.mode"),
+        (
+            "[daemon]\nstate_dir = \"relative/dir\"\n",
+            "daemon.state_dir",
+        ),
+        (
+            "[telegram]\nrate_limit_per_minute = 0\n",
+            "telegram.rate_limit_per_minute",
+        ),
+    ] {
+        let p = write(dir.path(), text);
+        let vars: Vec<(String, String)> = if key == "telegram.mode" {
+            vec![]
+        } else {
+            dry()
+        };
+        let err = Config::load_from(Some(&p), &env(dir.path()), &vars)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{text}: {err}");
+    }
+}
+
+#[test]
+fn live_mode_needs_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Config::load_from(None, &env(dir.path()), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("api_id and api_hash"), "{err}");
+    let p = write(
+        dir.path(),
+        "[telegram]\napi_id = 12345\napi_hash = \"0123456789abcdef\"\n",
+    );
+    let c = Config::load_from(Some(&p), &env(dir.path()), &[]).unwrap();
+    assert_eq!(c.telegram.mode, TelegramMode::Live);
+    let shown = format!("{:?}\n{}", c, c.to_redacted_toml());
+    assert!(!shown.contains("0123456789abcdef"), "{shown}");
+}
+
+#[test]
+fn api_hash_from_systemd_credential() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("creds");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("telegram_api_hash"), "feedface\n").unwrap();
+    let vars = vec![
+        ("MICROBOT_TELEGRAM_API_ID".into(), "42".into()),
+        ("CREDENTIALS_DIRECTORY".into(), creds.display().to_string()),
+    ];
+    let c = Config::load_from(None, &env(dir.path()), &vars).unwrap();
+    assert_eq!(c.telegram.api_hash.as_ref().unwrap().expose(), "feedface");
+    assert!(c.to_redacted_toml().contains("systemd credential"));
+}
+
+#[test]
+fn missing_explicit_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Config::load_from(
+        Some(&dir.path().join("nope.toml")),
+        &env(dir.path()),
+        &dry(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("nope.toml"), "{err}");
+}

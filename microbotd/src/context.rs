@@ -1,0 +1,32 @@
+//! [`Context`]: what every control service and the dispatcher share —
+//! configuration, store, Telegram transport, clock. Built once in `run`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::logging::LogControl;
+use crate::store::Store;
+use crate::telegram::Messenger;
+
+/// Shared daemon state. Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub messenger: Arc<dyn Messenger>,
+    pub clock: Arc<dyn Clock>,
+    /// Changes the log filter at run time (`microbotctl log-level`).
+    pub log: LogControl,
+    pub started_at: DateTime<Utc>,
+    pub started: Instant,
+}
+
+impl Context {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}

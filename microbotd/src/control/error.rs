@@ -1,0 +1,118 @@
+//! [`ApiError`]: every failure a control call can return, and the one
+//! mapping from it to a gRPC [`Status`].
+
+use tonic::Status;
+
+use crate::store::StoreError;
+
+/// A control call failed. Converted to a `Status` exactly once, here.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A field of the request is wrong; nothing was written.
+    #[error("{field}: {reason}")]
+    InvalidArgument { field: String, reason: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The request is fine but the system is not in a state to do it.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// A dependency (database, Telegram) is unreachable; try again later.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    ResourceExhausted(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ApiError::InvalidArgument {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The gRPC code name, as written to the audit table.
+    pub fn code_name(&self) -> &'static str {
+        match self {
+            ApiError::InvalidArgument { .. } => "INVALID_ARGUMENT",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::AlreadyExists(_) => "ALREADY_EXISTS",
+            ApiError::FailedPrecondition(_) => "FAILED_PRECONDITION",
+            ApiError::PermissionDenied(_) => "PERMISSION_DENIED",
+            ApiError::Unavailable(_) => "UNAVAILABLE",
+            ApiError::ResourceExhausted(_) => "RESOURCE_EXHAUSTED",
+            ApiError::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            StoreError::Conflict(what) => ApiError::AlreadyExists(what),
+            StoreError::Query(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))
+            | StoreError::Open { .. } => {
+                ApiError::Unavailable(format!("database unavailable: {e}"))
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(e: ApiError) -> Self {
+        let msg = e.to_string();
+        match e {
+            ApiError::InvalidArgument { .. } => Status::invalid_argument(msg),
+            ApiError::NotFound(_) => Status::not_found(msg),
+            ApiError::AlreadyExists(_) => Status::already_exists(msg),
+            ApiError::FailedPrecondition(_) => Status::failed_precondition(msg),
+            ApiError::PermissionDenied(_) => Status::permission_denied(msg),
+            ApiError::Unavailable(_) => Status::unavailable(msg),
+            ApiError::ResourceExhausted(_) => Status::resource_exhausted(msg),
+            ApiError::Internal(_) => {
+                tracing::error!(error = %msg, "control call failed");
+                Status::internal(msg)
+            }
+        }
+    }
+}
+
+impl From<Status> for ApiError {
+    fn from(s: Status) -> Self {
+        let msg = s.message().to_string();
+        match s.code() {
+            tonic::Code::InvalidArgument => ApiError::invalid("request", msg),
+            tonic::Code::NotFound => ApiError::NotFound(msg),
+            tonic::Code::AlreadyExists => ApiError::AlreadyExists(msg),
+            tonic::Code::FailedPrecondition => ApiError::FailedPrecondition(msg),
+            tonic::Code::PermissionDenied => ApiError::PermissionDenied(msg),
+            tonic::Code::Unavailable => ApiError::Unavailable(msg),
+            tonic::Code::ResourceExhausted => ApiError::ResourceExhausted(msg),
+            _ => ApiError::Internal(msg),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_once() {
+        let s: Status = ApiError::invalid("cron", "minute field \"61\": out of range").into();
+        assert_eq!(s.code(), tonic::Code::InvalidArgument);
+        assert!(s.message().starts_with("cron: "));
+        let s: Status = ApiError::from(StoreError::NotFound("template 7".into())).into();
+        assert_eq!(s.code(), tonic::Code::NotFound);
+        let s: Status = ApiError::FailedPrecondition("stop schedulers first".into()).into();
+        assert_eq!(s.code(), tonic::Code::FailedPrecondition);
+    }
+}

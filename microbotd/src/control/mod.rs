@@ -1,0 +1,54 @@
+//! The gRPC control API on the Unix socket: one file per service, one
+//! interceptor ([`guard`]) admitting callers by SO_PEERCRED and checking the
+//! protocol version, one error mapping ([`error`]), a slow-call log
+//! ([`slow`]), plus `grpc.health.v1` and server reflection for stock clients.
+
+pub mod audit;
+pub mod caller;
+pub mod error;
+pub mod guard;
+pub mod slow;
+pub mod system;
+
+use std::future::Future;
+
+use microbot_proto::v1::system_server::SystemServer;
+use tokio_stream::wrappers::UnixListenerStream;
+use tonic::service::InterceptorLayer;
+use tonic::transport::Server;
+
+use crate::context::Context;
+
+use self::caller::AccessPolicy;
+use self::guard::Guard;
+use self::slow::SlowCallLayer;
+
+/// Serves every control service on `listener` until `shutdown` resolves,
+/// then finishes in-flight calls and returns.
+pub async fn serve(
+    ctx: Context,
+    listener: tokio::net::UnixListener,
+    policy: AccessPolicy,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<SystemServer<system::SystemService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(microbot_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("embedded descriptor sets are valid");
+    let guard = Guard::new(policy);
+    Server::builder()
+        .layer(SlowCallLayer {
+            threshold: ctx.config.daemon.slow_call_warn,
+        })
+        .layer(InterceptorLayer::new(move |req| guard.check(req)))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(SystemServer::new(system::SystemService::new(ctx.clone())))
+        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
+        .await
+}

@@ -1,0 +1,65 @@
+//! A tower layer that logs calls slower than `daemon.slow_call_warn` at WARN
+//! with "took longer than" (the phrase the runbook's 5.1 greps for).
+
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tower::{Layer, Service};
+
+/// Wraps every control service.
+#[derive(Clone, Copy, Debug)]
+pub struct SlowCallLayer {
+    pub threshold: Duration,
+}
+
+impl<S> Layer<S> for SlowCallLayer {
+    type Service = SlowCall<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        SlowCall {
+            inner,
+            threshold: self.threshold,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SlowCall<S> {
+    inner: S,
+    threshold: Duration,
+}
+
+impl<S, B> Service<http::Request<B>> for SlowCall<S>
+where
+    S: Service<http::Request<B>> + Send,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let path = req.uri().path().to_string();
+        let threshold = self.threshold;
+        let started = Instant::now();
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            let res = fut.await;
+            let took = started.elapsed();
+            if took > threshold {
+                tracing::warn!(
+                    method = %path,
+                    took_ms = took.as_millis() as u64,
+                    "{path} took longer than {}ms ({}ms)",
+                    threshold.as_millis(),
+                    took.as_millis()
+                );
+            }
+            res
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! microbotd as a library: [`run`] wires configuration, store, Telegram
+//! transport and the control API; `main.rs` only parses arguments, sets up
+//! logging and calls it. Tests use the same wiring.
+//!
+//! # Lifecycle
+//! Load config → prepare the state dir → bind the control socket (or take it
+//! from systemd) → [`run`]: open and migrate the database → start serving →
+//! `READY=1` → wait for `shutdown` → `STOPPING=1`, finish in-flight calls,
+//! close the database.
+
+pub mod clock;
+pub mod config;
+pub mod context;
+pub mod control;
+pub mod logging;
+pub mod notify;
+pub mod schedule;
+pub mod socket;
+pub mod state_dir;
+pub mod store;
+pub mod telegram;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, TelegramMode};
+use crate::context::Context;
+use crate::logging::LogControl;
+use crate::store::Store;
+use crate::telegram::Messenger;
+
+/// Why the daemon stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("dry-run ledger: {0}")]
+    Ledger(#[from] telegram::dry_run::DryRunError),
+    #[error("{0}")]
+    Telegram(String),
+    #[error("control socket: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// What tests (and embedders) may swap in; production uses the defaults.
+#[derive(Default, Clone)]
+pub struct Overrides {
+    pub messenger: Option<Arc<dyn Messenger>>,
+    pub clock: Option<Arc<dyn Clock>>,
+    pub log: Option<LogControl>,
+}
+
+/// Runs the daemon on `listener` until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    listener: tokio::net::UnixListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), DaemonError> {
+    run_with(config, listener, shutdown, Overrides::default()).await
+}
+
+/// [`run`] with parts swapped in.
+pub async fn run_with(
+    config: Config,
+    listener: tokio::net::UnixListener,
+    shutdown: impl Future<Output = ()> + Send,
+    overrides: Overrides,
+) -> Result<(), DaemonError> {
+    let started = Instant::now();
+    let store = Store::open(&config.database.url, config.database.max_connections).await?;
+    let version = store.migrate().await?;
+    tracing::info!(
+        backend = store.backend().as_str(),
+        schema = version,
+        database = %config.redacted_database_url(),
+        "database ready"
+    );
+    let messenger = match overrides.messenger {
+        Some(m) => m,
+        None => default_messenger(&config, &store)?,
+    };
+    let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
+    let ctx = Context {
+        config: Arc::new(config),
+        store: store.clone(),
+        messenger,
+        started_at: clock.now(),
+        clock,
+        log: overrides
+            .log
+            .unwrap_or_else(|| LogControl::detached("info")),
+        started,
+    };
+    let policy = control::caller::AccessPolicy::new(
+        &ctx.config.daemon.operator_group,
+        &ctx.config.daemon.admin_group,
+    );
+    let counts = store.counts().await?;
+    let status = format!(
+        "serving: {} accounts, {} active templates",
+        counts.accounts, counts.active_templates
+    );
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        notify::stopping();
+    };
+    let serving = control::serve(ctx.clone(), listener, policy, shutdown);
+    tokio::pin!(serving);
+    // The listener is already bound, so the socket accepts as soon as the
+    // server polls it; READY goes out once serving has started.
+    let ready = async {
+        tokio::task::yield_now().await;
+        notify::ready(&status);
+        tracing::info!(socket = %ctx.config.daemon.socket.display(), "{status}");
+    };
+    let (result, ()) = tokio::join!(&mut serving, ready);
+    result?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn default_messenger(config: &Config, store: &Store) -> Result<Arc<dyn Messenger>, DaemonError> {
+    match config.telegram.mode {
+        TelegramMode::DryRun => {
+            let path = config.daemon.state_dir.join("dry-run-ledger.jsonl");
+            Ok(Arc::new(telegram::dry_run::DryRunMessenger::open(&path)?))
+        }
+        TelegramMode::Live => {
+            let hash = config.telegram.api_hash.clone().ok_or_else(|| {
+                DaemonError::Telegram("telegram.api_hash is not set (checked at load)".into())
+            })?;
+            Ok(Arc::new(telegram::live::LiveMessenger::new(
+                config.telegram.api_id,
+                hash,
+                Arc::new(store.clone()),
+            )))
+        }
+    }
+}

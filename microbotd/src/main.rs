@@ -1,0 +1,116 @@
+//! `microbotd`: parses arguments, sets up logging, takes the control socket
+//! and calls [`microbotd::run`]. Subcommands: `check-config`, `migrate`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use microbotd::config::Config;
+
+/// EX_CONFIG from sysexits.h: systemd does not restart on a bad config.
+const EXIT_CONFIG: u8 = 78;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "microbotd",
+    version,
+    about = "microbot daemon: scheduled Telegram messages"
+)]
+struct Args {
+    /// Configuration file (default: /etc/microbot/microbotd.toml as a system
+    /// service, else $XDG_CONFIG_HOME/microbot/microbotd.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate the configuration and print it with secrets redacted.
+    CheckConfig,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let activated = microbotd::socket::take_activated_fd();
+    let config = match Config::load(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("microbotd: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if let Some(Command::CheckConfig) = args.command {
+        print!("{}", config.to_redacted_toml());
+        return ExitCode::SUCCESS;
+    }
+    let log = microbotd::logging::init(&config.daemon.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("microbotd: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match args.command {
+            Some(Command::Migrate) => migrate(&config).await,
+            _ => serve(config, activated, log).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("microbotd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    if config.database.url.starts_with("sqlite") {
+        microbotd::state_dir::prepare(&config.daemon.state_dir)?;
+    }
+    let store =
+        microbotd::store::Store::open(&config.database.url, config.database.max_connections)
+            .await?;
+    let v = store.migrate().await?;
+    println!("schema version {v} ({})", store.backend().as_str());
+    store.close().await;
+    Ok(())
+}
+
+async fn serve(
+    config: Config,
+    activated: Option<std::os::unix::net::UnixListener>,
+    log: microbotd::logging::LogControl,
+) -> anyhow::Result<()> {
+    microbotd::state_dir::prepare(&config.daemon.state_dir)?;
+    let group = microbotd::control::caller::group_id(&config.daemon.operator_group);
+    let (socket, _cleanup) =
+        microbotd::socket::ControlSocket::acquire(&config.daemon.socket, activated, group)?;
+    let overrides = microbotd::Overrides {
+        log: Some(log),
+        ..Default::default()
+    };
+    microbotd::run_with(config, socket.listener, shutdown_signal(), overrides).await?;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

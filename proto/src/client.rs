@@ -1,0 +1,130 @@
+//! [`Client`]: a connection to `microbotd`'s control socket that sends the
+//! protocol version with every call and turns failures into [`ClientError`].
+
+use std::path::{Path, PathBuf};
+
+use tonic::codegen::InterceptedService;
+use tonic::metadata::MetadataValue;
+use tonic::service::Interceptor;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+
+use crate::v1::system_client::SystemClient;
+use crate::{DAEMON_PROTOCOL_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION};
+
+/// Adds the protocol header to each outgoing request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProtocolInterceptor;
+
+impl Interceptor for ProtocolInterceptor {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        req.metadata_mut()
+            .insert(PROTOCOL_HEADER, MetadataValue::from(PROTOCOL_VERSION));
+        Ok(req)
+    }
+}
+
+/// The channel type every generated client is built on.
+pub type Transport = InterceptedService<Channel, ProtocolInterceptor>;
+
+/// Why a call to the daemon failed, in the terms an operator acts on.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Nothing answers on the socket.
+    #[error("cannot reach microbotd at {}: {reason}", socket.display())]
+    Unreachable { socket: PathBuf, reason: String },
+    /// The daemon speaks another protocol version.
+    #[error("{0}")]
+    ProtocolMismatch(String),
+    /// The daemon answered with an error.
+    #[error("{}", .0.message())]
+    Status(#[source] Status),
+}
+
+impl ClientError {
+    /// Classifies a status from any call, so transport failures that only
+    /// show up at the first request still read as "unreachable".
+    pub fn from_status(status: Status, socket: &Path) -> Self {
+        if status.metadata().get(DAEMON_PROTOCOL_HEADER).is_some() {
+            return ClientError::ProtocolMismatch(status.message().to_string());
+        }
+        if status.code() == Code::Unavailable && is_transport_failure(&status) {
+            return ClientError::Unreachable {
+                socket: socket.to_path_buf(),
+                reason: transport_reason(&status),
+            };
+        }
+        ClientError::Status(status)
+    }
+}
+
+fn is_transport_failure(status: &Status) -> bool {
+    let m = status.message();
+    m.contains("transport") || m.contains("connect") || m.contains("connection")
+}
+
+fn transport_reason(status: &Status) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(status);
+    let mut last = status.message().to_string();
+    while let Some(err) = source {
+        last = err.to_string();
+        source = err.source();
+    }
+    last
+}
+
+/// A connected control client.
+#[derive(Clone)]
+pub struct Client {
+    channel: Transport,
+    socket: PathBuf,
+}
+
+impl Client {
+    /// Connects to the daemon's control socket.
+    pub async fn connect(socket: &Path) -> Result<Self, ClientError> {
+        let unreachable = |reason: String| ClientError::Unreachable {
+            socket: socket.to_path_buf(),
+            reason,
+        };
+        if !socket.exists() {
+            return Err(unreachable("no such socket".into()));
+        }
+        let uri = format!("unix://{}", socket.display());
+        let endpoint = Endpoint::from_shared(uri).map_err(|e| unreachable(e.to_string()))?;
+        let channel = endpoint.connect().await.map_err(|e| {
+            let mut reason = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(err) = source {
+                reason = err.to_string();
+                source = err.source();
+            }
+            unreachable(reason)
+        })?;
+        Ok(Client {
+            channel: InterceptedService::new(channel, ProtocolInterceptor),
+            socket: socket.to_path_buf(),
+        })
+    }
+
+    /// The socket this client talks to.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// The raw channel, for generated clients of services this type has no
+    /// helper for.
+    pub fn transport(&self) -> Transport {
+        self.channel.clone()
+    }
+
+    /// Maps a failed call's status.
+    pub fn error(&self, status: Status) -> ClientError {
+        ClientError::from_status(status, &self.socket)
+    }
+
+    /// The `System` service.
+    pub fn system(&self) -> SystemClient<Transport> {
+        SystemClient::new(self.transport())
+    }
+}

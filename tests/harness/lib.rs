@@ -1,0 +1,11 @@
+//! Test harness shared by every end-to-end test and by the daemon's store
+//! tests: [`pg`] (a throwaway PostgreSQL cluster) and [`daemon`] (the real
+//! `microbotd` binary on a temp socket, driven by the real `microbotctl`).
+
+pub mod daemon;
+pub mod pg;
+
+/// True under CI (`CI=true`), where missing prerequisites fail instead of skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}

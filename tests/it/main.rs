@@ -1,0 +1,6 @@
+//! End-to-end tests: the real `microbotd` driven by the real `microbotctl`
+//! (see `harness/`). One binary, one module per area.
+
+mod foundation;
+mod permissions;
+mod startup_errors;
