@@ -37,4 +37,7 @@ pub enum Command {
     Health,
     /// Version, uptime, database backend, counts and the next sends.
     Status,
+    /// Telegram accounts: add, list, log in and out.
+    #[command(subcommand)]
+    Account(crate::commands::account::AccountCommand),
 }

@@ -9,6 +9,7 @@ use tonic::service::Interceptor;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
+use crate::v1::accounts_client::AccountsClient;
 use crate::v1::system_client::SystemClient;
 use crate::{DAEMON_PROTOCOL_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION};
 
@@ -121,6 +122,11 @@ impl Client {
     /// Maps a failed call's status.
     pub fn error(&self, status: Status) -> ClientError {
         ClientError::from_status(status, &self.socket)
+    }
+
+    /// The `Accounts` service.
+    pub fn accounts(&self) -> AccountsClient<Transport> {
+        AccountsClient::new(self.transport())
     }
 
     /// The `System` service.

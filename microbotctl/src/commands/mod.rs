@@ -1,5 +1,6 @@
 //! One module per command group; [`dispatch`] runs the parsed command.
 
+pub mod account;
 mod health;
 mod status;
 
@@ -38,5 +39,6 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Health => health::run(&ctx).await,
         Command::Status => status::run(&ctx).await,
+        Command::Account(cmd) => account::run(&ctx, cmd).await,
     }
 }

@@ -3,6 +3,7 @@
 //! protocol version, one error mapping ([`error`]), a slow-call log
 //! ([`slow`]), plus `grpc.health.v1` and server reflection for stock clients.
 
+pub mod accounts;
 pub mod audit;
 pub mod caller;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod system;
 
 use std::future::Future;
 
+use microbot_proto::v1::accounts_server::AccountsServer;
 use microbot_proto::v1::system_server::SystemServer;
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::service::InterceptorLayer;
@@ -49,6 +51,9 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(SystemServer::new(system::SystemService::new(ctx.clone())))
+        .add_service(AccountsServer::new(accounts::AccountsService::new(
+            ctx.clone(),
+        )))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await
 }
