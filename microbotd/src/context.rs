@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::events::{Events, Heartbeat};
 use crate::logging::LogControl;
 use crate::store::Store;
 use crate::telegram::Messenger;
@@ -21,6 +22,10 @@ pub struct Context {
     pub clock: Arc<dyn Clock>,
     /// Changes the log filter at run time (`microbotctl log-level`).
     pub log: LogControl,
+    /// Tells the dispatcher what changed.
+    pub events: Events,
+    /// Advanced by the dispatcher loop only while it turns.
+    pub heartbeat: Heartbeat,
     pub started_at: DateTime<Utc>,
     pub started: Instant,
 }

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod context;
 pub mod control;
+pub mod events;
 pub mod logging;
 pub mod notify;
 pub mod schedule;
@@ -82,7 +83,11 @@ pub async fn run_with(
         None => default_messenger(&config, &store)?,
     };
     let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
+    // The dispatcher (scheduler module) takes the receiver.
+    let (events, _changes) = events::Events::channel();
     let ctx = Context {
+        events,
+        heartbeat: events::Heartbeat::default(),
         config: Arc::new(config),
         store: store.clone(),
         messenger,
