@@ -34,4 +34,10 @@ impl Context {
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
+
+    /// Per-account send budget. Read through here (not from `config`) so a
+    /// SIGHUP reload can change it without a restart.
+    pub fn rate_limit_per_minute(&self) -> u32 {
+        self.config.telegram.rate_limit_per_minute
+    }
 }
