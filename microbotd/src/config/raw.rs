@@ -324,7 +324,26 @@ fn resolve_telegram(
             "set either api_hash or api_hash_file, not both",
         ));
     }
-    let (api_hash, source) = if !t.api_hash.is_empty() {
+    // The systemd credential wins: it is how the packaged service is meant
+    // to get the hash. The unit supplies a lone newline when no credential
+    // file exists, so an empty credential means "not set".
+    let credential = match credentials_dir.map(|d| d.join("telegram_api_hash")) {
+        Some(file) if file.exists() => std::fs::read_to_string(&file)
+            .map(|text| text.trim().to_string())
+            .map_err(|e| {
+                ConfigError::invalid(
+                    "credential telegram_api_hash",
+                    format!("{}: {e}", file.display()),
+                )
+            })?,
+        _ => String::new(),
+    };
+    let (api_hash, source) = if !credential.is_empty() {
+        (
+            Some(Secret::new(credential)),
+            Some("systemd credential telegram_api_hash".to_string()),
+        )
+    } else if !t.api_hash.is_empty() {
         (
             Some(Secret::new(t.api_hash)),
             Some("telegram.api_hash".to_string()),
@@ -333,18 +352,6 @@ fn resolve_telegram(
         let value = read_secret_file(file)
             .map_err(|reason| ConfigError::invalid("telegram.api_hash_file", reason))?;
         (Some(value), Some(file.display().to_string()))
-    } else if let Some(dir) = credentials_dir {
-        let file = dir.join("telegram_api_hash");
-        if file.exists() {
-            let value = read_secret_file(&file)
-                .map_err(|reason| ConfigError::invalid("credential telegram_api_hash", reason))?;
-            (
-                Some(value),
-                Some("systemd credential telegram_api_hash".to_string()),
-            )
-        } else {
-            (None, None)
-        }
     } else {
         (None, None)
     };

@@ -183,3 +183,21 @@ fn missing_explicit_file_is_an_error() {
     .to_string();
     assert!(err.contains("nope.toml"), "{err}");
 }
+
+#[test]
+fn empty_credential_means_not_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("creds");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("telegram_api_hash"), "\n").unwrap();
+    let p = write(
+        dir.path(),
+        "[telegram]\napi_id = 7\napi_hash = \"fromfile\"\n",
+    );
+    let vars = vec![("CREDENTIALS_DIRECTORY".into(), creds.display().to_string())];
+    let c = Config::load_from(Some(&p), &env(dir.path()), &vars).unwrap();
+    assert_eq!(c.telegram.api_hash.as_ref().unwrap().expose(), "fromfile");
+    std::fs::write(creds.join("telegram_api_hash"), "fromcred\n").unwrap();
+    let c = Config::load_from(Some(&p), &env(dir.path()), &vars).unwrap();
+    assert_eq!(c.telegram.api_hash.as_ref().unwrap().expose(), "fromcred");
+}
