@@ -179,7 +179,7 @@ pub async fn start_login(
             ctx.store
                 .account_set_login_state(row.id, "code_sent", None, now)
                 .await?;
-            tracing::info!(account = %row.name, via = %via, "login code requested");
+            tracing::info!(account = %row.name, "login code requested");
             let row = ctx.store.account_by_id(row.id).await?;
             Ok(v1::StartLoginResponse {
                 already_authorized: false,
