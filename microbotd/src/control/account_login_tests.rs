@@ -312,3 +312,30 @@ async fn remove_logs_out_and_deletes() {
         .unwrap_err();
     assert_eq!(err.code_name(), "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn remove_names_the_templates_that_block_it_and_force_deletes_them() {
+    let (mut t, _l) = logged_in_account("a").await;
+    let id = state(&t, "a").await.id;
+    crate::store::on_pool!(t.ctx.store, p => sqlx::query(
+        "INSERT INTO templates (account_id, name, text, schedule_kind, schedule_expr, timezone,
+             anchor_at, created_at, updated_at)
+         VALUES ($1, 'morning', 'hi', 'cron', '0 9 * * *', 'UTC', 0, 0, 0)"
+    ).bind(id).execute(p).await.map(|_| ()))
+    .unwrap();
+    t.drain_changes();
+    let err = account_manage::remove(&t.ctx, "a", false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code_name(), "FAILED_PRECONDITION");
+    assert!(err.to_string().contains("used by 1 template(s)"), "{err}");
+    assert!(err.to_string().contains("--force"), "{err}");
+    // Refused before Telegram: still logged in, nothing changed.
+    assert!(t.fake.is_authorized("a"));
+    assert!(t.drain_changes().is_empty());
+
+    let out = account_manage::remove(&t.ctx, "a", true).await.unwrap();
+    assert_eq!(out.templates_deleted, 1);
+    assert!(t.ctx.store.account_list().await.unwrap().is_empty());
+    assert_eq!(t.drain_changes(), [Change::Account(id)]);
+}
