@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod failure;
 mod output;
+mod prompt;
 mod socket;
 
 use std::process::ExitCode;

@@ -20,6 +20,8 @@ pub mod socket;
 pub mod state_dir;
 pub mod store;
 pub mod telegram;
+#[cfg(test)]
+pub mod testing;
 
 use std::future::Future;
 use std::sync::Arc;

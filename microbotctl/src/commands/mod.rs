@@ -1,6 +1,7 @@
 //! One module per command group; [`dispatch`] runs the parsed command.
 
 pub mod account;
+mod account_login;
 mod health;
 mod status;
 

@@ -1,4 +1,8 @@
-//! The `Accounts` service: adding and listing Telegram accounts.
+//! The `Accounts` service: adding, listing, logging in and out, resuming
+//! and removing Telegram accounts. The login flow is in [`super::account_login`],
+//! the rest in [`super::account_manage`]; this file checks rights and audits.
+
+use std::sync::Arc;
 
 use microbot_proto::convert::timestamp_ms;
 use microbot_proto::v1::{self, accounts_server::Accounts};
@@ -6,18 +10,30 @@ use tonic::{Request, Response, Status};
 
 use crate::context::Context;
 use crate::store::accounts::{AccountRow, mask_phone, normalize_phone, valid_account_name};
+use crate::telegram::Secret;
 
 use super::audit::{audited, caller_of};
 use super::error::ApiError;
+use super::login_limit::LoginLimiter;
+use super::{account_login, account_manage};
 
 pub struct AccountsService {
     ctx: Context,
+    /// Failed login attempts per account, shared by all login calls.
+    limiter: Arc<LoginLimiter>,
 }
 
 impl AccountsService {
     pub fn new(ctx: Context) -> Self {
-        AccountsService { ctx }
+        AccountsService {
+            ctx,
+            limiter: Arc::new(LoginLimiter::new()),
+        }
     }
+}
+
+fn target(name: &str) -> Option<String> {
+    Some(format!("account {name}"))
 }
 
 /// The wire form of an account; the state shows a live flood wait.
@@ -87,5 +103,126 @@ impl Accounts for AccountsService {
         Ok(Response::new(v1::ListAccountsResponse {
             accounts: rows.iter().map(|a| account_to_proto(a, now)).collect(),
         }))
+    }
+
+    async fn start_login(
+        &self,
+        req: Request<v1::StartLoginRequest>,
+    ) -> Result<Response<v1::StartLoginResponse>, Status> {
+        let caller = caller_of(&req)?;
+        caller.require_admin("account login")?;
+        let name = req.into_inner().name;
+        let (ctx, limiter) = (&self.ctx, &*self.limiter);
+        audited(ctx, &caller, "account.start_login", target(&name), async {
+            account_login::start_login(ctx, limiter, &caller, &name)
+                .await
+                .map(Response::new)
+        })
+        .await
+    }
+
+    async fn submit_code(
+        &self,
+        req: Request<v1::SubmitCodeRequest>,
+    ) -> Result<Response<v1::LoginStep>, Status> {
+        let caller = caller_of(&req)?;
+        caller.require_admin("account login")?;
+        let r = req.into_inner();
+        let code = Secret::new(r.code);
+        let (ctx, limiter) = (&self.ctx, &*self.limiter);
+        audited(
+            ctx,
+            &caller,
+            "account.submit_code",
+            target(&r.name),
+            async {
+                account_login::submit_code(ctx, limiter, &caller, &r.name, &code)
+                    .await
+                    .map(Response::new)
+            },
+        )
+        .await
+    }
+
+    async fn submit_password(
+        &self,
+        req: Request<v1::SubmitPasswordRequest>,
+    ) -> Result<Response<v1::LoginStep>, Status> {
+        let caller = caller_of(&req)?;
+        caller.require_admin("account login")?;
+        let r = req.into_inner();
+        let password = Secret::new(r.password);
+        let (ctx, limiter) = (&self.ctx, &*self.limiter);
+        audited(
+            ctx,
+            &caller,
+            "account.submit_password",
+            target(&r.name),
+            async {
+                account_login::submit_password(ctx, limiter, &caller, &r.name, &password)
+                    .await
+                    .map(Response::new)
+            },
+        )
+        .await
+    }
+
+    async fn logout_account(
+        &self,
+        req: Request<v1::LogoutAccountRequest>,
+    ) -> Result<Response<v1::LogoutAccountResponse>, Status> {
+        let caller = caller_of(&req)?;
+        caller.require_admin("account logout")?;
+        let name = req.into_inner().name;
+        let ctx = &self.ctx;
+        audited(ctx, &caller, "account.logout", target(&name), async {
+            account_manage::logout(ctx, &name).await.map(Response::new)
+        })
+        .await
+    }
+
+    async fn resume_account(
+        &self,
+        req: Request<v1::ResumeAccountRequest>,
+    ) -> Result<Response<v1::Account>, Status> {
+        let caller = caller_of(&req)?;
+        caller.require_admin("account resume")?;
+        let name = req.into_inner().name;
+        let ctx = &self.ctx;
+        audited(ctx, &caller, "account.resume", target(&name), async {
+            account_manage::resume(ctx, &name).await.map(Response::new)
+        })
+        .await
+    }
+
+    async fn list_chats(
+        &self,
+        req: Request<v1::ListChatsRequest>,
+    ) -> Result<Response<v1::ListChatsResponse>, Status> {
+        let r = req.into_inner();
+        Ok(Response::new(
+            account_manage::chats(&self.ctx, &r.name, &r.search).await?,
+        ))
+    }
+
+    async fn remove_account(
+        &self,
+        req: Request<v1::RemoveAccountRequest>,
+    ) -> Result<Response<v1::RemoveAccountResponse>, Status> {
+        let caller = caller_of(&req)?;
+        caller.require_admin("account remove")?;
+        let r = req.into_inner();
+        let ctx = &self.ctx;
+        let what = if r.force {
+            format!("account {} (force)", r.name)
+        } else {
+            format!("account {}", r.name)
+        };
+        audited(ctx, &caller, "account.remove", Some(what), async {
+            account_manage::remove(ctx, &r.name, r.force)
+                .await
+                .map(Response::new)
+        })
+        .await
     }
 }

@@ -3,11 +3,14 @@
 //! protocol version, one error mapping ([`error`]), a slow-call log
 //! ([`slow`]), plus `grpc.health.v1` and server reflection for stock clients.
 
+pub mod account_login;
+pub mod account_manage;
 pub mod accounts;
 pub mod audit;
 pub mod caller;
 pub mod error;
 pub mod guard;
+pub mod login_limit;
 pub mod slow;
 pub mod system;
 

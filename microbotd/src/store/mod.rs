@@ -9,6 +9,7 @@
 //! [`Store::open`] connects (creating the SQLite file, WAL mode,
 //! `synchronous=FULL`), then [`Store::migrate`] brings the schema up to date.
 
+pub mod account_state;
 pub mod accounts;
 pub mod audit;
 mod open;
