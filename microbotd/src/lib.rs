@@ -20,6 +20,7 @@ pub mod socket;
 pub mod state_dir;
 pub mod store;
 pub mod telegram;
+pub mod templates;
 
 use std::future::Future;
 use std::sync::Arc;
