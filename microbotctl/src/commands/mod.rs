@@ -1,8 +1,10 @@
 //! One module per command group; [`dispatch`] runs the parsed command.
 
 pub mod account;
+pub mod cron;
 mod health;
 mod status;
+pub mod template;
 
 use std::process::ExitCode;
 
@@ -40,5 +42,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Health => health::run(&ctx).await,
         Command::Status => status::run(&ctx).await,
         Command::Account(cmd) => account::run(&ctx, cmd).await,
+        Command::Template(cmd) => template::run(&ctx, cmd).await,
+        Command::Cron(cmd) => cron::run(&ctx, cmd).await,
     }
 }
