@@ -71,7 +71,12 @@ pub struct CreateArgs {
     #[arg(long)]
     name: String,
     /// Target chat: @username, t.me link or numeric id (repeat for more).
-    #[arg(long = "chat", required = true, value_name = "CHAT")]
+    #[arg(
+        long = "chat",
+        required = true,
+        value_name = "CHAT",
+        allow_negative_numbers = true
+    )]
     chats: Vec<String>,
     /// Cron expression (5 fields, or @daily…), e.g. "0 9 * * 1-5".
     #[arg(long, value_name = "EXPR")]
@@ -118,7 +123,7 @@ pub struct EditArgs {
     #[arg(long, value_name = "FILE")]
     text_file: Option<PathBuf>,
     /// Replaces the whole target list (repeat for more).
-    #[arg(long = "chat", value_name = "CHAT")]
+    #[arg(long = "chat", value_name = "CHAT", allow_negative_numbers = true)]
     chats: Vec<String>,
     #[arg(long, value_parser = ["plain", "markdown", "html"])]
     parse_mode: Option<String>,
@@ -223,7 +228,11 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
                 misfire: a.misfire,
                 inactive: a.inactive,
             };
-            let t = client.create_template(req).await.map_err(|s| ctx.fail(s))?.into_inner();
+            let t = client
+                .create_template(req)
+                .await
+                .map_err(|s| ctx.fail(s))?
+                .into_inner();
             show(ctx.format, &t);
         }
         TemplateCommand::List { account, active } => {
@@ -231,13 +240,21 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
                 account: account.unwrap_or_default(),
                 active_only: active,
             };
-            let list = client.list_templates(req).await.map_err(|s| ctx.fail(s))?.into_inner();
+            let list = client
+                .list_templates(req)
+                .await
+                .map_err(|s| ctx.fail(s))?
+                .into_inner();
             let rows: Vec<_> = list.templates.iter().map(list_row).collect();
             print_rows(ctx.format, &LIST_COLUMNS, &rows);
         }
         TemplateCommand::Show { id } => {
             let req = v1::GetTemplateRequest { id };
-            let t = client.get_template(req).await.map_err(|s| ctx.fail(s))?.into_inner();
+            let t = client
+                .get_template(req)
+                .await
+                .map_err(|s| ctx.fail(s))?
+                .into_inner();
             show(ctx.format, &t);
         }
         TemplateCommand::Edit(a) => {
@@ -253,28 +270,52 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
                 set_chats: !a.chats.is_empty(),
                 chats: a.chats,
             };
-            let t = client.edit_template(req).await.map_err(|s| ctx.fail(s))?.into_inner();
+            let t = client
+                .edit_template(req)
+                .await
+                .map_err(|s| ctx.fail(s))?
+                .into_inner();
             show(ctx.format, &t);
         }
         TemplateCommand::Enable { id } | TemplateCommand::Disable { id } => {
             let active = matches!(cmd, TemplateCommand::Enable { .. });
             let req = v1::SetTemplateActiveRequest { id, active };
-            let t = client.set_template_active(req).await.map_err(|s| ctx.fail(s))?.into_inner();
+            let t = client
+                .set_template_active(req)
+                .await
+                .map_err(|s| ctx.fail(s))?
+                .into_inner();
             show(ctx.format, &t);
         }
         TemplateCommand::Delete { id } => {
             let req = v1::DeleteTemplateRequest { id };
-            let r = client.delete_template(req).await.map_err(|s| ctx.fail(s))?.into_inner();
+            let r = client
+                .delete_template(req)
+                .await
+                .map_err(|s| ctx.fail(s))?
+                .into_inner();
             let fields = [
                 ("deleted", json!(id)),
                 ("cancelled_deliveries", json!(r.cancelled_deliveries)),
             ];
             print_object(ctx.format, &fields);
         }
-        TemplateCommand::Apply { file, dry_run, prune } => {
+        TemplateCommand::Apply {
+            file,
+            dry_run,
+            prune,
+        } => {
             let content = read_input(&file)?;
-            let req = v1::ApplyTemplatesRequest { content, dry_run, prune };
-            let r = client.apply_templates(req).await.map_err(|s| ctx.fail(s))?.into_inner();
+            let req = v1::ApplyTemplatesRequest {
+                content,
+                dry_run,
+                prune,
+            };
+            let r = client
+                .apply_templates(req)
+                .await
+                .map_err(|s| ctx.fail(s))?
+                .into_inner();
             print_plan(ctx.format, &r, dry_run);
         }
         TemplateCommand::Export { file } => {
@@ -332,7 +373,10 @@ fn print_plan(format: Format, r: &v1::ApplyTemplatesResponse, dry_run: bool) {
     if r.changes.is_empty() {
         println!("no changes");
     } else if dry_run {
-        println!("dry run: nothing written ({} change(s) planned)", r.changes.len());
+        println!(
+            "dry run: nothing written ({} change(s) planned)",
+            r.changes.len()
+        );
     } else {
         println!("applied {} change(s)", r.changes.len());
     }

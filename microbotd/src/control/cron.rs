@@ -30,7 +30,13 @@ impl SchedulesService {
 
 /// Explains `expr` (cron or `every <duration>`) in `tz` from `from`.
 /// A schedule that never fires is reported invalid: templates refuse it.
-pub fn explain(expr: &str, tz: Tz, from: DateTime<Utc>, count: usize, rate: u32) -> v1::ValidateCronResponse {
+pub fn explain(
+    expr: &str,
+    tz: Tz,
+    from: DateTime<Utc>,
+    count: usize,
+    rate: u32,
+) -> v1::ValidateCronResponse {
     let limits = RateContext {
         rate_limit_per_minute: rate,
         targets: 1,
@@ -46,14 +52,15 @@ pub fn explain(expr: &str, tz: Tz, from: DateTime<Utc>, count: usize, rate: u32)
         Ok(v) => {
             let never = Schedule::parse(expr, tz, from).is_ok_and(|s| s.never_fires());
             if never {
-                return invalid(
-                    format!("\"{}\" never fires", expr.trim()),
-                    v.warnings,
-                );
+                return invalid(format!("\"{}\" never fires", expr.trim()), v.warnings);
             }
             v1::ValidateCronResponse {
                 valid: true,
-                next: v.next.iter().map(|t| rfc3339_in(t.with_timezone(&Utc), tz)).collect(),
+                next: v
+                    .next
+                    .iter()
+                    .map(|t| rfc3339_in(t.with_timezone(&Utc), tz))
+                    .collect(),
                 warnings: v.warnings,
                 error: String::new(),
             }
@@ -85,7 +92,9 @@ impl Schedules for SchedulesService {
         };
         let from = match r.from.as_ref() {
             None => self.ctx.now(),
-            Some(ts) => from_timestamp(ts).ok_or_else(|| Status::invalid_argument("from: out of range"))?,
+            Some(ts) => {
+                from_timestamp(ts).ok_or_else(|| Status::invalid_argument("from: out of range"))?
+            }
         };
         let count = match r.count as usize {
             0 => DEFAULT_COUNT,
@@ -113,9 +122,18 @@ mod tests {
 
     #[test]
     fn dst_gap_fires_after_the_gap_with_the_offset() {
-        let r = explain("30 2 * * *", Tz::Europe__Berlin, at("2027-03-27T12:00:00Z"), 2, 20);
+        let r = explain(
+            "30 2 * * *",
+            Tz::Europe__Berlin,
+            at("2027-03-27T12:00:00Z"),
+            2,
+            20,
+        );
         assert!(r.valid, "{r:?}");
-        assert_eq!(r.next, ["2027-03-28T03:00:00+02:00", "2027-03-29T02:30:00+02:00"]);
+        assert_eq!(
+            r.next,
+            ["2027-03-28T03:00:00+02:00", "2027-03-29T02:30:00+02:00"]
+        );
     }
 
     #[test]
@@ -124,16 +142,25 @@ mod tests {
         let r = explain("61 * * * *", Tz::UTC, from, 5, 20);
         assert!(!r.valid && r.error.starts_with("minute field"), "{r:?}");
         let r = explain("0 0 30 2 *", Tz::UTC, from, 5, 20);
-        assert!(!r.valid && r.error.contains("never fires") && r.next.is_empty(), "{r:?}");
+        assert!(
+            !r.valid && r.error.contains("never fires") && r.next.is_empty(),
+            "{r:?}"
+        );
     }
 
     #[test]
     fn every_and_the_rate_limit_warning() {
         let from = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
         let r = explain("every 90m", Tz::UTC, from, 2, 20);
-        assert_eq!(r.next, ["2027-01-01T01:30:00+00:00", "2027-01-01T03:00:00+00:00"]);
+        assert_eq!(
+            r.next,
+            ["2027-01-01T01:30:00+00:00", "2027-01-01T03:00:00+00:00"]
+        );
         let r = explain("every 2s", Tz::UTC, from, 1, 20);
-        assert!(r.valid && r.warnings.iter().any(|w| w.contains("rate limit of 20")), "{r:?}");
+        assert!(
+            r.valid && r.warnings.iter().any(|w| w.contains("rate limit of 20")),
+            "{r:?}"
+        );
         let r = explain("every 2s", Tz::UTC, from, 1, 40);
         assert!(r.warnings.is_empty(), "{r:?}");
     }

@@ -62,7 +62,9 @@ pub async fn serve(
         .add_service(TemplatesServer::new(templates::TemplatesService::new(
             ctx.clone(),
         )))
-        .add_service(SchedulesServer::new(cron::SchedulesService::new(ctx.clone())))
+        .add_service(SchedulesServer::new(cron::SchedulesService::new(
+            ctx.clone(),
+        )))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await
 }

@@ -41,7 +41,10 @@ pub async fn apply(
                     account: spec.account.clone(),
                     name: spec.name.clone(),
                     field: "account",
-                    reason: format!("no account named {:?} (see `microbotctl account list`)", spec.account),
+                    reason: format!(
+                        "no account named {:?} (see `microbotctl account list`)",
+                        spec.account
+                    ),
                 }));
             }
             Err(e) => return Err(e.into()),
@@ -71,11 +74,20 @@ pub async fn apply(
             Change::Create(spec) => {
                 let (anchor, next) = schedule_state(None, spec, now);
                 let id = tx
-                    .template_insert(accounts[&spec.account], &data_of(spec, anchor, next), now_ms)
+                    .template_insert(
+                        accounts[&spec.account],
+                        &data_of(spec, anchor, next),
+                        now_ms,
+                    )
                     .await?;
                 touched.push(id);
             }
-            Change::Update { id, current, desired, .. } => {
+            Change::Update {
+                id,
+                current,
+                desired,
+                ..
+            } => {
                 let row = rows_by_id[id];
                 let (anchor, next) = schedule_state(Some((row, current)), desired, now);
                 tx.template_update(*id, row.account_id, &data_of(desired, anchor, next), now_ms)
@@ -92,7 +104,11 @@ pub async fn apply(
     for id in touched {
         ctx.events.send(Event::Template(id));
     }
-    tracing::info!(changes = p.changes.len(), unchanged = p.unchanged, "template file applied");
+    tracing::info!(
+        changes = p.changes.len(),
+        unchanged = p.unchanged,
+        "template file applied"
+    );
     resp.applied = true;
     Ok(resp)
 }
@@ -114,7 +130,9 @@ fn file_error(e: FileError) -> ApiError {
 fn plan_change(c: &Change) -> v1::PlanChange {
     let (action, spec, details) = match c {
         Change::Create(s) => ("create", s, Vec::new()),
-        Change::Update { desired, details, .. } => ("update", desired, details.clone()),
+        Change::Update {
+            desired, details, ..
+        } => ("update", desired, details.clone()),
         Change::Delete { current, .. } => ("delete", current, Vec::new()),
     };
     v1::PlanChange {

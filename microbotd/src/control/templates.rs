@@ -49,7 +49,11 @@ pub fn row_spec(row: &TemplateRow) -> Result<TemplateSpec, ApiError> {
         name: row.name.clone(),
         chats: row.chats.clone(),
         schedule: ScheduleSpec {
-            kind: if row.schedule_kind == "every" { "every" } else { "cron" },
+            kind: if row.schedule_kind == "every" {
+                "every"
+            } else {
+                "cron"
+            },
             expr: row.schedule_expr.clone(),
         },
         tz: parse_tz(&row.timezone).map_err(|_| corrupt("timezone"))?,
@@ -124,7 +128,9 @@ fn next_fires(row: &TemplateRow, n: usize, now: DateTime<Utc>) -> Vec<String> {
     let mut out = Vec::with_capacity(n);
     let mut t = now;
     while out.len() < n {
-        let Some(x) = schedule.next_after(t) else { break };
+        let Some(x) = schedule.next_after(t) else {
+            break;
+        };
         out.push(rfc3339_in(x, spec.tz));
         t = x;
     }
@@ -133,7 +139,8 @@ fn next_fires(row: &TemplateRow, n: usize, now: DateTime<Utc>) -> Vec<String> {
 
 /// RFC 3339 with the zone's UTC offset, whole seconds.
 pub fn rfc3339_in(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Secs, false)
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 fn to_proto(row: &TemplateRow, fires: usize, now: DateTime<Utc>) -> v1::Template {
@@ -163,7 +170,10 @@ impl TemplatesService {
         Ok(Response::new(to_proto(&row, SHOW_FIRES, self.ctx.now())))
     }
 
-    async fn create(&self, r: v1::CreateTemplateRequest) -> Result<Response<v1::Template>, ApiError> {
+    async fn create(
+        &self,
+        r: v1::CreateTemplateRequest,
+    ) -> Result<Response<v1::Template>, ApiError> {
         let ctx = &self.ctx;
         let input = TemplateInput {
             account: r.account,
@@ -177,7 +187,8 @@ impl TemplatesService {
             misfire: Some(r.misfire),
             active: !r.inactive,
         };
-        let spec = spec::validate(&input, ctx.config.scheduler.default_timezone).map_err(field_error)?;
+        let spec =
+            spec::validate(&input, ctx.config.scheduler.default_timezone).map_err(field_error)?;
         let account = ctx.store.account_by_name(&spec.account).await?;
         let now = ctx.now();
         let (anchor, next) = schedule_state(None, &spec, now);
@@ -202,7 +213,10 @@ impl TemplatesService {
             && r.misfire.is_none()
             && !r.set_chats;
         if nothing {
-            return Err(ApiError::invalid("edit", "nothing to change: give at least one field"));
+            return Err(ApiError::invalid(
+                "edit",
+                "nothing to change: give at least one field",
+            ));
         }
         let row = ctx.store.template_get(r.id).await?;
         let cur = row_spec(&row)?;
@@ -214,7 +228,11 @@ impl TemplatesService {
         let input = TemplateInput {
             account: cur.account.clone(),
             name: r.name.unwrap_or_else(|| cur.name.clone()),
-            chats: if r.set_chats { r.chats } else { cur.chats.clone() },
+            chats: if r.set_chats {
+                r.chats
+            } else {
+                cur.chats.clone()
+            },
             cron: if schedule_given { r.cron } else { cur_cron },
             every: if schedule_given { r.every } else { cur_every },
             timezone: Some(r.timezone.unwrap_or_else(|| cur.tz.name().to_owned())),
@@ -223,12 +241,18 @@ impl TemplatesService {
             misfire: Some(r.misfire.unwrap_or_else(|| cur.misfire.to_owned())),
             active: cur.active,
         };
-        let new = spec::validate(&input, ctx.config.scheduler.default_timezone).map_err(field_error)?;
+        let new =
+            spec::validate(&input, ctx.config.scheduler.default_timezone).map_err(field_error)?;
         let now = ctx.now();
         let (anchor, next) = schedule_state(Some((&row, &cur)), &new, now);
         let mut tx = ctx.store.begin().await?;
-        tx.template_update(row.id, row.account_id, &data_of(&new, anchor, next), to_ms(now))
-            .await?;
+        tx.template_update(
+            row.id,
+            row.account_id,
+            &data_of(&new, anchor, next),
+            to_ms(now),
+        )
+        .await?;
         tx.commit().await?;
         ctx.events.send(Change::Template(row.id));
         self.shown(row.id).await
@@ -247,7 +271,9 @@ impl TemplatesService {
         } else {
             row.next_slot
         };
-        ctx.store.template_set_active(id, active, next, to_ms(now)).await?;
+        ctx.store
+            .template_set_active(id, active, next, to_ms(now))
+            .await?;
         ctx.events.send(Change::Template(id));
         self.shown(id).await
     }
@@ -274,7 +300,14 @@ impl Templates for TemplatesService {
         let caller = caller_of(&req)?;
         let r = req.into_inner();
         let target = Some(format!("template {}/{}", r.account, r.name));
-        audited(&self.ctx, &caller, "template.create", target, self.create(r)).await
+        audited(
+            &self.ctx,
+            &caller,
+            "template.create",
+            target,
+            self.create(r),
+        )
+        .await
     }
 
     async fn list_templates(
@@ -286,7 +319,13 @@ impl Templates for TemplatesService {
         let account = if r.account.is_empty() {
             None
         } else {
-            Some(store.account_by_name(&r.account).await.map_err(ApiError::from)?.id)
+            Some(
+                store
+                    .account_by_name(&r.account)
+                    .await
+                    .map_err(ApiError::from)?
+                    .id,
+            )
         };
         let rows = store
             .template_list(account, r.active_only)
@@ -321,9 +360,20 @@ impl Templates for TemplatesService {
     ) -> Result<Response<v1::Template>, Status> {
         let caller = caller_of(&req)?;
         let r = req.into_inner();
-        let method = if r.active { "template.enable" } else { "template.disable" };
+        let method = if r.active {
+            "template.enable"
+        } else {
+            "template.disable"
+        };
         let target = Some(format!("template {}", r.id));
-        audited(&self.ctx, &caller, method, target, self.set_active(r.id, r.active)).await
+        audited(
+            &self.ctx,
+            &caller,
+            method,
+            target,
+            self.set_active(r.id, r.active),
+        )
+        .await
     }
 
     async fn delete_template(
@@ -333,7 +383,14 @@ impl Templates for TemplatesService {
         let caller = caller_of(&req)?;
         let id = req.into_inner().id;
         let target = Some(format!("template {id}"));
-        audited(&self.ctx, &caller, "template.delete", target, self.delete(id)).await
+        audited(
+            &self.ctx,
+            &caller,
+            "template.delete",
+            target,
+            self.delete(id),
+        )
+        .await
     }
 
     async fn apply_templates(
@@ -342,16 +399,104 @@ impl Templates for TemplatesService {
     ) -> Result<Response<v1::ApplyTemplatesResponse>, Status> {
         let caller = caller_of(&req)?;
         let r = req.into_inner();
-        let method = if r.dry_run { "template.apply.dry_run" } else { "template.apply" };
+        let method = if r.dry_run {
+            "template.apply.dry_run"
+        } else {
+            "template.apply"
+        };
         let call = super::template_apply::apply(&self.ctx, r);
-        audited(&self.ctx, &caller, method, None, async { call.await.map(Response::new) }).await
+        audited(&self.ctx, &caller, method, None, async {
+            call.await.map(Response::new)
+        })
+        .await
     }
 
     async fn export_templates(
         &self,
         _req: Request<v1::ExportTemplatesRequest>,
     ) -> Result<Response<v1::ExportTemplatesResponse>, Status> {
-        Ok(Response::new(super::template_apply::export(&self.ctx).await?))
+        Ok(Response::new(
+            super::template_apply::export(&self.ctx).await?,
+        ))
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn row_of(spec: &TemplateSpec, anchor_at: i64, next_slot: Option<i64>) -> TemplateRow {
+        let d = data_of(spec, anchor_at, next_slot);
+        TemplateRow {
+            id: 1,
+            account_id: 1,
+            account: spec.account.clone(),
+            name: d.name,
+            text: d.text,
+            parse_mode: d.parse_mode,
+            schedule_kind: d.schedule_kind,
+            schedule_expr: d.schedule_expr,
+            timezone: d.timezone,
+            anchor_at,
+            active: spec.active,
+            misfire: d.misfire,
+            next_slot,
+            created_at: 0,
+            updated_at: 0,
+            chats: d.chats,
+        }
+    }
+
+    fn every(expr: &str) -> TemplateSpec {
+        let input = TemplateInput {
+            account: "a".into(),
+            name: "t".into(),
+            chats: vec!["-42".into()],
+            every: Some(expr.into()),
+            text: "x".into(),
+            active: true,
+            ..Default::default()
+        };
+        spec::validate(&input, Tz::UTC).unwrap()
+    }
+
+    #[test]
+    fn schedule_state_follows_the_storage_rules() {
+        let now = Utc.with_ymd_and_hms(2027, 1, 1, 10, 0, 0).unwrap();
+        let hour = 3_600_000;
+        // Create: anchored now, first fire one interval later.
+        let cur = every("1h");
+        assert_eq!(
+            schedule_state(None, &cur, now),
+            (to_ms(now), Some(to_ms(now) + hour))
+        );
+        // Row stored with an old anchor and a slot in the past.
+        let row = row_of(&cur, 0, Some(5));
+        // Text change: anchor and slot untouched.
+        let mut text = cur.clone();
+        text.text = "other".into();
+        assert_eq!(schedule_state(Some((&row, &cur)), &text, now), (0, Some(5)));
+        // New interval: re-anchored at now.
+        let two = every("2h");
+        let (anchor, next) = schedule_state(Some((&row, &cur)), &two, now);
+        assert_eq!((anchor, next), (to_ms(now), Some(to_ms(now) + 2 * hour)));
+        // Zone change only: slot recomputed from the old anchor.
+        let mut zoned = cur.clone();
+        zoned.tz = Tz::Asia__Tokyo;
+        assert_eq!(
+            schedule_state(Some((&row, &cur)), &zoned, now),
+            (0, Some(to_ms(now) + hour))
+        );
+        // Becoming active recomputes; staying inactive does not.
+        let mut off = cur.clone();
+        off.active = false;
+        let off_row = row_of(&off, 0, Some(5));
+        assert_eq!(
+            schedule_state(Some((&off_row, &off)), &cur, now).1,
+            Some(to_ms(now) + hour)
+        );
+        assert_eq!(schedule_state(Some((&off_row, &off)), &off, now).1, Some(5));
+    }
+}

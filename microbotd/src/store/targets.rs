@@ -57,7 +57,8 @@ mod tests {
             tx.commit().await.unwrap();
             let n: i64 = on_pool!(store, p => sqlx::query_scalar(
                 "SELECT COUNT(*) FROM targets WHERE peer_id IS NULL"
-            ).fetch_one(p).await).unwrap();
+            ).fetch_one(p).await)
+            .unwrap();
             assert_eq!(n, 4);
         })
         .await;

@@ -62,7 +62,9 @@ fn name_taken(name: &str, e: sqlx::Error) -> StoreError {
     if e.as_database_error()
         .is_some_and(|d| d.is_unique_violation())
     {
-        StoreError::Conflict(format!("a template named {name:?} already exists for this account"))
+        StoreError::Conflict(format!(
+            "a template named {name:?} already exists for this account"
+        ))
     } else {
         StoreError::Query(e)
     }
@@ -72,9 +74,10 @@ impl Store {
     /// One template with its chats.
     pub async fn template_get(&self, id: i64) -> Result<TemplateRow, StoreError> {
         let sql = format!("{SELECT} WHERE t.id = $1");
-        let mut row = on_pool!(self, p => sqlx::query_as::<_, TemplateRow>(sqlx::AssertSqlSafe(sql))
+        let mut row =
+            on_pool!(self, p => sqlx::query_as::<_, TemplateRow>(sqlx::AssertSqlSafe(sql))
             .bind(id).fetch_optional(p).await)?
-        .ok_or_else(|| StoreError::NotFound(format!("template {id}")))?;
+            .ok_or_else(|| StoreError::NotFound(format!("template {id}")))?;
         row.chats = on_pool!(self, p => sqlx::query_scalar::<_, String>(
             "SELECT g.spec FROM template_targets tt JOIN targets g ON g.id = tt.target_id
              WHERE tt.template_id = $1 ORDER BY tt.position"

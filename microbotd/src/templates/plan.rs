@@ -94,7 +94,11 @@ pub fn differences(cur: &TemplateSpec, new: &TemplateSpec) -> Vec<String> {
         }
     }
     if cur.tz != new.tz {
-        d.push(format!("timezone {:?} → {:?}", cur.tz.name(), new.tz.name()));
+        d.push(format!(
+            "timezone {:?} → {:?}",
+            cur.tz.name(),
+            new.tz.name()
+        ));
     }
     if cur.chats != new.chats {
         d.push(format!("chats {:?} → {:?}", cur.chats, new.chats));
@@ -103,7 +107,10 @@ pub fn differences(cur: &TemplateSpec, new: &TemplateSpec) -> Vec<String> {
         d.push("text changed".to_owned());
     }
     if cur.parse_mode != new.parse_mode {
-        d.push(format!("parse_mode {:?} → {:?}", cur.parse_mode, new.parse_mode));
+        d.push(format!(
+            "parse_mode {:?} → {:?}",
+            cur.parse_mode, new.parse_mode
+        ));
     }
     if cur.misfire != new.misfire {
         d.push(format!("misfire {:?} → {:?}", cur.misfire, new.misfire));
@@ -126,7 +133,10 @@ mod tests {
             account: account.into(),
             name: name.into(),
             chats: vec!["@ops_channel".into()],
-            schedule: ScheduleSpec { kind: "cron", expr: cron.into() },
+            schedule: ScheduleSpec {
+                kind: "cron",
+                expr: cron.into(),
+            },
             tz: Tz::UTC,
             text: "hi".into(),
             parse_mode: "plain",
@@ -151,8 +161,10 @@ mod tests {
         let p = plan(&desired, &stored, false);
         assert_eq!(p.unchanged, 1);
         assert_eq!(p.changes.len(), 2);
-        assert!(matches!(&p.changes[0], Change::Update { id: 2, details, .. }
-            if details == &vec!["cron \"0 9 * * *\" → \"0 10 * * *\"".to_owned()]));
+        assert!(
+            matches!(&p.changes[0], Change::Update { id: 2, details, .. }
+            if details == &vec!["cron \"0 9 * * *\" → \"0 10 * * *\"".to_owned()])
+        );
         assert!(matches!(&p.changes[1], Change::Create(s) if s.name == "new"));
         let p = plan(&desired, &stored, true);
         let deleted: Vec<i64> = p

@@ -112,7 +112,8 @@ pub struct ScheduleSpec {
 impl ScheduleSpec {
     /// Parses a cron expression, refusing one that never fires.
     pub fn cron(expr: &str, tz: Tz) -> Result<ScheduleSpec, FieldError> {
-        let s = Schedule::cron(expr, tz).map_err(|e| FieldError::new(Field::Cron, e.to_string()))?;
+        let s =
+            Schedule::cron(expr, tz).map_err(|e| FieldError::new(Field::Cron, e.to_string()))?;
         if s.never_fires() {
             return Err(FieldError::new(
                 Field::Cron,
@@ -246,7 +247,10 @@ pub fn validate_name(name: &str) -> Result<(), FieldError> {
 /// At least one chat; each parses; none twice (after canonicalisation).
 pub fn validate_chats(chats: &[String]) -> Result<Vec<String>, FieldError> {
     if chats.is_empty() {
-        return Err(FieldError::new(Field::Chat, "at least one chat is required"));
+        return Err(FieldError::new(
+            Field::Chat,
+            "at least one chat is required",
+        ));
     }
     let mut out: Vec<String> = Vec::with_capacity(chats.len());
     for c in chats {
@@ -338,7 +342,13 @@ mod tests {
     fn valid_input_is_canonicalised() {
         let s = validate(&input(), Tz::Europe__Istanbul).unwrap();
         assert_eq!(s.chats, ["@ops_channel", "-1001234567890"]);
-        assert_eq!(s.schedule, ScheduleSpec { kind: "cron", expr: "0 9 * * 1-5".into() });
+        assert_eq!(
+            s.schedule,
+            ScheduleSpec {
+                kind: "cron",
+                expr: "0 9 * * 1-5".into()
+            }
+        );
         assert_eq!(s.tz, Tz::Europe__Istanbul);
         assert_eq!((s.parse_mode, s.misfire), ("plain", "once"));
         let mut i = input();
@@ -384,7 +394,10 @@ mod tests {
         // An emoji outside the BMP is two units: 2048 of them is the limit.
         assert!(validate_text(&"😀".repeat(2048)).is_ok());
         let e = validate_text(&"😀".repeat(2049)).unwrap_err();
-        assert!(e.reason.contains("4098 UTF-16") && e.reason.contains("raw text"), "{e}");
+        assert!(
+            e.reason.contains("4098 UTF-16") && e.reason.contains("raw text"),
+            "{e}"
+        );
         assert!(validate_text(&"a".repeat(4096)).is_ok());
     }
 

@@ -29,13 +29,30 @@ async fn insert(store: &Store, account_id: i64, d: &TemplateData) -> Result<i64,
 #[tokio::test]
 async fn create_get_list_and_conflict() {
     for_each_backend(|store| async move {
-        let a = store.account_create("sales-tr", "+1234567", 0).await.unwrap().id;
-        let b = store.account_create("alpha", "+1234568", 0).await.unwrap().id;
-        let id = insert(&store, a, &data("daily", &["@zeta_chat", "-42"])).await.unwrap();
+        let a = store
+            .account_create("sales-tr", "+1234567", 0)
+            .await
+            .unwrap()
+            .id;
+        let b = store
+            .account_create("alpha", "+1234568", 0)
+            .await
+            .unwrap()
+            .id;
+        let id = insert(&store, a, &data("daily", &["@zeta_chat", "-42"]))
+            .await
+            .unwrap();
         let row = store.template_get(id).await.unwrap();
         assert_eq!(row.account, "sales-tr");
-        assert_eq!(row.chats, ["@zeta_chat", "-42"], "position order, not spec order");
-        assert_eq!((row.anchor_at, row.next_slot, row.active), (1000, Some(5000), true));
+        assert_eq!(
+            row.chats,
+            ["@zeta_chat", "-42"],
+            "position order, not spec order"
+        );
+        assert_eq!(
+            (row.anchor_at, row.next_slot, row.active),
+            (1000, Some(5000), true)
+        );
         assert!(matches!(
             insert(&store, a, &data("daily", &["-42"])).await,
             Err(StoreError::Conflict(_))
@@ -44,12 +61,18 @@ async fn create_get_list_and_conflict() {
         off.active = false;
         insert(&store, b, &off).await.unwrap();
         let all = store.template_list(None, false).await.unwrap();
-        let names: Vec<_> = all.iter().map(|r| (r.account.as_str(), r.name.as_str())).collect();
+        let names: Vec<_> = all
+            .iter()
+            .map(|r| (r.account.as_str(), r.name.as_str()))
+            .collect();
         assert_eq!(names, [("alpha", "off"), ("sales-tr", "daily")]);
         assert_eq!(all[1].chats, ["@zeta_chat", "-42"]);
         assert_eq!(store.template_list(Some(b), false).await.unwrap().len(), 1);
         assert_eq!(store.template_list(None, true).await.unwrap()[0].id, id);
-        assert!(matches!(store.template_get(999).await, Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            store.template_get(999).await,
+            Err(StoreError::NotFound(_))
+        ));
     })
     .await;
 }
@@ -58,7 +81,9 @@ async fn create_get_list_and_conflict() {
 async fn update_replaces_targets_and_refuses_taken_names() {
     for_each_backend(|store| async move {
         let a = store.account_create("a", "+1234567", 0).await.unwrap().id;
-        let id = insert(&store, a, &data("one", &["-1", "-2"])).await.unwrap();
+        let id = insert(&store, a, &data("one", &["-1", "-2"]))
+            .await
+            .unwrap();
         insert(&store, a, &data("two", &["-1"])).await.unwrap();
         let mut d = data("uno", &["-3", "-1"]);
         d.schedule_kind = "every".into();
@@ -68,7 +93,10 @@ async fn update_replaces_targets_and_refuses_taken_names() {
         tx.template_update(id, a, &d, 2000).await.unwrap();
         tx.commit().await.unwrap();
         let row = store.template_get(id).await.unwrap();
-        assert_eq!((row.name.as_str(), row.schedule_expr.as_str()), ("uno", "1h30m"));
+        assert_eq!(
+            (row.name.as_str(), row.schedule_expr.as_str()),
+            ("uno", "1h30m")
+        );
         assert_eq!(row.chats, ["-3", "-1"]);
         assert_eq!((row.next_slot, row.updated_at), (None, 2000));
         let mut tx = store.begin().await.unwrap();
@@ -85,8 +113,12 @@ async fn uncommitted_writes_vanish() {
     for_each_backend(|store| async move {
         let a = store.account_create("a", "+1234567", 0).await.unwrap().id;
         let mut tx = store.begin().await.unwrap();
-        tx.template_insert(a, &data("one", &["-1"]), 0).await.unwrap();
-        tx.template_insert(a, &data("two", &["-2"]), 0).await.unwrap();
+        tx.template_insert(a, &data("one", &["-1"]), 0)
+            .await
+            .unwrap();
+        tx.template_insert(a, &data("two", &["-2"]), 0)
+            .await
+            .unwrap();
         drop(tx);
         assert!(store.template_list(None, false).await.unwrap().is_empty());
     })
@@ -98,12 +130,21 @@ async fn enable_sets_next_slot_and_disable_keeps_it() {
     for_each_backend(|store| async move {
         let a = store.account_create("a", "+1234567", 0).await.unwrap().id;
         let id = insert(&store, a, &data("one", &["-1"])).await.unwrap();
-        store.template_set_active(id, false, Some(1), 2000).await.unwrap();
+        store
+            .template_set_active(id, false, Some(1), 2000)
+            .await
+            .unwrap();
         let row = store.template_get(id).await.unwrap();
         assert_eq!((row.active, row.next_slot), (false, Some(5000)));
-        store.template_set_active(id, true, Some(9000), 3000).await.unwrap();
+        store
+            .template_set_active(id, true, Some(9000), 3000)
+            .await
+            .unwrap();
         let row = store.template_get(id).await.unwrap();
-        assert_eq!((row.active, row.next_slot, row.updated_at), (true, Some(9000), 3000));
+        assert_eq!(
+            (row.active, row.next_slot, row.updated_at),
+            (true, Some(9000), 3000)
+        );
         assert!(matches!(
             store.template_set_active(77, true, None, 0).await,
             Err(StoreError::NotFound(_))
@@ -127,17 +168,25 @@ async fn delete_cancels_pending_deliveries_only() {
         let mut tx = store.begin().await.unwrap();
         assert_eq!(tx.template_delete(id, 7000).await.unwrap(), 2);
         tx.commit().await.unwrap();
-        assert!(matches!(store.template_get(id).await, Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            store.template_get(id).await,
+            Err(StoreError::NotFound(_))
+        ));
         let states: Vec<String> = on_pool!(store, p => sqlx::query_scalar(
             "SELECT state FROM deliveries ORDER BY slot"
-        ).fetch_all(p).await).unwrap();
+        ).fetch_all(p).await)
+        .unwrap();
         assert_eq!(states, ["cancelled", "sent", "cancelled", "sending"]);
         let links: i64 = on_pool!(store, p => sqlx::query_scalar(
             "SELECT COUNT(*) FROM template_targets"
-        ).fetch_one(p).await).unwrap();
+        ).fetch_one(p).await)
+        .unwrap();
         assert_eq!(links, 0);
         let mut tx = store.begin().await.unwrap();
-        assert!(matches!(tx.template_delete(id, 0).await, Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            tx.template_delete(id, 0).await,
+            Err(StoreError::NotFound(_))
+        ));
     })
     .await;
 }

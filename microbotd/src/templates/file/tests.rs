@@ -51,17 +51,31 @@ fn render_then_parse_round_trips() {
 
 #[test]
 fn unknown_keys_are_errors() {
-    let e = parse(&SAMPLE.replace("misfire = \"once\"", "misfir = \"once\""), Tz::UTC);
-    assert!(matches!(&e, Err(FileError::Syntax(m)) if m.contains("misfir")), "{e:?}");
+    let e = parse(
+        &SAMPLE.replace("misfire = \"once\"", "misfir = \"once\""),
+        Tz::UTC,
+    );
+    assert!(
+        matches!(&e, Err(FileError::Syntax(m)) if m.contains("misfir")),
+        "{e:?}"
+    );
     let e = parse("version = 2\n", Tz::UTC);
-    assert!(matches!(&e, Err(FileError::Syntax(m)) if m.contains("version")), "{e:?}");
+    assert!(
+        matches!(&e, Err(FileError::Syntax(m)) if m.contains("version")),
+        "{e:?}"
+    );
     let e = parse("[[template]]\naccount = \"a\"\n", Tz::UTC).unwrap_err();
     assert!(!e.to_string().contains('\n'), "{e}");
 }
 
 #[test]
 fn duplicates_are_named() {
-    let doubled = format!("{SAMPLE}\n{}", &SAMPLE[..SAMPLE.find("[[template]]\naccount = \"sales-tr\"\nname = \"ping\"").unwrap()]);
+    let doubled = format!(
+        "{SAMPLE}\n{}",
+        &SAMPLE[..SAMPLE
+            .find("[[template]]\naccount = \"sales-tr\"\nname = \"ping\"")
+            .unwrap()]
+    );
     let e = parse(&doubled, Tz::UTC).unwrap_err();
     assert_eq!(
         e.to_string(),
@@ -78,10 +92,22 @@ fn invalid_entries_name_index_and_key() {
             && msg.contains("never fires"),
         "{msg}"
     );
-    let e = parse(&SAMPLE.replace("Europe/Istanbul", "Europe/Nowhere"), Tz::UTC).unwrap_err();
-    assert!(e.to_string().contains("template[1] (sales-tr/daily-report): timezone: "), "{e}");
+    let e = parse(
+        &SAMPLE.replace("Europe/Istanbul", "Europe/Nowhere"),
+        Tz::UTC,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("template[1] (sales-tr/daily-report): timezone: "),
+        "{e}"
+    );
     let e = parse(&SAMPLE.replace("every = \"90m\"", ""), Tz::UTC).unwrap_err();
-    assert!(e.to_string().contains("template[2] (sales-tr/ping): cron/every: "), "{e}");
+    assert!(
+        e.to_string()
+            .contains("template[2] (sales-tr/ping): cron/every: "),
+        "{e}"
+    );
 }
 
 fn arb_entry() -> impl Strategy<Value = Entry> {
@@ -100,18 +126,20 @@ fn arb_entry() -> impl Strategy<Value = Entry> {
         prop::sample::select(vec!["skip", "once", "all"]),
         any::<bool>(),
     )
-        .prop_map(|(account, name, chats, (cron, every), tz, text, pm, mf, active)| Entry {
-            account,
-            name,
-            chats: chats.into_iter().map(|c| format!("@{c}")).collect(),
-            cron,
-            every,
-            timezone: Some(tz.to_owned()),
-            text,
-            parse_mode: Some(pm.to_owned()),
-            misfire: Some(mf.to_owned()),
-            active: Some(active),
-        })
+        .prop_map(
+            |(account, name, chats, (cron, every), tz, text, pm, mf, active)| Entry {
+                account,
+                name,
+                chats: chats.into_iter().map(|c| format!("@{c}")).collect(),
+                cron,
+                every,
+                timezone: Some(tz.to_owned()),
+                text,
+                parse_mode: Some(pm.to_owned()),
+                misfire: Some(mf.to_owned()),
+                active: Some(active),
+            },
+        )
 }
 
 proptest! {
