@@ -6,4 +6,5 @@ mod cron;
 mod foundation;
 mod permissions;
 mod startup_errors;
+mod template_apply;
 mod templates;

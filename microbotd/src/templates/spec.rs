@@ -359,7 +359,8 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let cases: Vec<(fn(&mut TemplateInput), Field)> = vec![
+        type Case = (fn(&mut TemplateInput), Field);
+        let cases: Vec<Case> = vec![
             (|i| i.account = " ".into(), Field::Account),
             (|i| i.name = String::new(), Field::Name),
             (|i| i.name = "a".repeat(65), Field::Name),
