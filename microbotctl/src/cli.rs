@@ -40,4 +40,10 @@ pub enum Command {
     /// Telegram accounts: add, list, log in and out.
     #[command(subcommand)]
     Account(crate::commands::account::AccountCommand),
+    /// Message templates: create, list, edit, apply from a file.
+    #[command(subcommand)]
+    Template(crate::commands::template::TemplateCommand),
+    /// Check a cron expression before using it.
+    #[command(subcommand)]
+    Cron(crate::commands::cron::CronCommand),
 }

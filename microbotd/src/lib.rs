@@ -22,6 +22,7 @@ pub mod store;
 pub mod telegram;
 #[cfg(test)]
 pub mod testing;
+pub mod templates;
 
 use std::future::Future;
 use std::sync::Arc;

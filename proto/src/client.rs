@@ -10,7 +10,9 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 use crate::v1::accounts_client::AccountsClient;
+use crate::v1::schedules_client::SchedulesClient;
 use crate::v1::system_client::SystemClient;
+use crate::v1::templates_client::TemplatesClient;
 use crate::{DAEMON_PROTOCOL_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION};
 
 /// Adds the protocol header to each outgoing request.
@@ -132,5 +134,15 @@ impl Client {
     /// The `System` service.
     pub fn system(&self) -> SystemClient<Transport> {
         SystemClient::new(self.transport())
+    }
+
+    /// The `Templates` service.
+    pub fn templates(&self) -> TemplatesClient<Transport> {
+        TemplatesClient::new(self.transport())
+    }
+
+    /// The `Schedules` service.
+    pub fn schedules(&self) -> SchedulesClient<Transport> {
+        SchedulesClient::new(self.transport())
     }
 }

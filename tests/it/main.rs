@@ -2,6 +2,9 @@
 //! (see `harness/`). One binary, one module per area.
 
 mod accounts;
+mod cron;
 mod foundation;
 mod permissions;
 mod startup_errors;
+mod template_apply;
+mod templates;

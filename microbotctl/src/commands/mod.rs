@@ -2,8 +2,10 @@
 
 pub mod account;
 mod account_login;
+pub mod cron;
 mod health;
 mod status;
+pub mod template;
 
 use std::process::ExitCode;
 
@@ -41,5 +43,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Health => health::run(&ctx).await,
         Command::Status => status::run(&ctx).await,
         Command::Account(cmd) => account::run(&ctx, cmd).await,
+        Command::Template(cmd) => template::run(&ctx, cmd).await,
+        Command::Cron(cmd) => cron::run(&ctx, cmd).await,
     }
 }

@@ -8,16 +8,21 @@ pub mod account_manage;
 pub mod accounts;
 pub mod audit;
 pub mod caller;
+pub mod cron;
 pub mod error;
 pub mod guard;
 pub mod login_limit;
 pub mod slow;
 pub mod system;
+pub mod template_apply;
+pub mod templates;
 
 use std::future::Future;
 
 use microbot_proto::v1::accounts_server::AccountsServer;
+use microbot_proto::v1::schedules_server::SchedulesServer;
 use microbot_proto::v1::system_server::SystemServer;
+use microbot_proto::v1::templates_server::TemplatesServer;
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::service::InterceptorLayer;
 use tonic::transport::Server;
@@ -55,6 +60,12 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(SystemServer::new(system::SystemService::new(ctx.clone())))
         .add_service(AccountsServer::new(accounts::AccountsService::new(
+            ctx.clone(),
+        )))
+        .add_service(TemplatesServer::new(templates::TemplatesService::new(
+            ctx.clone(),
+        )))
+        .add_service(SchedulesServer::new(cron::SchedulesService::new(
             ctx.clone(),
         )))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)

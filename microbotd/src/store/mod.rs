@@ -15,6 +15,9 @@ pub mod audit;
 mod open;
 pub mod sessions;
 pub mod system;
+pub mod targets;
+pub mod templates;
+pub mod tx;
 
 use std::fmt;
 

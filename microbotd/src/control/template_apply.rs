@@ -1,0 +1,144 @@
+//! `template apply` and `template export`: the declarative side of the
+//! `Templates` service.
+//!
+//! Apply parses and validates the whole file first (so a bad entry writes
+//! nothing), diffs it against the stored templates ([`crate::templates::plan`])
+//! and then performs every change in ONE transaction. A dry run stops after
+//! the plan. `--prune` only deletes templates of accounts the file names.
+
+use std::collections::HashMap;
+
+use microbot_proto::v1;
+
+use crate::context::Context;
+use crate::events::Change as Event;
+use crate::store::to_ms;
+use crate::templates::file::{self, FileError};
+use crate::templates::plan::{Change, plan};
+
+use super::error::ApiError;
+use super::templates::{data_of, row_spec, schedule_state};
+
+/// Plans (and unless `dry_run`, performs) the file's changes.
+pub async fn apply(
+    ctx: &Context,
+    r: v1::ApplyTemplatesRequest,
+) -> Result<v1::ApplyTemplatesResponse, ApiError> {
+    let default_tz = ctx.config.scheduler.default_timezone;
+    let desired = file::parse(&r.content, default_tz).map_err(file_error)?;
+    let mut accounts: HashMap<String, i64> = HashMap::new();
+    for (i, spec) in desired.iter().enumerate() {
+        if accounts.contains_key(&spec.account) {
+            continue;
+        }
+        match ctx.store.account_by_name(&spec.account).await {
+            Ok(a) => {
+                accounts.insert(a.name, a.id);
+            }
+            Err(crate::store::StoreError::NotFound(_)) => {
+                return Err(file_error(FileError::Invalid {
+                    index: i + 1,
+                    account: spec.account.clone(),
+                    name: spec.name.clone(),
+                    field: "account",
+                    reason: format!(
+                        "no account named {:?} (see `microbotctl account list`)",
+                        spec.account
+                    ),
+                }));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let rows = ctx.store.template_list(None, false).await?;
+    let rows_by_id: HashMap<i64, &_> = rows.iter().map(|r| (r.id, r)).collect();
+    let stored = rows
+        .iter()
+        .map(|r| row_spec(r).map(|s| (r.id, s)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let p = plan(&desired, &stored, r.prune);
+    let mut resp = v1::ApplyTemplatesResponse {
+        changes: p.changes.iter().map(plan_change).collect(),
+        unchanged: p.unchanged,
+        applied: false,
+    };
+    if r.dry_run || p.changes.is_empty() {
+        return Ok(resp);
+    }
+    let now = ctx.now();
+    let now_ms = to_ms(now);
+    let mut touched = Vec::with_capacity(p.changes.len());
+    let mut tx = ctx.store.begin().await?;
+    for change in &p.changes {
+        match change {
+            Change::Create(spec) => {
+                let (anchor, next) = schedule_state(None, spec, now);
+                let id = tx
+                    .template_insert(
+                        accounts[&spec.account],
+                        &data_of(spec, anchor, next),
+                        now_ms,
+                    )
+                    .await?;
+                touched.push(id);
+            }
+            Change::Update {
+                id,
+                current,
+                desired,
+                ..
+            } => {
+                let row = rows_by_id[id];
+                let (anchor, next) = schedule_state(Some((row, current)), desired, now);
+                tx.template_update(*id, row.account_id, &data_of(desired, anchor, next), now_ms)
+                    .await?;
+                touched.push(*id);
+            }
+            Change::Delete { id, .. } => {
+                tx.template_delete(*id, now_ms).await?;
+                touched.push(*id);
+            }
+        }
+    }
+    tx.commit().await?;
+    for id in touched {
+        ctx.events.send(Event::Template(id));
+    }
+    tracing::info!(
+        changes = p.changes.len(),
+        unchanged = p.unchanged,
+        "template file applied"
+    );
+    resp.applied = true;
+    Ok(resp)
+}
+
+/// Every template, in the file format apply reads.
+pub async fn export(ctx: &Context) -> Result<v1::ExportTemplatesResponse, ApiError> {
+    let rows = ctx.store.template_list(None, false).await?;
+    let specs = rows.iter().map(row_spec).collect::<Result<Vec<_>, _>>()?;
+    Ok(v1::ExportTemplatesResponse {
+        content: file::render(&specs),
+        count: specs.len() as u32,
+    })
+}
+
+fn file_error(e: FileError) -> ApiError {
+    ApiError::invalid("file", e.to_string())
+}
+
+fn plan_change(c: &Change) -> v1::PlanChange {
+    let (action, spec, details) = match c {
+        Change::Create(s) => ("create", s, Vec::new()),
+        Change::Update {
+            desired, details, ..
+        } => ("update", desired, details.clone()),
+        Change::Delete { current, .. } => ("delete", current, Vec::new()),
+    };
+    v1::PlanChange {
+        action: action.to_owned(),
+        account: spec.account.clone(),
+        name: spec.name.clone(),
+        details,
+    }
+}

@@ -1,0 +1,425 @@
+//! The `Templates` service: create, list, show, edit, enable/disable and
+//! delete templates (apply and export live in [`super::template_apply`]).
+//!
+//! Operators and admins may call everything here; every mutating call is
+//! audited and tells the dispatcher ([`Change::Template`]). Validation is
+//! [`crate::templates::spec`]; nothing is written when it fails.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use microbot_proto::convert::timestamp_ms;
+use microbot_proto::v1::{self, templates_server::Templates};
+use tonic::{Request, Response, Status};
+
+use crate::context::Context;
+use crate::events::Change;
+use crate::schedule::parse_tz;
+use crate::store::templates::{TemplateData, TemplateRow};
+use crate::store::{from_ms, to_ms};
+use crate::templates::spec::{self, FieldError, ScheduleSpec, TemplateInput, TemplateSpec};
+
+use super::audit::{audited, caller_of};
+use super::error::ApiError;
+
+/// How many fire instants `template show` lists.
+const SHOW_FIRES: usize = 5;
+
+pub struct TemplatesService {
+    ctx: Context,
+}
+
+impl TemplatesService {
+    pub fn new(ctx: Context) -> Self {
+        TemplatesService { ctx }
+    }
+}
+
+/// A validation failure as INVALID_ARGUMENT naming the CLI flag.
+pub fn field_error(e: FieldError) -> ApiError {
+    ApiError::invalid(e.field.flag(), e.reason)
+}
+
+/// The stored row as a validated spec (what apply compares and export writes).
+pub fn row_spec(row: &TemplateRow) -> Result<TemplateSpec, ApiError> {
+    let corrupt = |what: &str| {
+        ApiError::Internal(format!("template {} has an invalid stored {what}", row.id))
+    };
+    Ok(TemplateSpec {
+        account: row.account.clone(),
+        name: row.name.clone(),
+        chats: row.chats.clone(),
+        schedule: ScheduleSpec {
+            kind: if row.schedule_kind == "every" {
+                "every"
+            } else {
+                "cron"
+            },
+            expr: row.schedule_expr.clone(),
+        },
+        tz: parse_tz(&row.timezone).map_err(|_| corrupt("timezone"))?,
+        text: row.text.clone(),
+        parse_mode: spec::parse_mode(Some(&row.parse_mode)).map_err(|_| corrupt("parse mode"))?,
+        misfire: spec::misfire(Some(&row.misfire)).map_err(|_| corrupt("misfire policy"))?,
+        active: row.active,
+    })
+}
+
+/// Anchor and next slot to store for `new`, given what was stored before
+/// (`None` on create). `every` anchors restart when the schedule changes;
+/// the slot is recomputed on create, on any schedule or zone change, and
+/// when the template becomes active.
+pub fn schedule_state(
+    old: Option<(&TemplateRow, &TemplateSpec)>,
+    new: &TemplateSpec,
+    now: DateTime<Utc>,
+) -> (i64, Option<i64>) {
+    let next = |anchor: i64| {
+        new.schedule
+            .build(new.tz, from_ms(anchor))
+            .and_then(|s| s.next_after(now))
+            .map(to_ms)
+    };
+    match old {
+        None => (to_ms(now), next(to_ms(now))),
+        Some((row, cur)) => {
+            let schedule_changed = cur.schedule != new.schedule;
+            let anchor = if schedule_changed && new.schedule.kind == "every" {
+                to_ms(now)
+            } else {
+                row.anchor_at
+            };
+            if schedule_changed || cur.tz != new.tz || (new.active && !row.active) {
+                (anchor, next(anchor))
+            } else {
+                (anchor, row.next_slot)
+            }
+        }
+    }
+}
+
+/// What to write for `spec` with the given schedule state.
+pub fn data_of(spec: &TemplateSpec, anchor_at: i64, next_slot: Option<i64>) -> TemplateData {
+    TemplateData {
+        name: spec.name.clone(),
+        text: spec.text.clone(),
+        parse_mode: spec.parse_mode.to_owned(),
+        schedule_kind: spec.schedule.kind.to_owned(),
+        schedule_expr: spec.schedule.expr.clone(),
+        timezone: spec.tz.name().to_owned(),
+        anchor_at,
+        active: spec.active,
+        misfire: spec.misfire.to_owned(),
+        next_slot,
+        chats: spec.chats.clone(),
+    }
+}
+
+/// The next `n` fires from `now` in the template's zone (none when inactive).
+fn next_fires(row: &TemplateRow, n: usize, now: DateTime<Utc>) -> Vec<String> {
+    let Ok(spec) = row_spec(row) else {
+        return Vec::new();
+    };
+    let Some(schedule) = spec.schedule.build(spec.tz, from_ms(row.anchor_at)) else {
+        return Vec::new();
+    };
+    if !row.active {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(n);
+    let mut t = now;
+    while out.len() < n {
+        let Some(x) = schedule.next_after(t) else {
+            break;
+        };
+        out.push(rfc3339_in(x, spec.tz));
+        t = x;
+    }
+    out
+}
+
+/// RFC 3339 with the zone's UTC offset, whole seconds.
+pub fn rfc3339_in(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+fn to_proto(row: &TemplateRow, fires: usize, now: DateTime<Utc>) -> v1::Template {
+    v1::Template {
+        id: row.id,
+        account: row.account.clone(),
+        name: row.name.clone(),
+        text: row.text.clone(),
+        parse_mode: row.parse_mode.clone(),
+        schedule_kind: row.schedule_kind.clone(),
+        schedule_expr: row.schedule_expr.clone(),
+        timezone: row.timezone.clone(),
+        anchor_at: Some(timestamp_ms(row.anchor_at)),
+        active: row.active,
+        misfire: row.misfire.clone(),
+        next_slot: row.next_slot.map(timestamp_ms),
+        chats: row.chats.clone(),
+        created_at: Some(timestamp_ms(row.created_at)),
+        updated_at: Some(timestamp_ms(row.updated_at)),
+        next_fires: next_fires(row, fires, now),
+    }
+}
+
+impl TemplatesService {
+    async fn shown(&self, id: i64) -> Result<Response<v1::Template>, ApiError> {
+        let row = self.ctx.store.template_get(id).await?;
+        Ok(Response::new(to_proto(&row, SHOW_FIRES, self.ctx.now())))
+    }
+
+    async fn create(
+        &self,
+        r: v1::CreateTemplateRequest,
+    ) -> Result<Response<v1::Template>, ApiError> {
+        let ctx = &self.ctx;
+        let input = TemplateInput {
+            account: r.account,
+            name: r.name,
+            chats: r.chats,
+            cron: r.cron,
+            every: r.every,
+            timezone: Some(r.timezone),
+            text: r.text,
+            parse_mode: Some(r.parse_mode),
+            misfire: Some(r.misfire),
+            active: !r.inactive,
+        };
+        let spec =
+            spec::validate(&input, ctx.config.scheduler.default_timezone).map_err(field_error)?;
+        let account = ctx.store.account_by_name(&spec.account).await?;
+        let now = ctx.now();
+        let (anchor, next) = schedule_state(None, &spec, now);
+        let mut tx = ctx.store.begin().await?;
+        let id = tx
+            .template_insert(account.id, &data_of(&spec, anchor, next), to_ms(now))
+            .await?;
+        tx.commit().await?;
+        ctx.events.send(Change::Template(id));
+        tracing::info!(template = id, account = %spec.account, name = %spec.name, "template created");
+        self.shown(id).await
+    }
+
+    async fn edit(&self, r: v1::EditTemplateRequest) -> Result<Response<v1::Template>, ApiError> {
+        let ctx = &self.ctx;
+        let nothing = r.name.is_none()
+            && r.cron.is_none()
+            && r.every.is_none()
+            && r.timezone.is_none()
+            && r.text.is_none()
+            && r.parse_mode.is_none()
+            && r.misfire.is_none()
+            && !r.set_chats;
+        if nothing {
+            return Err(ApiError::invalid(
+                "edit",
+                "nothing to change: give at least one field",
+            ));
+        }
+        let row = ctx.store.template_get(r.id).await?;
+        let cur = row_spec(&row)?;
+        let schedule_given = r.cron.is_some() || r.every.is_some();
+        let (cur_cron, cur_every) = match cur.schedule.kind {
+            "every" => (None, Some(cur.schedule.expr.clone())),
+            _ => (Some(cur.schedule.expr.clone()), None),
+        };
+        let input = TemplateInput {
+            account: cur.account.clone(),
+            name: r.name.unwrap_or_else(|| cur.name.clone()),
+            chats: if r.set_chats {
+                r.chats
+            } else {
+                cur.chats.clone()
+            },
+            cron: if schedule_given { r.cron } else { cur_cron },
+            every: if schedule_given { r.every } else { cur_every },
+            timezone: Some(r.timezone.unwrap_or_else(|| cur.tz.name().to_owned())),
+            text: r.text.unwrap_or_else(|| cur.text.clone()),
+            parse_mode: Some(r.parse_mode.unwrap_or_else(|| cur.parse_mode.to_owned())),
+            misfire: Some(r.misfire.unwrap_or_else(|| cur.misfire.to_owned())),
+            active: cur.active,
+        };
+        let new =
+            spec::validate(&input, ctx.config.scheduler.default_timezone).map_err(field_error)?;
+        let now = ctx.now();
+        let (anchor, next) = schedule_state(Some((&row, &cur)), &new, now);
+        let mut tx = ctx.store.begin().await?;
+        tx.template_update(
+            row.id,
+            row.account_id,
+            &data_of(&new, anchor, next),
+            to_ms(now),
+        )
+        .await?;
+        tx.commit().await?;
+        ctx.events.send(Change::Template(row.id));
+        self.shown(row.id).await
+    }
+
+    async fn set_active(&self, id: i64, active: bool) -> Result<Response<v1::Template>, ApiError> {
+        let ctx = &self.ctx;
+        let row = ctx.store.template_get(id).await?;
+        let now = ctx.now();
+        let next = if active {
+            let spec = row_spec(&row)?;
+            spec.schedule
+                .build(spec.tz, from_ms(row.anchor_at))
+                .and_then(|s| s.next_after(now))
+                .map(to_ms)
+        } else {
+            row.next_slot
+        };
+        ctx.store
+            .template_set_active(id, active, next, to_ms(now))
+            .await?;
+        ctx.events.send(Change::Template(id));
+        self.shown(id).await
+    }
+
+    async fn delete(&self, id: i64) -> Result<Response<v1::DeleteTemplateResponse>, ApiError> {
+        let ctx = &self.ctx;
+        let mut tx = ctx.store.begin().await?;
+        let cancelled = tx.template_delete(id, to_ms(ctx.now())).await?;
+        tx.commit().await?;
+        ctx.events.send(Change::Template(id));
+        tracing::info!(template = id, cancelled, "template deleted");
+        Ok(Response::new(v1::DeleteTemplateResponse {
+            cancelled_deliveries: cancelled,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl Templates for TemplatesService {
+    async fn create_template(
+        &self,
+        req: Request<v1::CreateTemplateRequest>,
+    ) -> Result<Response<v1::Template>, Status> {
+        let caller = caller_of(&req)?;
+        let r = req.into_inner();
+        let target = Some(format!("template {}/{}", r.account, r.name));
+        audited(
+            &self.ctx,
+            &caller,
+            "template.create",
+            target,
+            self.create(r),
+        )
+        .await
+    }
+
+    async fn list_templates(
+        &self,
+        req: Request<v1::ListTemplatesRequest>,
+    ) -> Result<Response<v1::ListTemplatesResponse>, Status> {
+        let r = req.into_inner();
+        let store = &self.ctx.store;
+        let account = if r.account.is_empty() {
+            None
+        } else {
+            Some(
+                store
+                    .account_by_name(&r.account)
+                    .await
+                    .map_err(ApiError::from)?
+                    .id,
+            )
+        };
+        let rows = store
+            .template_list(account, r.active_only)
+            .await
+            .map_err(ApiError::from)?;
+        let now = self.ctx.now();
+        Ok(Response::new(v1::ListTemplatesResponse {
+            templates: rows.iter().map(|row| to_proto(row, 1, now)).collect(),
+        }))
+    }
+
+    async fn get_template(
+        &self,
+        req: Request<v1::GetTemplateRequest>,
+    ) -> Result<Response<v1::Template>, Status> {
+        Ok(self.shown(req.into_inner().id).await?)
+    }
+
+    async fn edit_template(
+        &self,
+        req: Request<v1::EditTemplateRequest>,
+    ) -> Result<Response<v1::Template>, Status> {
+        let caller = caller_of(&req)?;
+        let r = req.into_inner();
+        let target = Some(format!("template {}", r.id));
+        audited(&self.ctx, &caller, "template.edit", target, self.edit(r)).await
+    }
+
+    async fn set_template_active(
+        &self,
+        req: Request<v1::SetTemplateActiveRequest>,
+    ) -> Result<Response<v1::Template>, Status> {
+        let caller = caller_of(&req)?;
+        let r = req.into_inner();
+        let method = if r.active {
+            "template.enable"
+        } else {
+            "template.disable"
+        };
+        let target = Some(format!("template {}", r.id));
+        audited(
+            &self.ctx,
+            &caller,
+            method,
+            target,
+            self.set_active(r.id, r.active),
+        )
+        .await
+    }
+
+    async fn delete_template(
+        &self,
+        req: Request<v1::DeleteTemplateRequest>,
+    ) -> Result<Response<v1::DeleteTemplateResponse>, Status> {
+        let caller = caller_of(&req)?;
+        let id = req.into_inner().id;
+        let target = Some(format!("template {id}"));
+        audited(
+            &self.ctx,
+            &caller,
+            "template.delete",
+            target,
+            self.delete(id),
+        )
+        .await
+    }
+
+    async fn apply_templates(
+        &self,
+        req: Request<v1::ApplyTemplatesRequest>,
+    ) -> Result<Response<v1::ApplyTemplatesResponse>, Status> {
+        let caller = caller_of(&req)?;
+        let r = req.into_inner();
+        let method = if r.dry_run {
+            "template.apply.dry_run"
+        } else {
+            "template.apply"
+        };
+        let call = super::template_apply::apply(&self.ctx, r);
+        audited(&self.ctx, &caller, method, None, async {
+            call.await.map(Response::new)
+        })
+        .await
+    }
+
+    async fn export_templates(
+        &self,
+        _req: Request<v1::ExportTemplatesRequest>,
+    ) -> Result<Response<v1::ExportTemplatesResponse>, Status> {
+        Ok(Response::new(
+            super::template_apply::export(&self.ctx).await?,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,235 @@
+//! Templates and their ordered target lists.
+//!
+//! What the dispatcher relies on: `schedule_kind` is `cron` or `every`;
+//! `schedule_expr` the cron text or the canonical interval (`1h30m`);
+//! `timezone` an IANA name; `anchor_at` the origin of `every` schedules;
+//! `next_slot` the durable next fire (NULL when none). Writes go through a
+//! [`Tx`] so a template and its targets change together.
+
+use std::collections::HashMap;
+
+use super::tx::{Tx, on_tx};
+use super::{Store, StoreError, on_pool};
+
+/// One `templates` row with its account's name and its chats in order.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TemplateRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub account: String,
+    pub name: String,
+    pub text: String,
+    pub parse_mode: String,
+    pub schedule_kind: String,
+    pub schedule_expr: String,
+    pub timezone: String,
+    pub anchor_at: i64,
+    pub active: bool,
+    pub misfire: String,
+    pub next_slot: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Canonical chat specs by position (from `template_targets`).
+    #[sqlx(skip)]
+    pub chats: Vec<String>,
+}
+
+/// Everything a create or update writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateData {
+    pub name: String,
+    pub text: String,
+    pub parse_mode: String,
+    pub schedule_kind: String,
+    pub schedule_expr: String,
+    pub timezone: String,
+    pub anchor_at: i64,
+    pub active: bool,
+    pub misfire: String,
+    pub next_slot: Option<i64>,
+    pub chats: Vec<String>,
+}
+
+const SELECT: &str = "SELECT t.id, t.account_id, a.name AS account, t.name, t.text, t.parse_mode, \
+     t.schedule_kind, t.schedule_expr, t.timezone, t.anchor_at, t.active, t.misfire, \
+     t.next_slot, t.created_at, t.updated_at \
+     FROM templates t JOIN accounts a ON a.id = t.account_id";
+
+/// The filter both list queries share: optional account, optional active.
+const FILTER: &str = "($1 IS NULL OR t.account_id = $1) AND ($2 = FALSE OR t.active = TRUE)";
+
+fn name_taken(name: &str, e: sqlx::Error) -> StoreError {
+    if e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+    {
+        StoreError::Conflict(format!(
+            "a template named {name:?} already exists for this account"
+        ))
+    } else {
+        StoreError::Query(e)
+    }
+}
+
+impl Store {
+    /// One template with its chats.
+    pub async fn template_get(&self, id: i64) -> Result<TemplateRow, StoreError> {
+        let sql = format!("{SELECT} WHERE t.id = $1");
+        let mut row =
+            on_pool!(self, p => sqlx::query_as::<_, TemplateRow>(sqlx::AssertSqlSafe(sql))
+            .bind(id).fetch_optional(p).await)?
+            .ok_or_else(|| StoreError::NotFound(format!("template {id}")))?;
+        row.chats = on_pool!(self, p => sqlx::query_scalar::<_, String>(
+            "SELECT g.spec FROM template_targets tt JOIN targets g ON g.id = tt.target_id
+             WHERE tt.template_id = $1 ORDER BY tt.position"
+        ).bind(id).fetch_all(p).await)?;
+        Ok(row)
+    }
+
+    /// Templates by account name then template name, each with its chats.
+    pub async fn template_list(
+        &self,
+        account_id: Option<i64>,
+        active_only: bool,
+    ) -> Result<Vec<TemplateRow>, StoreError> {
+        let sql = format!("{SELECT} WHERE {FILTER} ORDER BY a.name, t.name");
+        let mut rows = on_pool!(self, p => sqlx::query_as::<_, TemplateRow>(sqlx::AssertSqlSafe(sql))
+            .bind(account_id).bind(active_only).fetch_all(p).await)?;
+        let sql = format!(
+            "SELECT tt.template_id, g.spec FROM template_targets tt
+             JOIN targets g ON g.id = tt.target_id JOIN templates t ON t.id = tt.template_id
+             WHERE {FILTER} ORDER BY tt.template_id, tt.position"
+        );
+        let pairs: Vec<(i64, String)> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(account_id).bind(active_only).fetch_all(p).await)?;
+        let mut chats: HashMap<i64, Vec<String>> = HashMap::new();
+        for (id, spec) in pairs {
+            chats.entry(id).or_default().push(spec);
+        }
+        for r in &mut rows {
+            r.chats = chats.remove(&r.id).unwrap_or_default();
+        }
+        Ok(rows)
+    }
+
+    /// Enables (with a fresh next slot) or disables a template; disabling
+    /// leaves `next_slot` as it was.
+    pub async fn template_set_active(
+        &self,
+        id: i64,
+        active: bool,
+        next_slot: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let n = if active {
+            on_pool!(self, p => sqlx::query(
+                "UPDATE templates SET active = TRUE, next_slot = $2, updated_at = $3 WHERE id = $1"
+            ).bind(id).bind(next_slot).bind(now_ms).execute(p).await?.rows_affected())
+        } else {
+            on_pool!(self, p => sqlx::query(
+                "UPDATE templates SET active = FALSE, updated_at = $2 WHERE id = $1"
+            ).bind(id).bind(now_ms).execute(p).await?.rows_affected())
+        };
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("template {id}")));
+        }
+        Ok(())
+    }
+}
+
+impl Tx {
+    /// Inserts a template and its targets; a taken (account, name) is a conflict.
+    pub async fn template_insert(
+        &mut self,
+        account_id: i64,
+        t: &TemplateData,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let id: Option<i64> = on_tx!(self, c => sqlx::query_scalar(
+            "INSERT INTO templates (account_id, name, text, parse_mode, schedule_kind,
+                 schedule_expr, timezone, anchor_at, active, misfire, next_slot, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+             ON CONFLICT (account_id, name) DO NOTHING RETURNING id"
+        )
+        .bind(account_id).bind(&t.name).bind(&t.text).bind(&t.parse_mode)
+        .bind(&t.schedule_kind).bind(&t.schedule_expr).bind(&t.timezone).bind(t.anchor_at)
+        .bind(t.active).bind(&t.misfire).bind(t.next_slot).bind(now_ms)
+        .fetch_optional(&mut *c).await)?;
+        let id = id.ok_or_else(|| {
+            StoreError::Conflict(format!(
+                "a template named {:?} already exists for this account",
+                t.name
+            ))
+        })?;
+        self.template_set_targets(id, account_id, &t.chats).await?;
+        Ok(id)
+    }
+
+    /// Overwrites a template's fields and target list.
+    pub async fn template_update(
+        &mut self,
+        id: i64,
+        account_id: i64,
+        t: &TemplateData,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let n = on_tx!(self, c => sqlx::query(
+            "UPDATE templates SET name = $2, text = $3, parse_mode = $4, schedule_kind = $5,
+                 schedule_expr = $6, timezone = $7, anchor_at = $8, active = $9, misfire = $10,
+                 next_slot = $11, updated_at = $12
+             WHERE id = $1"
+        )
+        .bind(id).bind(&t.name).bind(&t.text).bind(&t.parse_mode)
+        .bind(&t.schedule_kind).bind(&t.schedule_expr).bind(&t.timezone).bind(t.anchor_at)
+        .bind(t.active).bind(&t.misfire).bind(t.next_slot).bind(now_ms)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))
+        .map_err(|e| name_taken(&t.name, e))?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("template {id}")));
+        }
+        self.template_set_targets(id, account_id, &t.chats).await
+    }
+
+    /// Replaces the target list with `chats`, in order.
+    async fn template_set_targets(
+        &mut self,
+        id: i64,
+        account_id: i64,
+        chats: &[String],
+    ) -> Result<(), StoreError> {
+        let ids = self.target_ids(account_id, chats).await?;
+        on_tx!(self, c => {
+            sqlx::query("DELETE FROM template_targets WHERE template_id = $1")
+                .bind(id).execute(&mut *c).await?;
+            for (pos, target) in ids.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO template_targets (template_id, target_id, position) VALUES ($1, $2, $3)"
+                ).bind(id).bind(target).bind(pos as i64).execute(&mut *c).await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Deletes a template: its pending deliveries become `cancelled` (the
+    /// rows stay, as the message log), then its targets and the template go.
+    /// Returns how many deliveries were cancelled.
+    pub async fn template_delete(&mut self, id: i64, now_ms: i64) -> Result<u64, StoreError> {
+        let (cancelled, n) = on_tx!(self, c => {
+            let cancelled = sqlx::query(
+                "UPDATE deliveries SET state = 'cancelled', updated_at = $2
+                 WHERE template_id = $1 AND state = 'pending'"
+            ).bind(id).bind(now_ms).execute(&mut *c).await?.rows_affected();
+            sqlx::query("DELETE FROM template_targets WHERE template_id = $1")
+                .bind(id).execute(&mut *c).await?;
+            let n = sqlx::query("DELETE FROM templates WHERE id = $1")
+                .bind(id).execute(&mut *c).await?.rows_affected();
+            (cancelled, n)
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("template {id}")));
+        }
+        Ok(cancelled)
+    }
+}
+
+#[cfg(test)]
+mod tests;

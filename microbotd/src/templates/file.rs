@@ -1,0 +1,165 @@
+//! The declarative template file of `template apply` / `template export`.
+//!
+//! ```toml
+//! [[template]]
+//! account = "sales-tr"          # required
+//! name = "daily-report"         # required; (account, name) is the key
+//! chats = ["@ops_channel", "-1001234567890"]   # required, at least one
+//! cron = "0 9 * * 1-5"          # exactly one of cron / every ("90m")
+//! timezone = "Europe/Istanbul"  # default: scheduler.default_timezone
+//! text = """..."""              # required
+//! parse_mode = "plain"          # plain | markdown | html (default plain)
+//! misfire = "once"              # skip | once | all (default once)
+//! active = true                 # default true
+//! ```
+//!
+//! Unknown keys (top level or in an entry) and a second entry with the same
+//! (account, name) are errors. [`render`] writes every key explicitly, so
+//! export → apply changes nothing.
+
+use std::collections::HashMap;
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::spec::{TemplateInput, TemplateSpec, validate};
+
+/// The file as TOML sees it.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDoc {
+    #[serde(default)]
+    template: Vec<Entry>,
+}
+
+/// One `[[template]]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub account: String,
+    pub name: String,
+    pub chats: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parse_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub misfire: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+impl Entry {
+    fn to_input(&self) -> TemplateInput {
+        TemplateInput {
+            account: self.account.clone(),
+            name: self.name.clone(),
+            chats: self.chats.clone(),
+            cron: self.cron.clone(),
+            every: self.every.clone(),
+            timezone: self.timezone.clone(),
+            text: self.text.clone(),
+            parse_mode: self.parse_mode.clone(),
+            misfire: self.misfire.clone(),
+            active: self.active.unwrap_or(true),
+        }
+    }
+
+    /// The entry that describes `spec` completely (every key written).
+    pub fn from_spec(spec: &TemplateSpec) -> Entry {
+        let (cron, every) = match spec.schedule.kind {
+            "every" => (None, Some(spec.schedule.expr.clone())),
+            _ => (Some(spec.schedule.expr.clone()), None),
+        };
+        Entry {
+            account: spec.account.clone(),
+            name: spec.name.clone(),
+            chats: spec.chats.clone(),
+            cron,
+            every,
+            timezone: Some(spec.tz.name().to_owned()),
+            text: spec.text.clone(),
+            parse_mode: Some(spec.parse_mode.to_owned()),
+            misfire: Some(spec.misfire.to_owned()),
+            active: Some(spec.active),
+        }
+    }
+}
+
+/// Why a file cannot be applied. Names the entry and the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    #[error("{0}")]
+    Syntax(String),
+    #[error("template[{index}] ({account}/{name}): {field}: {reason}")]
+    Invalid {
+        /// 1-based position in the file.
+        index: usize,
+        account: String,
+        name: String,
+        field: &'static str,
+        reason: String,
+    },
+    #[error("template[{index}] ({account}/{name}) is a duplicate of template[{first}]")]
+    Duplicate {
+        index: usize,
+        first: usize,
+        account: String,
+        name: String,
+    },
+}
+
+/// Reads and validates a whole file: every entry, in file order.
+pub fn parse(content: &str, default_tz: Tz) -> Result<Vec<TemplateSpec>, FileError> {
+    let doc: FileDoc =
+        toml::from_str(content).map_err(|e| FileError::Syntax(one_line(&e.to_string())))?;
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    let mut out = Vec::with_capacity(doc.template.len());
+    for (i, entry) in doc.template.iter().enumerate() {
+        let index = i + 1;
+        let spec = validate(&entry.to_input(), default_tz).map_err(|e| FileError::Invalid {
+            index,
+            account: entry.account.clone(),
+            name: entry.name.clone(),
+            field: e.field.key(),
+            reason: e.reason,
+        })?;
+        let key = (spec.account.clone(), spec.name.clone());
+        if let Some(first) = seen.insert(key, index) {
+            return Err(FileError::Duplicate {
+                index,
+                first,
+                account: spec.account,
+                name: spec.name,
+            });
+        }
+        out.push(spec);
+    }
+    Ok(out)
+}
+
+/// Writes `specs` in the file format, every key explicit.
+pub fn render(specs: &[TemplateSpec]) -> String {
+    let doc = FileDoc {
+        template: specs.iter().map(Entry::from_spec).collect(),
+    };
+    let body = toml::to_string_pretty(&doc).expect("template entries serialize");
+    format!("# microbot templates: `microbotctl template apply -f FILE` reads this file.\n\n{body}")
+}
+
+/// toml's messages span lines (a source excerpt); the CLI shows one line.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('|') && *l != "^")
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,11 @@
+//! Templates as the operator describes them, before storage: [`spec`]
+//! validates one template's fields (the single place every rule lives, used
+//! by create, edit and apply), [`file`] reads and writes the declarative TOML
+//! file of `template apply` / `template export`, and [`plan`] diffs a file
+//! against what is stored.
+
+pub mod file;
+pub mod plan;
+pub mod spec;
+
+pub use spec::{FieldError, ScheduleSpec, TemplateInput, TemplateSpec};

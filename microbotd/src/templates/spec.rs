@@ -1,0 +1,413 @@
+//! [`TemplateInput`] (strings as the operator typed them) → [`TemplateSpec`]
+//! (validated and canonical), or a [`FieldError`] naming the field.
+//!
+//! Canonical forms make comparisons (apply's diff) exact: targets as
+//! `parse_target` prints them, `every` intervals as `format_duration`
+//! prints them, cron text trimmed, zones as IANA names.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::schedule::{Schedule, format_duration, parse_duration, parse_tz};
+use crate::telegram::target::parse_target;
+
+/// Telegram's limit on a message, in UTF-16 code units.
+pub const MAX_TEXT_UTF16: usize = 4096;
+/// Longest template name.
+pub const MAX_NAME: usize = 64;
+
+/// A field of a template, named as the CLI flag (and as the file key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Account,
+    Name,
+    Chat,
+    Cron,
+    Every,
+    Schedule,
+    Tz,
+    Text,
+    ParseMode,
+    Misfire,
+}
+
+impl Field {
+    /// The CLI's name for the field (what create/edit errors say).
+    pub fn flag(self) -> &'static str {
+        match self {
+            Field::Account => "account",
+            Field::Name => "name",
+            Field::Chat => "chat",
+            Field::Cron => "cron",
+            Field::Every => "every",
+            Field::Schedule => "cron/every",
+            Field::Tz => "tz",
+            Field::Text => "text",
+            Field::ParseMode => "parse-mode",
+            Field::Misfire => "misfire",
+        }
+    }
+
+    /// The template file's key for the field (what apply errors say).
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Chat => "chats",
+            Field::Tz => "timezone",
+            Field::ParseMode => "parse_mode",
+            other => other.flag(),
+        }
+    }
+}
+
+/// One field is wrong, and why. Nothing is written when this is returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: Field,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(field: Field, reason: impl Into<String>) -> Self {
+        FieldError {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field.flag(), self.reason)
+    }
+}
+
+/// A template's fields as given: by the CLI (create) or the file (apply).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TemplateInput {
+    pub account: String,
+    pub name: String,
+    pub chats: Vec<String>,
+    pub cron: Option<String>,
+    pub every: Option<String>,
+    /// `None`: the daemon's default zone.
+    pub timezone: Option<String>,
+    pub text: String,
+    /// `None`: plain.
+    pub parse_mode: Option<String>,
+    /// `None`: once.
+    pub misfire: Option<String>,
+    pub active: bool,
+}
+
+/// What the schedule columns store: `kind` is `cron` or `every`; `expr` the
+/// trimmed cron text or the canonical interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleSpec {
+    pub kind: &'static str,
+    pub expr: String,
+}
+
+impl ScheduleSpec {
+    /// Parses a cron expression, refusing one that never fires.
+    pub fn cron(expr: &str, tz: Tz) -> Result<ScheduleSpec, FieldError> {
+        let s =
+            Schedule::cron(expr, tz).map_err(|e| FieldError::new(Field::Cron, e.to_string()))?;
+        if s.never_fires() {
+            return Err(FieldError::new(
+                Field::Cron,
+                format!(
+                    "\"{}\" never fires: no calendar date matches its day-of-month, month and \
+                     day-of-week fields together (like 30 February)",
+                    expr.trim()
+                ),
+            ));
+        }
+        Ok(ScheduleSpec {
+            kind: "cron",
+            expr: expr.trim().to_owned(),
+        })
+    }
+
+    /// Parses an interval (`90m`; a leading `every ` is allowed too).
+    pub fn every(input: &str) -> Result<ScheduleSpec, FieldError> {
+        let t = input.trim();
+        let t = match t.split_once(char::is_whitespace) {
+            Some((head, rest)) if head.eq_ignore_ascii_case("every") => rest,
+            _ => t,
+        };
+        let err = |e: crate::schedule::ScheduleError| FieldError::new(Field::Every, e.to_string());
+        let d = parse_duration(t).map_err(err)?;
+        // Checks the interval bounds (1 s to 366 d).
+        Schedule::every(d, DateTime::<Utc>::UNIX_EPOCH).map_err(err)?;
+        Ok(ScheduleSpec {
+            kind: "every",
+            expr: format_duration(d),
+        })
+    }
+
+    /// Exactly one of `cron` / `every`.
+    pub fn from_parts(
+        cron: Option<&str>,
+        every: Option<&str>,
+        tz: Tz,
+    ) -> Result<ScheduleSpec, FieldError> {
+        match (cron, every) {
+            (Some(c), None) => ScheduleSpec::cron(c, tz),
+            (None, Some(e)) => ScheduleSpec::every(e),
+            (Some(_), Some(_)) => Err(FieldError::new(
+                Field::Schedule,
+                "give either a cron expression or an interval, not both",
+            )),
+            (None, None) => Err(FieldError::new(
+                Field::Schedule,
+                "a schedule is required: a cron expression or an interval (every)",
+            )),
+        }
+    }
+
+    /// The schedule itself; `anchor` is where an `every` interval starts.
+    pub fn build(&self, tz: Tz, anchor: DateTime<Utc>) -> Option<Schedule> {
+        match self.kind {
+            "every" => Schedule::every(parse_duration(&self.expr).ok()?, anchor).ok(),
+            _ => Schedule::cron(&self.expr, tz).ok(),
+        }
+    }
+
+    /// As the CLI shows it: `0 9 * * 1-5` or `every 1h30m`.
+    pub fn display(&self) -> String {
+        match self.kind {
+            "every" => format!("every {}", self.expr),
+            _ => self.expr.clone(),
+        }
+    }
+}
+
+/// A validated template, every field canonical.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateSpec {
+    pub account: String,
+    pub name: String,
+    /// Canonical targets, in the given order, no duplicates.
+    pub chats: Vec<String>,
+    pub schedule: ScheduleSpec,
+    pub tz: Tz,
+    pub text: String,
+    pub parse_mode: &'static str,
+    pub misfire: &'static str,
+    pub active: bool,
+}
+
+/// Validates every field; the first wrong one is reported.
+pub fn validate(input: &TemplateInput, default_tz: Tz) -> Result<TemplateSpec, FieldError> {
+    if input.account.trim().is_empty() {
+        return Err(FieldError::new(Field::Account, "required"));
+    }
+    validate_name(&input.name)?;
+    let chats = validate_chats(&input.chats)?;
+    let tz = validate_tz(input.timezone.as_deref(), default_tz)?;
+    let schedule = ScheduleSpec::from_parts(input.cron.as_deref(), input.every.as_deref(), tz)?;
+    validate_text(&input.text)?;
+    Ok(TemplateSpec {
+        account: input.account.trim().to_owned(),
+        name: input.name.clone(),
+        chats,
+        schedule,
+        tz,
+        text: input.text.clone(),
+        parse_mode: parse_mode(input.parse_mode.as_deref())?,
+        misfire: misfire(input.misfire.as_deref())?,
+        active: input.active,
+    })
+}
+
+/// 1–64 characters of letters, digits, `.`, `_`, `-`, starting with a
+/// letter or digit (so `account/name` stays unambiguous in plans).
+pub fn validate_name(name: &str) -> Result<(), FieldError> {
+    let err = |r: String| FieldError::new(Field::Name, r);
+    let len = name.chars().count();
+    if len == 0 || len > MAX_NAME {
+        return Err(err(format!("must be 1 to {MAX_NAME} characters")));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(err("must start with a letter or digit".into()));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(err(format!(
+            "{c:?} is not allowed (use letters, digits, '.', '_', '-')"
+        )));
+    }
+    Ok(())
+}
+
+/// At least one chat; each parses; none twice (after canonicalisation).
+pub fn validate_chats(chats: &[String]) -> Result<Vec<String>, FieldError> {
+    if chats.is_empty() {
+        return Err(FieldError::new(
+            Field::Chat,
+            "at least one chat is required",
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(chats.len());
+    for c in chats {
+        let t = parse_target(c)
+            .map_err(|e| FieldError::new(Field::Chat, format!("{c:?}: {e}")))?
+            .canonical();
+        if out.contains(&t) {
+            return Err(FieldError::new(Field::Chat, format!("{t} is listed twice")));
+        }
+        out.push(t);
+    }
+    Ok(out)
+}
+
+/// An IANA zone; empty or absent means `default`.
+pub fn validate_tz(tz: Option<&str>, default: Tz) -> Result<Tz, FieldError> {
+    match tz.map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(name) => parse_tz(name).map_err(|e| FieldError::new(Field::Tz, e.to_string())),
+    }
+}
+
+/// Non-empty and at most 4096 UTF-16 code units, counted on the raw text
+/// (markup included) — stricter than Telegram for markdown/html, never looser.
+pub fn validate_text(text: &str) -> Result<(), FieldError> {
+    if text.trim().is_empty() {
+        return Err(FieldError::new(Field::Text, "must not be empty"));
+    }
+    let units = text.encode_utf16().count();
+    if units > MAX_TEXT_UTF16 {
+        return Err(FieldError::new(
+            Field::Text,
+            format!(
+                "{units} UTF-16 code units, Telegram allows at most {MAX_TEXT_UTF16} (counted on \
+                 the raw text, markup included)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `plain` (default), `markdown` or `html`.
+pub fn parse_mode(s: Option<&str>) -> Result<&'static str, FieldError> {
+    match s.map(str::trim) {
+        None | Some("") | Some("plain") => Ok("plain"),
+        Some("markdown") => Ok("markdown"),
+        Some("html") => Ok("html"),
+        Some(other) => Err(FieldError::new(
+            Field::ParseMode,
+            format!("{other:?} is not one of plain, markdown, html"),
+        )),
+    }
+}
+
+/// `skip`, `once` (default) or `all`.
+pub fn misfire(s: Option<&str>) -> Result<&'static str, FieldError> {
+    match s.map(str::trim) {
+        None | Some("") | Some("once") => Ok("once"),
+        Some("skip") => Ok("skip"),
+        Some("all") => Ok("all"),
+        Some(other) => Err(FieldError::new(
+            Field::Misfire,
+            format!("{other:?} is not one of skip, once, all"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> TemplateInput {
+        TemplateInput {
+            account: "sales-tr".into(),
+            name: "daily-report".into(),
+            chats: vec!["t.me/Ops_Channel".into(), "-1001234567890".into()],
+            cron: Some(" 0 9 * * 1-5 ".into()),
+            text: "hello".into(),
+            active: true,
+            ..Default::default()
+        }
+    }
+
+    fn field_of(i: &TemplateInput) -> Field {
+        validate(i, Tz::UTC).unwrap_err().field
+    }
+
+    #[test]
+    fn valid_input_is_canonicalised() {
+        let s = validate(&input(), Tz::Europe__Istanbul).unwrap();
+        assert_eq!(s.chats, ["@ops_channel", "-1001234567890"]);
+        assert_eq!(
+            s.schedule,
+            ScheduleSpec {
+                kind: "cron",
+                expr: "0 9 * * 1-5".into()
+            }
+        );
+        assert_eq!(s.tz, Tz::Europe__Istanbul);
+        assert_eq!((s.parse_mode, s.misfire), ("plain", "once"));
+        let mut i = input();
+        i.cron = None;
+        i.every = Some("every 90m".into());
+        assert_eq!(validate(&i, Tz::UTC).unwrap().schedule.expr, "1h30m");
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        type Case = (fn(&mut TemplateInput), Field);
+        let cases: Vec<Case> = vec![
+            (|i| i.account = " ".into(), Field::Account),
+            (|i| i.name = String::new(), Field::Name),
+            (|i| i.name = "a".repeat(65), Field::Name),
+            (|i| i.name = "daily report".into(), Field::Name),
+            (|i| i.name = "a/b".into(), Field::Name),
+            (|i| i.chats.clear(), Field::Chat),
+            (|i| i.chats.push("https://t.me/+abc".into()), Field::Chat),
+            (|i| i.chats.push("@OPS_channel".into()), Field::Chat),
+            (|i| i.cron = Some("61 * * * *".into()), Field::Cron),
+            (|i| i.cron = Some("0 0 30 2 *".into()), Field::Cron),
+            (|i| i.every = Some("90m".into()), Field::Schedule),
+            (|i| i.cron = None, Field::Schedule),
+            (|i| i.timezone = Some("Mars/Base".into()), Field::Tz),
+            (|i| i.text = " \n".into(), Field::Text),
+            (|i| i.text = "é".repeat(4097), Field::Text),
+            (|i| i.parse_mode = Some("rtf".into()), Field::ParseMode),
+            (|i| i.misfire = Some("never".into()), Field::Misfire),
+        ];
+        for (change, field) in cases {
+            let mut i = input();
+            change(&mut i);
+            assert_eq!(field_of(&i), field, "{i:?}");
+        }
+        let mut i = input();
+        i.cron = None;
+        i.every = Some("0s".into());
+        assert_eq!(field_of(&i), Field::Every);
+    }
+
+    #[test]
+    fn text_is_counted_in_utf16_units() {
+        // An emoji outside the BMP is two units: 2048 of them is the limit.
+        assert!(validate_text(&"😀".repeat(2048)).is_ok());
+        let e = validate_text(&"😀".repeat(2049)).unwrap_err();
+        assert!(
+            e.reason.contains("4098 UTF-16") && e.reason.contains("raw text"),
+            "{e}"
+        );
+        assert!(validate_text(&"a".repeat(4096)).is_ok());
+    }
+
+    #[test]
+    fn never_firing_cron_says_so() {
+        let e = ScheduleSpec::cron("0 0 30 2 *", Tz::UTC).unwrap_err();
+        assert_eq!(e.field, Field::Cron);
+        assert!(e.reason.contains("never fires"), "{e}");
+        let e = ScheduleSpec::cron("61 * * * *", Tz::UTC).unwrap_err();
+        assert!(e.to_string().starts_with("cron: minute field"), "{e}");
+    }
+}
