@@ -1,0 +1,104 @@
+//! [`NullMessenger`]: accepts every send at once and records when each send
+//! call arrived, so precision and throughput measure microbot, not a
+//! transport.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use microbotd::telegram::{
+    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SignIn,
+    TelegramError, UserInfo,
+};
+use tokio::sync::Notify;
+
+/// One recorded send call.
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    pub at: DateTime<Utc>,
+    pub slot: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct NullMessenger {
+    calls: Mutex<Vec<Call>>,
+    count: AtomicUsize,
+    changed: Notify,
+}
+
+impl NullMessenger {
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Waits until at least `n` sends arrived; false on timeout.
+    pub async fn wait_for(&self, n: usize, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.changed.notified();
+            if self.count() >= n {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.count() >= n;
+            }
+        }
+    }
+}
+
+fn user() -> UserInfo {
+    UserInfo {
+        user_id: 1,
+        display: "@bench".into(),
+    }
+}
+
+#[async_trait]
+impl Messenger for NullMessenger {
+    async fn request_code(&self, _: &AccountKey, _: &Secret) -> Result<LoginStart, TelegramError> {
+        Ok(LoginStart::AlreadyAuthorized(user()))
+    }
+
+    async fn submit_code(&self, _: &AccountKey, _: &Secret) -> Result<SignIn, TelegramError> {
+        Ok(SignIn::Done(user()))
+    }
+
+    async fn submit_password(&self, _: &AccountKey, _: &Secret) -> Result<UserInfo, TelegramError> {
+        Ok(user())
+    }
+
+    async fn log_out(&self, _: &AccountKey) -> Result<(), TelegramError> {
+        Ok(())
+    }
+
+    async fn resolve(&self, _: &AccountKey, target: &str) -> Result<ResolvedPeer, TelegramError> {
+        Err(TelegramError::PeerInvalid {
+            code: format!("bench targets are pre-resolved: {target}"),
+        })
+    }
+
+    async fn send_text(&self, _: &AccountKey, msg: &OutgoingText<'_>) -> Result<Sent, TelegramError> {
+        let at = Utc::now();
+        let n = {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push(Call { at, slot: msg.slot });
+            calls.len()
+        };
+        self.count.store(n, Ordering::Relaxed);
+        self.changed.notify_waiters();
+        Ok(Sent {
+            message_id: n as i64,
+            duplicate: false,
+        })
+    }
+
+    async fn dialogs(&self, _: &AccountKey, _: Option<&str>) -> Result<Vec<Dialog>, TelegramError> {
+        Ok(Vec::new())
+    }
+}
