@@ -11,6 +11,8 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod deliveries;
+pub mod dispatch;
 mod open;
 pub mod sessions;
 pub mod system;
