@@ -75,7 +75,10 @@ impl Dispatcher {
     }
 
     /// Runs until cancelled; then stops the workers and waits for them.
-    pub async fn run(mut self, mut changes: mpsc::UnboundedReceiver<Change>) -> Result<(), DispatchError> {
+    pub async fn run(
+        mut self,
+        mut changes: mpsc::UnboundedReceiver<Change>,
+    ) -> Result<(), DispatchError> {
         let mut changes_open = true;
         let result = loop {
             let now_ms = to_ms(self.ctx.now());
@@ -86,7 +89,8 @@ impl Dispatcher {
             }
             let sleep = match self.heap.peek() {
                 Some(Reverse((due, _))) => {
-                    Duration::from_millis(u64::try_from(due - to_ms(self.ctx.now())).unwrap_or(0)).min(BEAT)
+                    Duration::from_millis(u64::try_from(due - to_ms(self.ctx.now())).unwrap_or(0))
+                        .min(BEAT)
                 }
                 None => BEAT,
             };
@@ -133,7 +137,12 @@ impl Dispatcher {
             return w.clone();
         }
         let wake = Arc::new(Notify::new());
-        let worker = Worker::new(self.ctx.clone(), account_id, wake.clone(), self.cancel.child_token());
+        let worker = Worker::new(
+            self.ctx.clone(),
+            account_id,
+            wake.clone(),
+            self.cancel.child_token(),
+        );
         self.workers.spawn(worker.run());
         self.wakes.insert(account_id, wake.clone());
         wake
@@ -207,7 +216,9 @@ impl Dispatcher {
             if t.next_slot != Some(slot) || !t.active || !t.dispatchable {
                 continue;
             }
-            let Some(schedule) = self.schedule_for(&t) else { continue };
+            let Some(schedule) = self.schedule_for(&t) else {
+                continue;
+            };
             let p = plan(&schedule, slot, now, Policy::parse(&t.misfire), grace);
             log_misses(&t, &p);
             let targets = self.ctx.store.dispatch_targets(id).await?;
@@ -215,7 +226,12 @@ impl Dispatcher {
             for (slots, state) in [(&p.missed, "missed"), (&p.send, "pending")] {
                 for &s in slots {
                     for &target_id in &targets {
-                        rows.push(NewDelivery { target_id, slot: s, state, random_id: fresh_random_id() });
+                        rows.push(NewDelivery {
+                            target_id,
+                            slot: s,
+                            state,
+                            random_id: fresh_random_id(),
+                        });
                     }
                 }
             }

@@ -24,7 +24,10 @@ pub struct TokenBucket {
 impl TokenBucket {
     /// A bucket that starts with one token: a restart never bursts.
     pub fn new(now: Instant) -> Self {
-        TokenBucket { tokens: 1.0, last: now }
+        TokenBucket {
+            tokens: 1.0,
+            last: now,
+        }
     }
 
     fn capacity(per_minute: u32) -> f64 {
@@ -85,7 +88,8 @@ impl ChatSpacing {
         self.last.insert(target_id, at);
         // Forget chats idle for a while so the map stays small.
         if self.last.len() > 4096 {
-            self.last.retain(|_, t| at.saturating_duration_since(*t) < CHAT_GAP);
+            self.last
+                .retain(|_, t| at.saturating_duration_since(*t) < CHAT_GAP);
         }
     }
 }

@@ -76,7 +76,13 @@ fn ms(t: DateTime<Utc>) -> i64 {
 }
 
 /// Plans a fire of a template whose durable `next_slot` is `first` (≤ now).
-pub fn plan(schedule: &Schedule, first: i64, now: DateTime<Utc>, policy: Policy, grace: Duration) -> Plan {
+pub fn plan(
+    schedule: &Schedule,
+    first: i64,
+    now: DateTime<Utc>,
+    policy: Policy,
+    grace: Duration,
+) -> Plan {
     let now_ms = ms(now);
     let keep = MAX_SENDS + MAX_MISSED_ROWS;
     // The newest `keep` owed slots; older ones are only counted.
@@ -101,13 +107,18 @@ pub fn plan(schedule: &Schedule, first: i64, now: DateTime<Utc>, policy: Policy,
             let hour_ago = now_ms - 3_600_000;
             if cursor.is_some_and(|c| c < hour_ago) {
                 at_least = true;
-                cursor = schedule.next_after(crate::store::from_ms(hour_ago - 1)).map(ms);
+                cursor = schedule
+                    .next_after(crate::store::from_ms(hour_ago - 1))
+                    .map(ms);
             }
         }
     }
     let next_slot = schedule.next_after(now).map(ms);
     let on_time_from = now_ms - ON_TIME.as_millis() as i64;
-    let split = owed.iter().position(|s| *s >= on_time_from).unwrap_or(owed.len());
+    let split = owed
+        .iter()
+        .position(|s| *s >= on_time_from)
+        .unwrap_or(owed.len());
     let (late, on_time): (Vec<i64>, Vec<i64>) = {
         let v: Vec<i64> = owed.into_iter().collect();
         (v[..split].to_vec(), v[split..].to_vec())

@@ -21,6 +21,9 @@ pub mod misfire;
 pub mod outcome;
 pub mod worker;
 
+#[cfg(test)]
+mod tests;
+
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 

@@ -45,7 +45,12 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(ctx: Context, account_id: i64, wake: Arc<Notify>, cancel: CancellationToken) -> Self {
+    pub fn new(
+        ctx: Context,
+        account_id: i64,
+        wake: Arc<Notify>,
+        cancel: CancellationToken,
+    ) -> Self {
         Worker {
             ctx,
             account_id,
@@ -104,7 +109,9 @@ impl Worker {
         if tokens == 0 {
             return Ok(Some(self.bucket.wait_for_one(inst, rate)));
         }
-        let rows = store.outbox_open(self.account_id, now_ms, READ_LIMIT).await?;
+        let rows = store
+            .outbox_open(self.account_id, now_ms, READ_LIMIT)
+            .await?;
         if rows.is_empty() {
             let next = store.outbox_next_wake(self.account_id, now_ms).await?;
             return Ok(Some(next.map_or(IDLE, |n| ms_dur(n - now_ms))));
@@ -142,7 +149,11 @@ impl Worker {
         Ok(None)
     }
 
-    async fn send_batch(&mut self, key: &AccountKey, picked: Vec<OutboxRow>) -> Result<(), StoreError> {
+    async fn send_batch(
+        &mut self,
+        key: &AccountKey,
+        picked: Vec<OutboxRow>,
+    ) -> Result<(), StoreError> {
         let ctx = self.ctx.clone();
         let mut outcomes = Vec::new();
         let mut ready: Vec<(OutboxRow, ResolvedPeer)> = Vec::new();
@@ -161,7 +172,9 @@ impl Worker {
             }
             match ctx.messenger.resolve(key, &r.spec).await {
                 Ok(peer) => {
-                    ctx.store.target_cache_peer(r.target_id, &peer, self.now_ms()).await?;
+                    ctx.store
+                        .target_cache_peer(r.target_id, &peer, self.now_ms())
+                        .await?;
                     ready.push((r, peer));
                 }
                 Err(e) => match classify(Err(e.clone())) {
@@ -196,7 +209,11 @@ impl Worker {
                 peer: &peer,
                 chat_label: &r.spec,
                 text,
-                parse_mode: r.parse_mode.as_deref().and_then(ParseMode::parse).unwrap_or_default(),
+                parse_mode: r
+                    .parse_mode
+                    .as_deref()
+                    .and_then(ParseMode::parse)
+                    .unwrap_or_default(),
                 random_id: r.random_id,
                 template_id: Some(r.template_id),
                 slot: Some(crate::store::from_ms(r.slot)),
@@ -211,7 +228,10 @@ impl Worker {
             };
             let attempts = r.attempts + 1;
             match classify(result) {
-                Verdict::Sent { message_id } => outcomes.push(RowOutcome::Sent { id: r.id, message_id }),
+                Verdict::Sent { message_id } => outcomes.push(RowOutcome::Sent {
+                    id: r.id,
+                    message_id,
+                }),
                 Verdict::Fail(error) => {
                     tracing::warn!(account = %key.name, chat = %r.spec, delivery = r.id, %error, "delivery failed");
                     outcomes.push(RowOutcome::Failed { id: r.id, error });
@@ -221,7 +241,11 @@ impl Worker {
                     let until = self.now_ms() + i64::from(seconds) * 1000;
                     ctx.store.target_slowmode(r.target_id, until).await?;
                     tracing::info!(account = %key.name, chat = %r.spec, seconds, "slow mode: this chat waits");
-                    outcomes.push(RowOutcome::Retry { id: r.id, not_before: Some(until), error });
+                    outcomes.push(RowOutcome::Retry {
+                        id: r.id,
+                        not_before: Some(until),
+                        error,
+                    });
                 }
                 v => {
                     outcomes.push(RowOutcome::Requeue { id: r.id });
@@ -258,11 +282,17 @@ impl Worker {
             Verdict::AccountWait { seconds, error } => {
                 tracing::warn!(account = %key.name, seconds, "FLOOD_WAIT: account paused; its sends wait");
                 let until = now + i64::from(seconds) * 1000;
-                self.ctx.store.account_flood_wait(key.id, until, &error, now).await
+                self.ctx
+                    .store
+                    .account_flood_wait(key.id, until, &error, now)
+                    .await
             }
             Verdict::AccountStop { state, error } => {
                 tracing::error!(account = %key.name, state, %error, "account stops sending until an operator acts");
-                self.ctx.store.account_stop_sending(key.id, state, &error, now).await?;
+                self.ctx
+                    .store
+                    .account_stop_sending(key.id, state, &error, now)
+                    .await?;
                 // The dispatcher stops firing this account's templates.
                 self.ctx.events.send(crate::events::Change::Account(key.id));
                 Ok(())

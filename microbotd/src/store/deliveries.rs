@@ -38,13 +38,25 @@ pub struct SendState {
 /// The end of one send attempt, as written back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowOutcome {
-    Sent { id: i64, message_id: Option<i64> },
-    Failed { id: i64, error: String },
+    Sent {
+        id: i64,
+        message_id: Option<i64>,
+    },
+    Failed {
+        id: i64,
+        error: String,
+    },
     /// Back to `pending`, not before `not_before` (transient error, slow mode).
-    Retry { id: i64, not_before: Option<i64>, error: String },
+    Retry {
+        id: i64,
+        not_before: Option<i64>,
+        error: String,
+    },
     /// Back to `pending` without counting the attempt (the account stopped:
     /// flood wait, limited, logged out, shutdown before the send).
-    Requeue { id: i64 },
+    Requeue {
+        id: i64,
+    },
 }
 
 impl Store {
@@ -76,7 +88,11 @@ impl Store {
     }
 
     /// The earliest `not_before` of the account's open rows still waiting.
-    pub async fn outbox_next_wake(&self, account_id: i64, now_ms: i64) -> Result<Option<i64>, StoreError> {
+    pub async fn outbox_next_wake(
+        &self,
+        account_id: i64,
+        now_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
         Ok(on_pool!(self, p => sqlx::query_scalar::<_, Option<i64>>(
             "SELECT MIN(not_before) FROM deliveries
              WHERE account_id = $1 AND state IN ('pending', 'sending') AND not_before > $2"
@@ -103,7 +119,11 @@ impl Store {
     }
 
     /// Writes a batch's outcomes in one transaction (group commit).
-    pub async fn outbox_apply(&self, outcomes: &[RowOutcome], now_ms: i64) -> Result<(), StoreError> {
+    pub async fn outbox_apply(
+        &self,
+        outcomes: &[RowOutcome],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         if outcomes.is_empty() {
             return Ok(());
         }

@@ -58,25 +58,34 @@ impl Store {
             "SELECT t.next_slot, t.id FROM templates t JOIN accounts a ON a.id = t.account_id
              WHERE t.active = TRUE AND t.next_slot IS NOT NULL AND {DISPATCHABLE}"
         );
-        Ok(on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
-            .fetch_all(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(p).await)?,
+        )
     }
 
     /// Like [`Store::dispatch_heap_load`] for one account's templates.
-    pub async fn dispatch_heap_account(&self, account_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+    pub async fn dispatch_heap_account(
+        &self,
+        account_id: i64,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
         let sql = format!(
             "SELECT t.next_slot, t.id FROM templates t JOIN accounts a ON a.id = t.account_id
              WHERE t.account_id = $1 AND t.active = TRUE AND t.next_slot IS NOT NULL
                AND {DISPATCHABLE}"
         );
-        Ok(on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
-            .bind(account_id).fetch_all(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
+            .bind(account_id).fetch_all(p).await)?,
+        )
     }
 
     /// Every account id (each gets a send worker).
     pub async fn dispatch_account_ids(&self) -> Result<Vec<i64>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>("SELECT id FROM accounts ORDER BY id")
-            .fetch_all(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar::<_, i64>("SELECT id FROM accounts ORDER BY id")
+            .fetch_all(p).await)?,
+        )
     }
 
     /// The template as the dispatcher fires it; `None` once deleted.
@@ -87,8 +96,10 @@ impl Store {
                     CASE WHEN {DISPATCHABLE} THEN TRUE ELSE FALSE END AS dispatchable
              FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1"
         );
-        Ok(on_pool!(self, p => sqlx::query_as::<_, FireTemplate>(sqlx::AssertSqlSafe(sql))
-            .bind(id).fetch_optional(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, FireTemplate>(sqlx::AssertSqlSafe(sql))
+            .bind(id).fetch_optional(p).await)?,
+        )
     }
 
     /// The template's targets, in the operator's order.
@@ -101,7 +112,11 @@ impl Store {
     /// Applies many claims in ONE transaction (a group commit: a burst of
     /// due templates costs one fsync). Returns, per claim, whether it won
     /// the compare-and-swap on `next_slot` (lost claims write nothing).
-    pub async fn dispatch_claim(&self, claims: &[Claim], now_ms: i64) -> Result<Vec<bool>, StoreError> {
+    pub async fn dispatch_claim(
+        &self,
+        claims: &[Claim],
+        now_ms: i64,
+    ) -> Result<Vec<bool>, StoreError> {
         let mut won = Vec::with_capacity(claims.len());
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
