@@ -40,4 +40,10 @@ pub enum Command {
     /// Telegram accounts: add, list, log in and out.
     #[command(subcommand)]
     Account(crate::commands::account::AccountCommand),
+    /// The dispatcher per account: status, start, stop.
+    #[command(subcommand)]
+    Scheduler(crate::commands::scheduler::SchedulerCommand),
+    /// The delivery log: list, retry.
+    #[command(subcommand)]
+    Deliveries(crate::commands::deliveries::DeliveriesCommand),
 }

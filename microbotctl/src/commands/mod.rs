@@ -1,7 +1,9 @@
 //! One module per command group; [`dispatch`] runs the parsed command.
 
 pub mod account;
+pub mod deliveries;
 mod health;
+pub mod scheduler;
 mod status;
 
 use std::process::ExitCode;
@@ -40,5 +42,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Health => health::run(&ctx).await,
         Command::Status => status::run(&ctx).await,
         Command::Account(cmd) => account::run(&ctx, cmd).await,
+        Command::Scheduler(cmd) => scheduler::run(&ctx, cmd).await,
+        Command::Deliveries(cmd) => deliveries::run(&ctx, cmd).await,
     }
 }

@@ -6,14 +6,18 @@
 pub mod accounts;
 pub mod audit;
 pub mod caller;
+pub mod deliveries;
 pub mod error;
 pub mod guard;
+pub mod scheduler;
 pub mod slow;
 pub mod system;
 
 use std::future::Future;
 
 use microbot_proto::v1::accounts_server::AccountsServer;
+use microbot_proto::v1::deliveries_server::DeliveriesServer;
+use microbot_proto::v1::scheduler_server::SchedulerServer;
 use microbot_proto::v1::system_server::SystemServer;
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::service::InterceptorLayer;
@@ -52,6 +56,12 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(SystemServer::new(system::SystemService::new(ctx.clone())))
         .add_service(AccountsServer::new(accounts::AccountsService::new(
+            ctx.clone(),
+        )))
+        .add_service(SchedulerServer::new(scheduler::SchedulerService::new(
+            ctx.clone(),
+        )))
+        .add_service(DeliveriesServer::new(deliveries::DeliveriesService::new(
             ctx.clone(),
         )))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)

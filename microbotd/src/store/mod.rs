@@ -14,6 +14,7 @@ pub mod audit;
 pub mod deliveries;
 pub mod dispatch;
 mod open;
+pub mod scheduler_ops;
 pub mod sessions;
 pub mod system;
 
