@@ -2,6 +2,8 @@
 //! (see `harness/`). One binary, one module per area.
 
 mod accounts;
+mod crash;
 mod foundation;
 mod permissions;
+mod scheduler;
 mod startup_errors;

@@ -71,7 +71,7 @@ impl Deliveries for DeliveriesService {
         }
         let since = (r.since_seconds > 0)
             .then(|| to_ms(self.ctx.now()) - r.since_seconds.saturating_mul(1000));
-        let limit = if r.limit == 0 { 1000 } else { r.limit };
+        let limit = if r.limit == 0 { i64::MAX } else { r.limit };
         let account = Some(r.account.trim()).filter(|s| !s.is_empty());
         let rows = self
             .ctx
