@@ -20,7 +20,7 @@ async fn ninety_minutes_down_gives_0_1_18_sends_and_every_other_slot_missed() {
         let mut ids = Vec::new();
         for policy in ["skip", "once", "all"] {
             let x = target(&store, a, &format!("@chat_{policy}")).await;
-            let t = template(&store, a, policy, ("cron", "*/5 * * * *"), policy, Some(first), down, &[x]).await;
+            let t = template(&store, a, policy, ("cron", "*/5 * * * *"), policy, (Some(first), down), &[x]).await;
             ids.push((policy, t));
         }
         let fake = Arc::new(FakeMessenger::new());

@@ -145,15 +145,15 @@ pub fn peer_of(spec: &str) -> i64 {
         .peer_id
 }
 
-/// A template (schedule `kind`/`expr`, UTC) with targets, next slot given.
+/// A template (schedule `kind`/`expr`, UTC) with targets, its next slot
+/// and its anchor.
 pub async fn template(
     store: &Store,
     account_id: i64,
     name: &str,
     (kind, expr): (&str, &str),
     misfire: &str,
-    next_slot: Option<DateTime<Utc>>,
-    anchor: DateTime<Utc>,
+    (next_slot, anchor): (Option<DateTime<Utc>>, DateTime<Utc>),
     targets: &[i64],
 ) -> i64 {
     let id = on_pool!(store, p => sqlx::query_scalar::<_, i64>(
@@ -233,8 +233,7 @@ pub async fn outbox(store: &Store, account: &str, chats: &[&str]) -> (i64, i64, 
         &format!("{account}-t"),
         ("every", "1d"),
         "once",
-        None,
-        Utc::now(),
+        (None, Utc::now()),
         &ts,
     )
     .await;

@@ -127,8 +127,7 @@ async fn templates_fire_each_slot_once_and_changes_wake_the_loop() {
             "every2s",
             ("every", "2s"),
             "once",
-            Some(next),
-            next,
+            (Some(next), next),
             &[x, y],
         )
         .await;
@@ -173,8 +172,7 @@ async fn accounts_that_cannot_send_do_not_fire_until_they_can() {
             "t",
             ("every", "1h"),
             "once",
-            Some(now),
-            now,
+            (Some(now), now),
             &[x],
         )
         .await;
