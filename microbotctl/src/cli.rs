@@ -46,4 +46,10 @@ pub enum Command {
     /// Check a cron expression before using it.
     #[command(subcommand)]
     Cron(crate::commands::cron::CronCommand),
+    /// The dispatcher per account: status, start, stop.
+    #[command(subcommand)]
+    Scheduler(crate::commands::scheduler::SchedulerCommand),
+    /// The delivery log: list, retry.
+    #[command(subcommand)]
+    Deliveries(crate::commands::deliveries::DeliveriesCommand),
 }

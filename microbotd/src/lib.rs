@@ -16,13 +16,14 @@ pub mod events;
 pub mod logging;
 pub mod notify;
 pub mod schedule;
+pub mod scheduler;
 pub mod socket;
 pub mod state_dir;
 pub mod store;
 pub mod telegram;
+pub mod templates;
 #[cfg(test)]
 pub mod testing;
-pub mod templates;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -46,6 +47,10 @@ pub enum DaemonError {
     Telegram(String),
     #[error("control socket: {0}")]
     Serve(#[from] tonic::transport::Error),
+    #[error("{0}")]
+    Dispatcher(#[from] scheduler::DispatchError),
+    #[error("dispatcher panicked: {0}")]
+    DispatcherPanic(String),
 }
 
 /// What tests (and embedders) may swap in; production uses the defaults.
@@ -87,7 +92,7 @@ pub async fn run_with(
     };
     let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
     // The dispatcher (scheduler module) takes the receiver.
-    let (events, _changes) = events::Events::channel();
+    let (events, changes) = events::Events::channel();
     let ctx = Context {
         events,
         heartbeat: events::Heartbeat::default(),
@@ -110,9 +115,17 @@ pub async fn run_with(
         "serving: {} accounts, {} active templates",
         counts.accounts, counts.active_templates
     );
+    // Cancelled when shutdown starts (stop taking new sends) or when the
+    // dispatcher dies (the daemon must not keep serving without it).
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let mut dispatcher = tokio::spawn(scheduler::run(ctx.clone(), changes, cancel.clone()));
+    let stop = cancel.clone();
     let shutdown = async move {
-        shutdown.await;
-        tracing::info!("shutting down");
+        tokio::select! {
+            () = shutdown => tracing::info!("shutting down"),
+            () = stop.cancelled() => tracing::error!("dispatcher stopped; shutting down"),
+        }
+        stop.cancel();
         notify::stopping();
     };
     let serving = control::serve(ctx.clone(), listener, policy, shutdown);
@@ -124,8 +137,32 @@ pub async fn run_with(
         notify::ready(&status);
         tracing::info!(socket = %ctx.config.daemon.socket.display(), "{status}");
     };
-    let (result, ()) = tokio::join!(&mut serving, ready);
-    result?;
+    let both = async { tokio::join!(&mut serving, ready).0 };
+    let (served, dispatched) = tokio::select! {
+        served = both => {
+            cancel.cancel();
+            (served, dispatcher.await)
+        }
+        dispatched = &mut dispatcher => {
+            // It only returns after a cancel; here nobody cancelled it.
+            cancel.cancel();
+            (serving.await, dispatched)
+        }
+    };
+    match dispatched {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "dispatcher failed");
+            store.close().await;
+            return Err(e.into());
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "dispatcher panicked");
+            store.close().await;
+            return Err(DaemonError::DispatcherPanic(e.to_string()));
+        }
+    }
+    served?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -10,6 +10,8 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 use crate::v1::accounts_client::AccountsClient;
+use crate::v1::deliveries_client::DeliveriesClient;
+use crate::v1::scheduler_client::SchedulerClient;
 use crate::v1::schedules_client::SchedulesClient;
 use crate::v1::system_client::SystemClient;
 use crate::v1::templates_client::TemplatesClient;
@@ -129,6 +131,16 @@ impl Client {
     /// The `Accounts` service.
     pub fn accounts(&self) -> AccountsClient<Transport> {
         AccountsClient::new(self.transport())
+    }
+
+    /// The `Scheduler` service.
+    pub fn scheduler(&self) -> SchedulerClient<Transport> {
+        SchedulerClient::new(self.transport())
+    }
+
+    /// The `Deliveries` service.
+    pub fn deliveries(&self) -> DeliveriesClient<Transport> {
+        DeliveriesClient::new(self.transport())
     }
 
     /// The `System` service.

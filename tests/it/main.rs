@@ -2,9 +2,11 @@
 //! (see `harness/`). One binary, one module per area.
 
 mod accounts;
+mod crash;
 mod cron;
 mod foundation;
 mod permissions;
+mod scheduler;
 mod startup_errors;
 mod template_apply;
 mod templates;

@@ -3,7 +3,9 @@
 pub mod account;
 mod account_login;
 pub mod cron;
+pub mod deliveries;
 mod health;
+pub mod scheduler;
 mod status;
 pub mod template;
 
@@ -45,5 +47,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Account(cmd) => account::run(&ctx, cmd).await,
         Command::Template(cmd) => template::run(&ctx, cmd).await,
         Command::Cron(cmd) => cron::run(&ctx, cmd).await,
+        Command::Scheduler(cmd) => scheduler::run(&ctx, cmd).await,
+        Command::Deliveries(cmd) => deliveries::run(&ctx, cmd).await,
     }
 }

@@ -9,9 +9,11 @@ pub mod accounts;
 pub mod audit;
 pub mod caller;
 pub mod cron;
+pub mod deliveries;
 pub mod error;
 pub mod guard;
 pub mod login_limit;
+pub mod scheduler;
 pub mod slow;
 pub mod system;
 pub mod template_apply;
@@ -20,6 +22,8 @@ pub mod templates;
 use std::future::Future;
 
 use microbot_proto::v1::accounts_server::AccountsServer;
+use microbot_proto::v1::deliveries_server::DeliveriesServer;
+use microbot_proto::v1::scheduler_server::SchedulerServer;
 use microbot_proto::v1::schedules_server::SchedulesServer;
 use microbot_proto::v1::system_server::SystemServer;
 use microbot_proto::v1::templates_server::TemplatesServer;
@@ -66,6 +70,12 @@ pub async fn serve(
             ctx.clone(),
         )))
         .add_service(SchedulesServer::new(cron::SchedulesService::new(
+            ctx.clone(),
+        )))
+        .add_service(SchedulerServer::new(scheduler::SchedulerService::new(
+            ctx.clone(),
+        )))
+        .add_service(DeliveriesServer::new(deliveries::DeliveriesService::new(
             ctx.clone(),
         )))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)

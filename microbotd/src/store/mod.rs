@@ -12,7 +12,10 @@
 pub mod account_state;
 pub mod accounts;
 pub mod audit;
+pub mod deliveries;
+pub mod dispatch;
 mod open;
+pub mod scheduler_ops;
 pub mod sessions;
 pub mod system;
 pub mod targets;

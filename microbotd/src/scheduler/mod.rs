@@ -1,0 +1,43 @@
+//! The durable dispatcher (DESIGN.md "Delivery semantics"): one timer loop
+//! ([`dispatcher::Dispatcher`]) that turns due slots into `deliveries` rows
+//! and advances `templates.next_slot` in one transaction, and one send
+//! worker per account ([`worker::Worker`]) that drains those rows under
+//! Telegram's limits with each row's committed `random_id`.
+//!
+//! # Lifecycle
+//! [`run`] loads `(next_slot, id)` of every active template in one query,
+//! starts the workers (which first re-send whatever a crash left `pending`
+//! or `sending`), then loops until the token is cancelled: workers stop
+//! taking new sends, an in-flight send is abandoned (its row stays
+//! `sending` and is re-sent after the restart), and `run` returns.
+//!
+//! The loop beats [`crate::events::Heartbeat`] each turn, at least every
+//! [`dispatcher::BEAT`]; change notifications ([`crate::events::Change`])
+//! wake it at once.
+
+pub mod dispatcher;
+pub mod limits;
+pub mod misfire;
+pub mod outcome;
+pub mod worker;
+
+#[cfg(test)]
+mod tests;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::context::Context;
+use crate::events::Change;
+
+pub use dispatcher::DispatchError;
+
+/// Runs the dispatcher until `cancel`; returns an error only if it failed.
+pub async fn run(
+    ctx: Context,
+    changes: mpsc::UnboundedReceiver<Change>,
+    cancel: CancellationToken,
+) -> Result<(), DispatchError> {
+    let d = dispatcher::Dispatcher::start(ctx, cancel).await?;
+    d.run(changes).await
+}
