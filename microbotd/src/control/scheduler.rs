@@ -41,8 +41,12 @@ impl SchedulerService {
     ) -> Result<Response<v1::SchedulerStatusResponse>, Status> {
         let caller = caller_of(&req)?;
         let verb = if enabled { "start" } else { "stop" };
-        caller.require_admin(&format!("scheduler {verb}"))?;
         let r = req.into_inner();
+        // DESIGN.md: operators manage the schedulers of accounts; switching
+        // every account at once (runbook 1.2, 4.3) is an admin's call.
+        if r.all {
+            caller.require_admin(&format!("scheduler {verb} --all"))?;
+        }
         let target = if r.all {
             "all accounts".to_string()
         } else {
