@@ -13,6 +13,7 @@ pub mod config;
 pub mod context;
 pub mod control;
 pub mod events;
+pub mod maintenance;
 pub mod logging;
 pub mod notify;
 pub mod schedule;

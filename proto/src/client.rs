@@ -10,6 +10,8 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 use crate::v1::accounts_client::AccountsClient;
+use crate::v1::backup_client::BackupClient;
+use crate::v1::maintenance_client::MaintenanceClient;
 use crate::v1::system_client::SystemClient;
 use crate::{DAEMON_PROTOCOL_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION};
 
@@ -132,5 +134,15 @@ impl Client {
     /// The `System` service.
     pub fn system(&self) -> SystemClient<Transport> {
         SystemClient::new(self.transport())
+    }
+
+    /// The `Maintenance` service.
+    pub fn maintenance(&self) -> MaintenanceClient<Transport> {
+        MaintenanceClient::new(self.transport())
+    }
+
+    /// The `Backup` service.
+    pub fn backup(&self) -> BackupClient<Transport> {
+        BackupClient::new(self.transport())
     }
 }

@@ -5,15 +5,19 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod caller;
 pub mod error;
 pub mod guard;
+pub mod maintenance;
 pub mod slow;
 pub mod system;
 
 use std::future::Future;
 
 use microbot_proto::v1::accounts_server::AccountsServer;
+use microbot_proto::v1::backup_server::BackupServer;
+use microbot_proto::v1::maintenance_server::MaintenanceServer;
 use microbot_proto::v1::system_server::SystemServer;
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::service::InterceptorLayer;
@@ -54,6 +58,8 @@ pub async fn serve(
         .add_service(AccountsServer::new(accounts::AccountsService::new(
             ctx.clone(),
         )))
+        .add_service(MaintenanceServer::new(maintenance::MaintenanceService::new(ctx.clone())))
+        .add_service(BackupServer::new(backup::BackupService::new(ctx.clone())))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await
 }
