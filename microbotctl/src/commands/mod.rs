@@ -1,6 +1,11 @@
 //! One module per command group; [`dispatch`] runs the parsed command.
 
 pub mod account;
+pub mod audit;
+pub mod backup;
+pub mod db;
+mod doctor;
+pub mod log_level;
 mod health;
 mod status;
 
@@ -40,5 +45,10 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Health => health::run(&ctx).await,
         Command::Status => status::run(&ctx).await,
         Command::Account(cmd) => account::run(&ctx, cmd).await,
+        Command::Db(cmd) => db::run(&ctx, cmd).await,
+        Command::Backup(cmd) => backup::run(&ctx, cmd).await,
+        Command::Doctor => doctor::run(&ctx).await,
+        Command::Audit(args) => audit::run(&ctx, args).await,
+        Command::LogLevel(args) => log_level::run(&ctx, args).await,
     }
 }
