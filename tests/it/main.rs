@@ -2,6 +2,8 @@
 //! (see `harness/`). One binary, one module per area.
 
 mod accounts;
+mod doctor;
 mod foundation;
+mod maintenance;
 mod permissions;
 mod startup_errors;

@@ -23,8 +23,8 @@ pub enum BackupCommand {
     /// Take a consistent backup while the daemon keeps sending. Admin only.
     Create {
         /// Write to FILE (`-` = stdout).
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["dir", "keep_days"])]
-        output: Option<PathBuf>,
+        #[arg(long = "output", value_name = "FILE", conflicts_with_all = ["dir", "keep_days"])]
+        output_file: Option<PathBuf>,
         /// Write microbot-<UTC timestamp>.tar.gz into D [default: the daemon's backup.dir].
         #[arg(long, value_name = "D")]
         dir: Option<PathBuf>,
@@ -51,10 +51,10 @@ const CHUNK: usize = 256 * 1024;
 pub async fn run(ctx: &Ctx, cmd: BackupCommand) -> Result<ExitCode, Failure> {
     match cmd {
         BackupCommand::Create {
-            output,
+            output_file,
             dir,
             keep_days,
-        } => create(ctx, output, dir, keep_days).await,
+        } => create(ctx, output_file, dir, keep_days).await,
         BackupCommand::Verify { file } => verify(ctx, &file).await,
         BackupCommand::Restore { file, force } => restore(ctx, &file, force).await,
     }
