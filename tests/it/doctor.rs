@@ -17,7 +17,11 @@ fn sqlite(d: &TestDaemon, stmt: &str) {
         .arg(stmt)
         .output()
         .expect("sqlite3 installed");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn now_ms() -> i64 {
@@ -30,9 +34,8 @@ fn now_ms() -> i64 {
 /// `doctor -o json` (any exit code) and the check named `name`.
 fn doctor(d: &TestDaemon) -> (Option<i32>, Value) {
     let out = d.ctl(&["-o", "json", "doctor"]);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&out.stdout))
-    });
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     (out.status.code(), v)
 }
 
@@ -113,7 +116,10 @@ fn doctor_reports_each_condition_it_checks() {
     for n in ["a", "b", "c"] {
         d.ctl_ok(&["account", "add", n, "--phone", "+905321234567"]);
     }
-    sqlite(&d, "UPDATE accounts SET state = 'logged_out' WHERE name = 'a'");
+    sqlite(
+        &d,
+        "UPDATE accounts SET state = 'logged_out' WHERE name = 'a'",
+    );
     let (r, detail) = result_of(&doctor(&d).1, "accounts");
     assert_eq!(r, "WARN");
     assert!(detail.contains("1 logged out (a)"), "{detail}");
@@ -128,7 +134,10 @@ fn doctor_reports_each_condition_it_checks() {
     );
     let (r, detail) = result_of(&doctor(&d).1, "telegram limits");
     assert_eq!(r, "WARN");
-    assert!(detail.contains("flood wait: [b]") && detail.contains("limited: [c]"), "{detail}");
+    assert!(
+        detail.contains("flood wait: [b]") && detail.contains("limited: [c]"),
+        "{detail}"
+    );
 
     // Bloat after deleting many rows; gone after `db vacuum`.
     assert_eq!(result_of(&doctor(&d).1, "database bloat").0, "OK");
@@ -142,12 +151,18 @@ fn doctor_reports_each_condition_it_checks() {
     assert_eq!(r, "WARN", "{detail}");
     assert!(detail.contains("run microbotctl db vacuum"), "{detail}");
     let vac = d.ctl_json(&["db", "vacuum", "--reindex"]);
-    assert!(vac["size_after"].as_u64() < vac["size_before"].as_u64(), "{vac}");
+    assert!(
+        vac["size_after"].as_u64() < vac["size_before"].as_u64(),
+        "{vac}"
+    );
     assert_eq!(result_of(&doctor(&d).1, "database bloat").0, "OK");
 
     // The table form names every check and says FAILED/passed.
     let table = String::from_utf8_lossy(&d.ctl(&["doctor"]).stdout).into_owned();
-    assert!(table.contains("telegram limits") && table.contains("WARN"), "{table}");
+    assert!(
+        table.contains("telegram limits") && table.contains("WARN"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -159,7 +174,11 @@ fn db_check_on_every_backend() {
         assert_eq!(c["schema_version"], c["latest_schema_version"]);
         assert_eq!(
             c["backend"],
-            if db == Db::Sqlite { "sqlite" } else { "postgres" }
+            if db == Db::Sqlite {
+                "sqlite"
+            } else {
+                "postgres"
+            }
         );
         assert!(c["pool_size"].as_u64().unwrap() >= 1, "{c}");
         let v = d.ctl_json(&["db", "vacuum"]);
@@ -185,7 +204,11 @@ fn db_check_fails_when_the_database_is_gone() {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = d.ctl(&["db", "check"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -220,7 +243,10 @@ fn audit_and_log_level() {
     }
     let me = rows[0]["uid"].as_i64().unwrap();
     assert_eq!(
-        d.ctl_json(&["audit", "--uid", &me.to_string()]).as_array().unwrap().len(),
+        d.ctl_json(&["audit", "--uid", &me.to_string()])
+            .as_array()
+            .unwrap()
+            .len(),
         3
     );
     assert!(

@@ -124,12 +124,22 @@ fn backup_restores_into_fresh_daemons_on_every_backend() {
         src.ctl_ok(&["account", "add", "sales-tr", "--phone", "+905321234567"]);
         src.ctl_ok(&["account", "add", "ops", "--phone", "+4915112345678"]);
         set_session(&src, "sales-tr", "00ff10abcdef");
-        sql(&src, "INSERT INTO daemon_state (key, value) VALUES ('probe', 'v1')");
+        sql(
+            &src,
+            "INSERT INTO daemon_state (key, value) VALUES ('probe', 'v1')",
+        );
         let file = src.dir.path().join("b.tar.gz");
         src.ctl_ok(&["backup", "create", "--output", file.to_str().unwrap()]);
         assert_eq!(mode(&file), 0o600, "backup files are 0600");
         let m = manifest(&unpack(&file));
-        assert_eq!(m["backend"], if src_db == Db::Sqlite { "sqlite" } else { "postgres" });
+        assert_eq!(
+            m["backend"],
+            if src_db == Db::Sqlite {
+                "sqlite"
+            } else {
+                "postgres"
+            }
+        );
         assert_eq!(m["tables"][0]["name"], "accounts");
         assert_eq!(m["tables"][0]["rows"], 2);
         let verified = src.ctl_json(&["backup", "verify", file.to_str().unwrap()]);
@@ -165,7 +175,10 @@ fn backup_restores_into_fresh_daemons_on_every_backend() {
             );
             // The identity sequences continue after the restored ids.
             dst.ctl_ok(&["account", "add", "third", "--phone", "+905551112233"]);
-            assert_eq!(sql(&dst, "SELECT id FROM accounts WHERE name = 'third'"), "3");
+            assert_eq!(
+                sql(&dst, "SELECT id FROM accounts WHERE name = 'third'"),
+                "3"
+            );
         }
     }
 }
@@ -186,7 +199,11 @@ fn verify_names_the_damage_and_restore_leaves_the_database_untouched() {
         let before = accounts(&d);
         let restore = d.ctl(&["backup", "restore", "--force", p.to_str().unwrap()]);
         assert_eq!(restore.status.code(), Some(1), "{name}");
-        assert_eq!(accounts(&d), before, "{name}: a failed restore changed data");
+        assert_eq!(
+            accounts(&d),
+            before,
+            "{name}: a failed restore changed data"
+        );
         stderr(&out)
     };
     let flipped = case("flipped.tar.gz", &|p| {
@@ -228,7 +245,12 @@ fn verify_names_the_damage_and_restore_leaves_the_database_untouched() {
         tampered.contains("data/accounts.jsonl: sha256 mismatch"),
         "{tampered}"
     );
-    assert_eq!(d.ctl(&["backup", "verify", good.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(
+        d.ctl(&["backup", "verify", good.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -286,7 +308,10 @@ fn retention_keeps_exactly_the_young_backups() {
     let written = PathBuf::from(out["file"].as_str().unwrap());
     assert_eq!(written.parent().unwrap(), dir);
     let name = written.file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.starts_with("microbot-") && name.ends_with("Z.tar.gz"), "{name}");
+    assert!(
+        name.starts_with("microbot-") && name.ends_with("Z.tar.gz"),
+        "{name}"
+    );
     assert_eq!(mode(&written), 0o600);
     assert!(!old.exists() && young.exists() && foreign.exists());
     assert_eq!(out["pruned"][0], old.display().to_string());
@@ -325,7 +350,13 @@ fn backup_taken_during_writes_is_consistent() {
             for i in 0..40 {
                 let out = Command::new(microbot_tests::daemon::bin("microbotctl"))
                     .args(["--socket", socket.to_str().unwrap()])
-                    .args(["account", "add", &format!("acc-{i}"), "--phone", "+905321234567"])
+                    .args([
+                        "account",
+                        "add",
+                        &format!("acc-{i}"),
+                        "--phone",
+                        "+905321234567",
+                    ])
                     .output()
                     .unwrap();
                 assert!(out.status.success());
@@ -344,7 +375,10 @@ fn backup_taken_during_writes_is_consistent() {
             for t in m["tables"].as_array().unwrap() {
                 let path = format!("data/{}.jsonl", t["name"].as_str().unwrap());
                 let data = &members.iter().find(|(p, _)| *p == path).unwrap().1;
-                let lines = data.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
+                let lines = data
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .count();
                 assert_eq!(lines as u64, t["rows"].as_u64().unwrap(), "{path}");
             }
             let v = d.ctl_json(&["backup", "verify", f.to_str().unwrap()]);

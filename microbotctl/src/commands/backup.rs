@@ -33,9 +33,7 @@ pub enum BackupCommand {
         keep_days: Option<u32>,
     },
     /// Check checksums and manifest, restore into a scratch database, compare row counts.
-    Verify {
-        file: PathBuf,
-    },
+    Verify { file: PathBuf },
     /// Replace all data with a backup's (every scheduler is left stopped). Admin only.
     Restore {
         file: PathBuf,
@@ -314,7 +312,12 @@ async fn verify(ctx: &Ctx, file: &Path) -> Result<ExitCode, Failure> {
                 ("created_at", json!(r.created_at)),
                 (
                     "tables",
-                    json!(r.tables.iter().map(|t| json!({"table": t.table, "rows": t.rows})).collect::<Vec<_>>()),
+                    json!(
+                        r.tables
+                            .iter()
+                            .map(|t| json!({"table": t.table, "rows": t.rows}))
+                            .collect::<Vec<_>>()
+                    ),
                 ),
             ],
         ),
@@ -350,7 +353,12 @@ async fn restore(ctx: &Ctx, file: &Path, force: bool) -> Result<ExitCode, Failur
                 ("schedulers_stopped", json!(r.schedulers_stopped)),
                 (
                     "tables",
-                    json!(r.tables.iter().map(|t| json!({"table": t.table, "rows": t.rows})).collect::<Vec<_>>()),
+                    json!(
+                        r.tables
+                            .iter()
+                            .map(|t| json!({"table": t.table, "rows": t.rows}))
+                            .collect::<Vec<_>>()
+                    ),
                 ),
             ],
         ),

@@ -37,8 +37,10 @@ pub async fn run(ctx: &Ctx, cmd: DbCommand) -> Result<ExitCode, Failure> {
                 .map_err(|s| ctx.fail(s))?
                 .into_inner();
             if !r.reachable {
-                let mut f = Failure::new(format!("database unreachable ({}): {}", r.backend, r.error));
-                f.hint = Some("see the database section of microbotd.toml and the daemon log".into());
+                let mut f =
+                    Failure::new(format!("database unreachable ({}): {}", r.backend, r.error));
+                f.hint =
+                    Some("see the database section of microbotd.toml and the daemon log".into());
                 return Err(f);
             }
             print_object(

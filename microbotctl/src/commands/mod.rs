@@ -5,8 +5,8 @@ pub mod audit;
 pub mod backup;
 pub mod db;
 mod doctor;
-pub mod log_level;
 mod health;
+pub mod log_level;
 mod status;
 
 use std::process::ExitCode;

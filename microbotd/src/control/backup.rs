@@ -64,9 +64,7 @@ impl Backup for BackupService {
         let at = ctx.now();
         let name = backup::file_name(at);
         let bytes = audited(ctx, &caller, "backup.create", Some(name.clone()), async {
-            let snap = snapshot::take(&ctx.store)
-                .await
-                .map_err(ApiError::from)?;
+            let snap = snapshot::take(&ctx.store).await.map_err(ApiError::from)?;
             let (manifest, bytes) = archive::build(
                 &snap,
                 ctx.store.backend().as_str(),
@@ -107,22 +105,24 @@ impl Backup for BackupService {
     ) -> Result<Response<v1::VerifyBackupResponse>, Status> {
         let (bytes, _) = receive(req.into_inner()).await?;
         let state_dir = &self.ctx.config.daemon.state_dir;
-        Ok(Response::new(match verify::verify(&bytes, state_dir).await {
-            Ok(b) => v1::VerifyBackupResponse {
-                ok: true,
-                problem: String::new(),
-                microbot_version: b.manifest.microbot_version,
-                schema_version: b.manifest.schema_version,
-                backend: b.manifest.backend,
-                created_at: b.manifest.created_at,
-                tables: counts(b.manifest.tables.into_iter().map(|t| (t.name, t.rows))),
+        Ok(Response::new(
+            match verify::verify(&bytes, state_dir).await {
+                Ok(b) => v1::VerifyBackupResponse {
+                    ok: true,
+                    problem: String::new(),
+                    microbot_version: b.manifest.microbot_version,
+                    schema_version: b.manifest.schema_version,
+                    backend: b.manifest.backend,
+                    created_at: b.manifest.created_at,
+                    tables: counts(b.manifest.tables.into_iter().map(|t| (t.name, t.rows))),
+                },
+                Err(e) => v1::VerifyBackupResponse {
+                    ok: false,
+                    problem: e.to_string(),
+                    ..Default::default()
+                },
             },
-            Err(e) => v1::VerifyBackupResponse {
-                ok: false,
-                problem: e.to_string(),
-                ..Default::default()
-            },
-        }))
+        ))
     }
 
     async fn restore_backup(
@@ -133,7 +133,11 @@ impl Backup for BackupService {
         caller.require_admin("backup restore")?;
         let (bytes, force) = receive(req.into_inner()).await?;
         let ctx = &self.ctx;
-        let target = Some(format!("{} bytes{}", bytes.len(), if force { ", --force" } else { "" }));
+        let target = Some(format!(
+            "{} bytes{}",
+            bytes.len(),
+            if force { ", --force" } else { "" }
+        ));
         audited(ctx, &caller, "backup.restore", target, async {
             let b = archive::read(&bytes, ctx.store.latest_schema_version())?;
             let r = restore::restore(&ctx.store, &b, force).await?;

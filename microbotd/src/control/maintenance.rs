@@ -33,7 +33,11 @@ pub fn validate_log_level(directives: &str) -> Result<(), ApiError> {
     if directives.trim().is_empty() {
         return Err(bad("empty; e.g. info, debug or info,microbotd=debug".into()));
     }
-    for d in directives.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+    for d in directives
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
         let level = match d.rsplit_once('=') {
             Some((_, level)) => level,
             None if d.contains("::") || d.contains('[') => continue,
@@ -192,7 +196,12 @@ mod tests {
 
     #[test]
     fn log_levels() {
-        for ok in ["debug", "info,microbotd=trace", "WARN", "microbotd::store=debug"] {
+        for ok in [
+            "debug",
+            "info,microbotd=trace",
+            "WARN",
+            "microbotd::store=debug",
+        ] {
             assert!(validate_log_level(ok).is_ok(), "{ok}");
         }
         for bad in ["", "verbose", "microbotd=loud", "info,=x"] {

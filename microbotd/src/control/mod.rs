@@ -58,7 +58,9 @@ pub async fn serve(
         .add_service(AccountsServer::new(accounts::AccountsService::new(
             ctx.clone(),
         )))
-        .add_service(MaintenanceServer::new(maintenance::MaintenanceService::new(ctx.clone())))
+        .add_service(MaintenanceServer::new(
+            maintenance::MaintenanceService::new(ctx.clone()),
+        ))
         .add_service(BackupServer::new(backup::BackupService::new(ctx.clone())))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await

@@ -139,7 +139,10 @@ pub async fn bloat(store: &Store) -> Result<(f64, String), StoreError> {
             .fetch_one(p)
             .await?;
             let pct = percent(dead, dead + live);
-            Ok((pct, format!("{dead} dead of {} row versions ({pct:.0} %)", dead + live)))
+            Ok((
+                pct,
+                format!("{dead} dead of {} row versions ({pct:.0} %)", dead + live),
+            ))
         }
     }
 }

@@ -79,7 +79,10 @@ pub async fn columns_sqlite(
     conn: &mut sqlx::SqliteConnection,
     table: &str,
 ) -> Result<Vec<Column>, StoreError> {
-    let rows = sqlx::query(SQLITE_COLUMNS).bind(table).fetch_all(conn).await?;
+    let rows = sqlx::query(SQLITE_COLUMNS)
+        .bind(table)
+        .fetch_all(conn)
+        .await?;
     let raw = rows
         .iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -142,10 +145,10 @@ mod tests {
             for table in TABLES {
                 let cols = match store.pool() {
                     crate::store::Pool::Sqlite(p) => {
-                        columns_sqlite(&mut *p.acquire().await.unwrap(), table).await
+                        columns_sqlite(&mut p.acquire().await.unwrap(), table).await
                     }
                     crate::store::Pool::Postgres(p) => {
-                        columns_pg(&mut *p.acquire().await.unwrap(), table).await
+                        columns_pg(&mut p.acquire().await.unwrap(), table).await
                     }
                 }
                 .unwrap();

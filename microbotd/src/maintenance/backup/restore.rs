@@ -170,9 +170,10 @@ fn prepare(backup: &Backup, catalog: &[Vec<Column>]) -> Result<Vec<Prepared>, Ba
             let rows = rows
                 .iter()
                 .enumerate()
-                .map(|(i, row)| prepare_row(table, cols, row).map_err(|e| {
-                    BackupError::invalid(format!("{path} row {}: {e}", i + 1))
-                }))
+                .map(|(i, row)| {
+                    prepare_row(table, cols, row)
+                        .map_err(|e| BackupError::invalid(format!("{path} row {}: {e}", i + 1)))
+                })
                 .collect::<Result<_, _>>()?;
             Ok(Prepared {
                 table: table.clone(),
@@ -222,9 +223,7 @@ fn to_val(c: &Column, v: &Value) -> Result<Val, String> {
         (Kind::Bool, _) => return Err(bad("true or false")),
         (Kind::Text, Value::String(s)) => Val::Text(s.clone()),
         (Kind::Text, _) => return Err(bad("a string")),
-        (Kind::Bytes, Value::String(s)) => {
-            Val::Bytes(B64.decode(s).map_err(|_| bad("base64"))?)
-        }
+        (Kind::Bytes, Value::String(s)) => Val::Bytes(B64.decode(s).map_err(|_| bad("base64"))?),
         (Kind::Bytes, _) => return Err(bad("base64")),
     })
 }

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
+use super::BackupError;
 use super::archive::{self, Backup};
 use super::restore::restore;
-use super::BackupError;
 use crate::maintenance::tables::TABLES;
 use crate::store::{Store, on_pool};
 

@@ -68,27 +68,27 @@ pub async fn run(ctx: &Context) -> Vec<Check> {
     }
     let now_ms = crate::store::to_ms(ctx.now());
     checks.push(or_fail("deliveries (24 h)", deliveries(ctx, now_ms).await));
-    let (accounts, limits) = accounts(ctx, now_ms)
-        .await
-        .unwrap_or_else(|e| {
-            (
-                check("accounts", Level::Fail, e.to_string()),
-                check("telegram limits", Level::Fail, e.to_string()),
-            )
-        });
+    let (accounts, limits) = accounts(ctx, now_ms).await.unwrap_or_else(|e| {
+        (
+            check("accounts", Level::Fail, e.to_string()),
+            check("telegram limits", Level::Fail, e.to_string()),
+        )
+    });
     checks.push(accounts);
     checks.push(limits);
     checks.push(backups(&ctx.config.backup.dir, SystemTime::now()));
     checks.push(or_fail(
         "database bloat",
-        db::bloat(&ctx.store).await.map(|(pct, detail)| match rules::bloat(pct) {
-            Level::Ok => check("database bloat", Level::Ok, detail),
-            l => check(
-                "database bloat",
-                l,
-                format!("{detail}: run microbotctl db vacuum"),
-            ),
-        }),
+        db::bloat(&ctx.store)
+            .await
+            .map(|(pct, detail)| match rules::bloat(pct) {
+                Level::Ok => check("database bloat", Level::Ok, detail),
+                l => check(
+                    "database bloat",
+                    l,
+                    format!("{detail}: run microbotctl db vacuum"),
+                ),
+            }),
     ));
     let (level, detail) = rules::heartbeat(ctx.heartbeat.last(), now_ms, ctx.started.elapsed());
     checks.push(check("dispatcher", level, detail));
@@ -101,7 +101,11 @@ fn disk(name: &str, dir: &Path) -> Check {
         Ok(s) => {
             let total = s.blocks() as f64 * s.fragment_size() as f64;
             let free = s.blocks_available() as f64 * s.fragment_size() as f64;
-            let pct = if total > 0.0 { free * 100.0 / total } else { 0.0 };
+            let pct = if total > 0.0 {
+                free * 100.0 / total
+            } else {
+                0.0
+            };
             check(
                 name,
                 rules::disk(pct),
@@ -139,13 +143,19 @@ async fn deliveries(ctx: &Context, now_ms: i64) -> Result<Check, StoreError> {
     })
 }
 
+/// (name, state, flood_wait_until) of one account.
+type AccountFacts = (String, String, Option<i64>);
+
 /// Logged-out accounts, and accounts Telegram is holding back.
 async fn accounts(ctx: &Context, now_ms: i64) -> Result<(Check, Check), StoreError> {
-    let rows: Vec<(String, String, Option<i64>)> = on_pool!(ctx.store, p => sqlx::query_as(
+    let rows: Vec<AccountFacts> = on_pool!(ctx.store, p => sqlx::query_as(
         "SELECT name, state, flood_wait_until FROM accounts ORDER BY name"
     ).fetch_all(p).await)?;
-    let names = |pred: &dyn Fn(&(String, String, Option<i64>)) -> bool| -> Vec<String> {
-        rows.iter().filter(|r| pred(r)).map(|r| r.0.clone()).collect()
+    let names = |pred: &dyn Fn(&AccountFacts) -> bool| -> Vec<String> {
+        rows.iter()
+            .filter(|r| pred(r))
+            .map(|r| r.0.clone())
+            .collect()
     };
     let active = names(&|r| r.1 == "active").len();
     let out = names(&|r| r.1 == "logged_out");
@@ -169,7 +179,11 @@ async fn accounts(ctx: &Context, now_ms: i64) -> Result<(Check, Check), StoreErr
     let flood = names(&|r| r.2.is_some_and(|u| u > now_ms));
     let limited = names(&|r| r.1 == "limited");
     let limits = if flood.is_empty() && limited.is_empty() {
-        check("telegram limits", Level::Ok, "no account in flood wait or limited")
+        check(
+            "telegram limits",
+            Level::Ok,
+            "no account in flood wait or limited",
+        )
     } else {
         check(
             "telegram limits",
