@@ -21,7 +21,7 @@ pub struct Cli {
     /// Output format.
     #[arg(
         short = 'o',
-        long = "output",
+        long = "format",
         global = true,
         value_enum,
         default_value = "table"
@@ -52,4 +52,16 @@ pub enum Command {
     /// The delivery log: list, retry.
     #[command(subcommand)]
     Deliveries(crate::commands::deliveries::DeliveriesCommand),
+    /// Database connectivity check and maintenance (vacuum).
+    #[command(subcommand)]
+    Db(crate::commands::db::DbCommand),
+    /// Backups: create (streamed, mode 0600), verify, restore.
+    #[command(subcommand)]
+    Backup(crate::commands::backup::BackupCommand),
+    /// The daily checklist: OK / WARN / FAIL per check; exit 1 on any FAIL.
+    Doctor,
+    /// The audit trail: who changed what.
+    Audit(crate::commands::audit::AuditArgs),
+    /// Change the daemon's log level without a restart. Admin only.
+    LogLevel(crate::commands::log_level::LogLevelArgs),
 }

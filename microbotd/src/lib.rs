@@ -14,6 +14,7 @@ pub mod context;
 pub mod control;
 pub mod events;
 pub mod logging;
+pub mod maintenance;
 pub mod notify;
 pub mod schedule;
 pub mod scheduler;

@@ -10,7 +10,9 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 use crate::v1::accounts_client::AccountsClient;
+use crate::v1::backup_client::BackupClient;
 use crate::v1::deliveries_client::DeliveriesClient;
+use crate::v1::maintenance_client::MaintenanceClient;
 use crate::v1::scheduler_client::SchedulerClient;
 use crate::v1::schedules_client::SchedulesClient;
 use crate::v1::system_client::SystemClient;
@@ -156,5 +158,15 @@ impl Client {
     /// The `Schedules` service.
     pub fn schedules(&self) -> SchedulesClient<Transport> {
         SchedulesClient::new(self.transport())
+    }
+
+    /// The `Maintenance` service.
+    pub fn maintenance(&self) -> MaintenanceClient<Transport> {
+        MaintenanceClient::new(self.transport())
+    }
+
+    /// The `Backup` service.
+    pub fn backup(&self) -> BackupClient<Transport> {
+        BackupClient::new(self.transport())
     }
 }

@@ -4,7 +4,9 @@
 mod accounts;
 mod crash;
 mod cron;
+mod doctor;
 mod foundation;
+mod maintenance;
 mod permissions;
 mod scheduler;
 mod startup_errors;

@@ -2,9 +2,14 @@
 
 pub mod account;
 mod account_login;
+pub mod audit;
+pub mod backup;
 pub mod cron;
+pub mod db;
 pub mod deliveries;
+mod doctor;
 mod health;
+pub mod log_level;
 pub mod scheduler;
 mod status;
 pub mod template;
@@ -49,5 +54,10 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Cron(cmd) => cron::run(&ctx, cmd).await,
         Command::Scheduler(cmd) => scheduler::run(&ctx, cmd).await,
         Command::Deliveries(cmd) => deliveries::run(&ctx, cmd).await,
+        Command::Db(cmd) => db::run(&ctx, cmd).await,
+        Command::Backup(cmd) => backup::run(&ctx, cmd).await,
+        Command::Doctor => doctor::run(&ctx).await,
+        Command::Audit(args) => audit::run(&ctx, args).await,
+        Command::LogLevel(args) => log_level::run(&ctx, args).await,
     }
 }

@@ -7,12 +7,14 @@ pub mod account_login;
 pub mod account_manage;
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod caller;
 pub mod cron;
 pub mod deliveries;
 pub mod error;
 pub mod guard;
 pub mod login_limit;
+pub mod maintenance;
 pub mod scheduler;
 pub mod slow;
 pub mod system;
@@ -22,7 +24,9 @@ pub mod templates;
 use std::future::Future;
 
 use microbot_proto::v1::accounts_server::AccountsServer;
+use microbot_proto::v1::backup_server::BackupServer;
 use microbot_proto::v1::deliveries_server::DeliveriesServer;
+use microbot_proto::v1::maintenance_server::MaintenanceServer;
 use microbot_proto::v1::scheduler_server::SchedulerServer;
 use microbot_proto::v1::schedules_server::SchedulesServer;
 use microbot_proto::v1::system_server::SystemServer;
@@ -78,6 +82,10 @@ pub async fn serve(
         .add_service(DeliveriesServer::new(deliveries::DeliveriesService::new(
             ctx.clone(),
         )))
+        .add_service(MaintenanceServer::new(
+            maintenance::MaintenanceService::new(ctx.clone()),
+        ))
+        .add_service(BackupServer::new(backup::BackupService::new(ctx.clone())))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await
 }

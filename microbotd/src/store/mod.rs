@@ -25,6 +25,7 @@ pub mod tx;
 use std::fmt;
 
 pub use open::Backend;
+pub use open::sqlite_path;
 
 /// Runs `$body` with `$pool` bound to the open pool, whichever backend it is.
 /// The body is compiled once per backend, so it must be valid for both.
