@@ -68,10 +68,10 @@ pub async fn run(ctx: &Ctx, cmd: CronCommand) -> Result<ExitCode, Failure> {
             ExitCode::from(EXIT_FAILED)
         });
     }
-    for w in &r.warnings {
-        eprintln!("warning: {w}");
-    }
     if !r.valid {
+        for w in &r.warnings {
+            eprintln!("warning: {w}");
+        }
         return Err(Failure::new(format!("invalid schedule: {}", r.error)));
     }
     println!("next fires:");
