@@ -285,6 +285,16 @@ fn table_rows(tables: &[v1::TableCount]) -> Vec<Vec<serde_json::Value>> {
         .collect()
 }
 
+/// Row counts per table as `-o json` prints them.
+fn tables_json(tables: &[v1::TableCount]) -> serde_json::Value {
+    json!(
+        tables
+            .iter()
+            .map(|t| json!({"table": t.table, "rows": t.rows}))
+            .collect::<Vec<_>>()
+    )
+}
+
 async fn verify(ctx: &Ctx, file: &Path) -> Result<ExitCode, Failure> {
     let upload = tokio_stream::iter(chunks(file, false)?);
     let r = ctx
@@ -310,15 +320,7 @@ async fn verify(ctx: &Ctx, file: &Path) -> Result<ExitCode, Failure> {
                 ("schema_version", json!(r.schema_version)),
                 ("backend", json!(r.backend)),
                 ("created_at", json!(r.created_at)),
-                (
-                    "tables",
-                    json!(
-                        r.tables
-                            .iter()
-                            .map(|t| json!({"table": t.table, "rows": t.rows}))
-                            .collect::<Vec<_>>()
-                    ),
-                ),
+                ("tables", tables_json(&r.tables)),
             ],
         ),
         Format::Table => {
@@ -351,15 +353,7 @@ async fn restore(ctx: &Ctx, file: &Path, force: bool) -> Result<ExitCode, Failur
             &[
                 ("backend", json!(r.backend)),
                 ("schedulers_stopped", json!(r.schedulers_stopped)),
-                (
-                    "tables",
-                    json!(
-                        r.tables
-                            .iter()
-                            .map(|t| json!({"table": t.table, "rows": t.rows}))
-                            .collect::<Vec<_>>()
-                    ),
-                ),
+                ("tables", tables_json(&r.tables)),
             ],
         ),
         Format::Table => {
