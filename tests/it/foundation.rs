@@ -157,3 +157,36 @@ async fn reflection_services(channel: tonic::transport::Channel) -> Vec<String> 
         other => panic!("unexpected reflection answer: {other:?}"),
     }
 }
+
+#[test]
+fn a_client_of_another_protocol_is_told_plainly() {
+    use microbot_proto::client::ClientError;
+    use microbot_proto::v1::StatusRequest;
+    use microbot_proto::v1::system_client::SystemClient;
+    let d = TestDaemon::start(Db::Sqlite);
+    tokio_runtime().block_on(async {
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("unix://{}", d.socket.display()))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+        let future_cli = |mut req: tonic::Request<()>| {
+            req.metadata_mut().insert(
+                microbot_proto::PROTOCOL_HEADER,
+                tonic::metadata::MetadataValue::from(999u32),
+            );
+            Ok(req)
+        };
+        let mut client = SystemClient::with_interceptor(channel, future_cli);
+        let status = client.status(StatusRequest {}).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+        match ClientError::from_status(status, &d.socket) {
+            ClientError::ProtocolMismatch(msg) => {
+                assert!(msg.contains("protocol mismatch"), "{msg}");
+                assert!(msg.contains("999"), "{msg}");
+            }
+            other => panic!("not recognised as a protocol mismatch: {other:?}"),
+        }
+    });
+}
