@@ -47,7 +47,8 @@ fn main() -> ExitCode {
         print!("{}", config.to_redacted_toml());
         return ExitCode::SUCCESS;
     }
-    let log = microbotd::logging::init(&config.daemon.log_level);
+    let (log, sink) = microbotd::logging::init(&config.daemon.log_level);
+    tracing::debug!(?sink, "logging");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -96,11 +97,23 @@ async fn serve(
     let group = microbotd::control::caller::group_id(&config.daemon.operator_group);
     let (socket, _cleanup) =
         microbotd::socket::ControlSocket::acquire(&config.daemon.socket, activated, group)?;
+    let reload = std::sync::Arc::new(tokio::sync::Notify::new());
     let overrides = microbotd::Overrides {
         log: Some(log),
+        reload: Some(reload.clone()),
         ..Default::default()
     };
-    microbotd::run_with(config, socket.listener, shutdown_signal(), overrides).await?;
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let hangups = async move {
+        while hup.recv().await.is_some() {
+            reload.notify_one();
+        }
+    };
+    let daemon = microbotd::run_with(config, socket.listener, shutdown_signal(), overrides);
+    tokio::select! {
+        r = daemon => r?,
+        () = hangups => anyhow::bail!("the SIGHUP handler stopped"),
+    }
     Ok(())
 }
 
