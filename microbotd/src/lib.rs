@@ -9,6 +9,7 @@
 //! [`systemd`]) → wait for `shutdown` → `STOPPING=1`, finish in-flight
 //! calls, close the database.
 
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod context;
@@ -16,6 +17,7 @@ pub mod control;
 pub mod events;
 pub mod live;
 pub mod logging;
+pub mod man;
 pub mod schedule;
 pub mod socket;
 pub mod state_dir;

@@ -1,40 +1,30 @@
 //! `microbotd`: parses arguments, sets up logging, takes the control socket
-//! and calls [`microbotd::run`]. Subcommands: `check-config`, `migrate`.
+//! and calls [`microbotd::run`]. Subcommands: `check-config`, `migrate`
+//! (and the hidden `man DIR`); the definition is in [`microbotd::cli`].
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use microbotd::cli::{Args, Command};
 use microbotd::config::Config;
 
 /// EX_CONFIG from sysexits.h: systemd does not restart on a bad config.
 const EXIT_CONFIG: u8 = 78;
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "microbotd",
-    version,
-    about = "microbot daemon: scheduled Telegram messages"
-)]
-struct Args {
-    /// Configuration file (default: /etc/microbot/microbotd.toml as a system
-    /// service, else $XDG_CONFIG_HOME/microbot/microbotd.toml).
-    #[arg(long, global = true, value_name = "FILE")]
-    config: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Validate the configuration and print it with secrets redacted.
-    CheckConfig,
-    /// Apply database migrations and exit.
-    Migrate,
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Command::Man { dir }) = &args.command {
+        return match microbotd::man::write_pages(dir) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!(
+                    "microbotd: cannot write man pages to {}: {e}",
+                    dir.display()
+                );
+                ExitCode::FAILURE
+            }
+        };
+    }
     let activated = microbotd::socket::take_activated_fd();
     let config = match Config::load(args.config.as_deref()) {
         Ok(c) => c,
