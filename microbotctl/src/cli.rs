@@ -40,4 +40,15 @@ pub enum Command {
     /// Telegram accounts: add, list, log in and out.
     #[command(subcommand)]
     Account(crate::commands::account::AccountCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages into DIR (packaging; see scripts/gen-man.sh).
+    #[command(hide = true)]
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }

@@ -3,5 +3,7 @@
 
 mod accounts;
 mod foundation;
+mod man;
 mod permissions;
 mod startup_errors;
+mod systemd;

@@ -1,6 +1,7 @@
 //! One module per command group; [`dispatch`] runs the parsed command.
 
 pub mod account;
+mod docs;
 mod health;
 mod status;
 
@@ -27,6 +28,12 @@ impl Ctx {
 
 /// Runs one command and returns its exit code.
 pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
+    // These work without a daemon: answer before connecting.
+    match &cli.command {
+        Command::Completions { shell } => return docs::completions(*shell),
+        Command::Man { dir } => return docs::man(dir),
+        _ => {}
+    }
     let socket = cli
         .socket
         .clone()
@@ -40,5 +47,6 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Health => health::run(&ctx).await,
         Command::Status => status::run(&ctx).await,
         Command::Account(cmd) => account::run(&ctx, cmd).await,
+        Command::Completions { .. } | Command::Man { .. } => unreachable!("answered above"),
     }
 }

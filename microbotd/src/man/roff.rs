@@ -20,7 +20,7 @@ pub fn esc(text: &str) -> String {
 
 /// A section heading.
 pub fn sh(out: &mut String, title: &str) {
-    out.push_str(&format!(".SH {}\n", title.to_uppercase()));
+    out.push_str(&format!(".SH \"{}\"\n", title.to_uppercase()));
 }
 
 /// Starts a paragraph, unless a heading just did (mandoc warns otherwise).
@@ -29,7 +29,7 @@ fn paragraph_break(out: &mut String) {
         .trim_end_matches('\n')
         .rsplit('\n')
         .next()
-        .is_some_and(|l| l.starts_with(".SH ") || l.starts_with(".SS "));
+        .is_some_and(|l| l.starts_with(".SH") || l.starts_with(".SS"));
     if !after_heading {
         out.push_str(".PP\n");
     }

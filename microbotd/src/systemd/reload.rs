@@ -68,14 +68,19 @@ pub fn apply(
     new: &Config,
 ) -> Outcome {
     let mut outcome = Outcome::default();
+    let mut new_level = None;
     for key in KEYS {
         let path = key.path();
         if key.reloadable {
             let (old, now) = (value_of(previous, key), value_of(new, key));
             if old != now {
-                // Logged before applying: a quieter level would hide it.
                 tracing::info!(key = %path, "reload: {path} changed: {old} → {now}");
-                set_live(live, log, &path, new);
+                if path == "daemon.log_level" {
+                    // Last, or a quieter level would hide the lines above.
+                    new_level = Some(&new.daemon.log_level);
+                } else {
+                    set_live(live, &path, new);
+                }
                 outcome.applied.push(format!("{path}: {old} → {now}"));
             }
         } else if value_of(running, key) != value_of(new, key) {
@@ -87,16 +92,16 @@ pub fn apply(
             outcome.needs_restart.push(path);
         }
     }
+    if let Some(level) = new_level
+        && let Err(e) = log.set(level)
+    {
+        tracing::error!("reload: daemon.log_level: {e}");
+    }
     outcome
 }
 
-fn set_live(live: &LiveSettings, log: &LogControl, path: &str, new: &Config) {
+fn set_live(live: &LiveSettings, path: &str, new: &Config) {
     match path {
-        "daemon.log_level" => {
-            if let Err(e) = log.set(&new.daemon.log_level) {
-                tracing::error!("reload: daemon.log_level: {e}");
-            }
-        }
         "daemon.slow_call_warn" => live.set_slow_call_warn(new.daemon.slow_call_warn),
         "telegram.rate_limit_per_minute" => {
             live.set_rate_limit_per_minute(new.telegram.rate_limit_per_minute)
