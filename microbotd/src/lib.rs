@@ -79,7 +79,7 @@ pub async fn run_with(
 ) -> Result<(), DaemonError> {
     let started = Instant::now();
     let store = Store::open(&config.database.url, config.database.max_connections).await?;
-    let version = store.migrate().await?;
+    let version = notify::extending_start_timeout(store.migrate()).await?;
     tracing::info!(
         backend = store.backend().as_str(),
         schema = version,
