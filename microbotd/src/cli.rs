@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+use crate::config::keys::{DefaultValue, KEYS};
+
 #[derive(Parser, Debug)]
 #[command(
     name = "microbotd",
@@ -28,6 +30,7 @@ pub struct Args {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Validate the configuration and print it with secrets redacted.
+    #[command(after_long_help = keys_help())]
     CheckConfig,
     /// Apply database migrations and exit.
     Migrate,
@@ -43,4 +46,55 @@ pub enum Command {
 /// The clap definition, for man pages and completions.
 pub fn command() -> clap::Command {
     Args::command()
+}
+
+/// `check-config --help`'s list of keys, from the key table: one line per
+/// key, `[section] name = default`, marked when a reload applies it.
+fn keys_help() -> String {
+    let mut out = String::from(
+        "Keys and defaults (R = applied by `systemctl reload`, the others need a restart;\n\
+         see man 5 microbotd.toml):\n",
+    );
+    for k in KEYS {
+        let default = match k.default {
+            DefaultValue::Literal(lit) => lit,
+            DefaultValue::Derived(_) => "(derived)",
+        };
+        let mark = if k.reloadable { "R" } else { " " };
+        out.push_str(&format!(
+            "  {mark} [{}] {} = {default}\n",
+            k.section, k.name
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_config_help_lists_every_key() {
+        let help = command()
+            .find_subcommand_mut("check-config")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for k in KEYS {
+            assert!(
+                help.contains(&format!("[{}] {} =", k.section, k.name)),
+                "{} missing from check-config --help:\n{help}",
+                k.path()
+            );
+        }
+        assert!(
+            help.contains("R [telegram] rate_limit_per_minute = 20"),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn definition_is_consistent() {
+        command().debug_assert();
+    }
 }
