@@ -7,10 +7,12 @@
 #    --locked`), and — as root, via apt-get — lintian, dpkg-dev (dpkg-shlibdeps,
 #    for the $auto libc dependency) and a C compiler (bundled SQLite);
 # 2. builds release microbotd + microbotctl (--locked);
-# 3. generates man pages (`microbotctl man DIR`) into man/ and shell
-#    completions (`microbotctl completions SHELL`) into completions/;
+# 3. regenerates man/ with scripts/gen-man.sh from the release binaries
+#    (`microbotctl man DIR`: microbotctl*.1; `microbotd man DIR`: microbotd.8,
+#    microbotd.toml.5) and shell completions (`microbotctl completions SHELL`)
+#    into completions/;
 # 4. `cargo deb -p microbotd --no-build` (metadata: [package.metadata.deb] in
-#    microbotd/Cargo.toml, see packaging/cargo-deb.toml);
+#    microbotd/Cargo.toml);
 # 5. lintian: any error fails the build; warnings are printed;
 # 6. prints the path of the .deb (last line of stdout).
 #
@@ -58,7 +60,7 @@ if [ "$installed_cargo_deb" != "$CARGO_DEB_VERSION" ]; then
 fi
 
 grep -q '^\[package\.metadata\.deb\]' microbotd/Cargo.toml \
-    || die "microbotd/Cargo.toml has no [package.metadata.deb]: paste packaging/cargo-deb.toml into it"
+    || die "microbotd/Cargo.toml has no [package.metadata.deb]"
 
 # ---- 2. build --------------------------------------------------------------
 say "cargo build --release"
@@ -75,16 +77,10 @@ ctl="$target_dir/release/microbotctl"
 gen=$(mktemp -d)
 trap 'rm -rf "$gen"' EXIT
 
-say "generating man pages: microbotctl man"
-"$ctl" man "$gen/man" >&2 \
-    || die "'microbotctl man DIR' failed or does not exist (hidden subcommand expected to write microbotctl*.1, microbotd.8, microbotd.toml.5)"
-mkdir -p man
+say "generating man pages: scripts/gen-man.sh"
+"$repo/scripts/gen-man.sh" "$target_dir/release" >&2 \
+    || die "scripts/gen-man.sh failed (microbotctl man DIR / microbotd man DIR)"
 shopt -s nullglob
-pages=("$gen"/man/*.[158])
-[ "${#pages[@]}" -gt 0 ] || die "'microbotctl man DIR' wrote no *.1/*.5/*.8 pages"
-cp "${pages[@]}" man/
-# Pages written by hand (in man/ already) count too; every section the
-# package installs must have at least one page, or cargo-deb fails anyway.
 for section in 1 5 8; do
     sec_pages=(man/*."$section")
     [ "${#sec_pages[@]}" -gt 0 ] \
@@ -102,7 +98,7 @@ for shell_file in bash:microbotctl.bash zsh:_microbotctl fish:microbotctl.fish; 
     mv "$gen/$file" "completions/$file"
 done
 
-for doc in README.md docs/RUNBOOK.md; do
+for doc in README.md docs/RUNBOOK.md docs/ARCHITECTURE.md; do
     [ -f "$doc" ] || die "$doc is missing (packaged into /usr/share/doc/microbot/)"
 done
 

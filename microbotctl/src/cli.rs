@@ -64,4 +64,15 @@ pub enum Command {
     Audit(crate::commands::audit::AuditArgs),
     /// Change the daemon's log level without a restart. Admin only.
     LogLevel(crate::commands::log_level::LogLevelArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages into DIR (packaging; see scripts/gen-man.sh).
+    #[command(hide = true)]
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }

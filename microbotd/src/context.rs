@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::events::{Events, Heartbeat};
+use crate::live::LiveSettings;
 use crate::logging::LogControl;
 use crate::store::Store;
 use crate::telegram::Messenger;
@@ -28,6 +29,9 @@ pub struct Context {
     pub heartbeat: Heartbeat,
     pub started_at: DateTime<Utc>,
     pub started: Instant,
+    /// Settings a SIGHUP reload changes in place (`config` keeps the
+    /// start-up values).
+    pub live: Arc<LiveSettings>,
 }
 
 impl Context {
@@ -38,6 +42,6 @@ impl Context {
     /// Per-account send budget. Read through here (not from `config`) so a
     /// SIGHUP reload can change it without a restart.
     pub fn rate_limit_per_minute(&self) -> u32 {
-        self.config.telegram.rate_limit_per_minute
+        self.live.rate_limit_per_minute()
     }
 }

@@ -5,22 +5,26 @@
 //! # Lifecycle
 //! Load config → prepare the state dir → bind the control socket (or take it
 //! from systemd) → [`run`]: open and migrate the database → start serving →
-//! `READY=1` → wait for `shutdown` → `STOPPING=1`, finish in-flight calls,
-//! close the database.
+//! `READY=1` (plus, under systemd, the watchdog and SIGHUP reloads; see
+//! [`systemd`]) → wait for `shutdown` → `STOPPING=1`, finish in-flight
+//! calls, close the database.
 
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod context;
 pub mod control;
 pub mod events;
+pub mod live;
 pub mod logging;
 pub mod maintenance;
-pub mod notify;
+pub mod man;
 pub mod schedule;
 pub mod scheduler;
 pub mod socket;
 pub mod state_dir;
 pub mod store;
+pub mod systemd;
 pub mod telegram;
 pub mod templates;
 #[cfg(test)]
@@ -33,8 +37,10 @@ use std::time::Instant;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, TelegramMode};
 use crate::context::Context;
+use crate::live::LiveSettings;
 use crate::logging::LogControl;
 use crate::store::Store;
+use crate::systemd::{notify, reload, watchdog};
 use crate::telegram::Messenger;
 
 /// Why the daemon stopped with an error.
@@ -60,6 +66,8 @@ pub struct Overrides {
     pub messenger: Option<Arc<dyn Messenger>>,
     pub clock: Option<Arc<dyn Clock>>,
     pub log: Option<LogControl>,
+    /// Fired on SIGHUP (by `main.rs`): reload the configuration.
+    pub reload: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// Runs the daemon on `listener` until `shutdown` resolves.
@@ -80,7 +88,7 @@ pub async fn run_with(
 ) -> Result<(), DaemonError> {
     let started = Instant::now();
     let store = Store::open(&config.database.url, config.database.max_connections).await?;
-    let version = store.migrate().await?;
+    let version = notify::extending_start_timeout(store.migrate()).await?;
     tracing::info!(
         backend = store.backend().as_str(),
         schema = version,
@@ -94,6 +102,7 @@ pub async fn run_with(
     let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
     // The dispatcher (scheduler module) takes the receiver.
     let (events, changes) = events::Events::channel();
+    let live = Arc::new(LiveSettings::from_config(&config));
     let ctx = Context {
         events,
         heartbeat: events::Heartbeat::default(),
@@ -106,16 +115,13 @@ pub async fn run_with(
             .log
             .unwrap_or_else(|| LogControl::detached("info")),
         started,
+        live,
     };
     let policy = control::caller::AccessPolicy::new(
         &ctx.config.daemon.operator_group,
         &ctx.config.daemon.admin_group,
     );
-    let counts = store.counts().await?;
-    let status = format!(
-        "serving: {} accounts, {} active templates",
-        counts.accounts, counts.active_templates
-    );
+    let status = status_line(&store).await?;
     // Cancelled when shutdown starts (stop taking new sends) or when the
     // dispatcher dies (the daemon must not keep serving without it).
     let cancel = tokio_util::sync::CancellationToken::new();
@@ -133,14 +139,25 @@ pub async fn run_with(
     tokio::pin!(serving);
     // The listener is already bound, so the socket accepts as soon as the
     // server polls it; READY goes out once serving has started.
-    let ready = async {
+    let background = async {
         tokio::task::yield_now().await;
         notify::ready(&status);
         tracing::info!(socket = %ctx.config.daemon.socket.display(), "{status}");
+        tokio::join!(
+            watch(&ctx),
+            reloads(&ctx, overrides.reload.clone(), store.clone())
+        );
     };
-    let both = async { tokio::join!(&mut serving, ready).0 };
+    // The background loops never end on their own; should one ever return,
+    // the daemon keeps serving. A panic in one takes the daemon down loudly.
+    let served = async {
+        tokio::select! {
+            r = &mut serving => r,
+            () = background => (&mut serving).await,
+        }
+    };
     let (served, dispatched) = tokio::select! {
-        served = both => {
+        served = served => {
             cancel.cancel();
             (served, dispatcher.await)
         }
@@ -167,6 +184,51 @@ pub async fn run_with(
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The `STATUS=` line sent with `READY=1`.
+async fn status_line(store: &Store) -> Result<String, store::StoreError> {
+    let counts = store.counts().await?;
+    Ok(format!(
+        "serving: {} accounts, {} active templates",
+        counts.accounts, counts.active_templates
+    ))
+}
+
+/// Sends `WATCHDOG=1` while the dispatcher turns, when systemd asked for it.
+async fn watch(ctx: &Context) {
+    match watchdog::interval() {
+        Some(timeout) => {
+            tracing::info!(
+                watchdog_ms = timeout.as_millis() as u64,
+                "systemd watchdog enabled"
+            );
+            watchdog::run(
+                ctx.heartbeat.clone(),
+                ctx.clock.clone(),
+                timeout,
+                notify::watchdog,
+            )
+            .await
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Reloads the configuration each time `trigger` fires (SIGHUP).
+async fn reloads(ctx: &Context, trigger: Option<Arc<tokio::sync::Notify>>, store: Store) {
+    let Some(trigger) = trigger else {
+        return std::future::pending().await;
+    };
+    let status = move || {
+        let store = store.clone();
+        async move {
+            status_line(&store)
+                .await
+                .unwrap_or_else(|e| format!("serving (counts unavailable: {e})"))
+        }
+    };
+    reload::run(ctx.clone(), trigger, status).await
 }
 
 fn default_messenger(config: &Config, store: &Store) -> Result<Arc<dyn Messenger>, DaemonError> {

@@ -1,12 +1,17 @@
-//! Logging set-up: a reloadable `EnvFilter` over stderr (journald comes in
-//! with the systemd module). [`LogControl`] changes the filter at run time.
+//! Logging set-up: a reloadable `EnvFilter` over journald (structured
+//! fields: `account` → `ACCOUNT`, `template_id` → `TEMPLATE_ID`, …) when
+//! stderr is the journal, else over stderr. [`LogControl`] changes the
+//! filter at run time (`microbotctl log-level`, SIGHUP), whichever the sink.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::reload;
 use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::systemd::journal;
 
 type ReloadFn = dyn Fn(&str) -> Result<(), String> + Send + Sync;
 
@@ -42,27 +47,66 @@ impl LogControl {
     }
 }
 
-/// Installs the global subscriber. `RUST_LOG`, when set, wins over the
-/// configured level.
-pub fn init(config_level: &str) -> LogControl {
+/// Where log lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sink {
+    /// journald's native protocol, with structured fields.
+    Journald,
+    /// Plain lines on stderr without timestamps: systemd captures stderr
+    /// and stamps each line itself.
+    StderrUnderSystemd,
+    /// Plain lines on stderr with timestamps (a terminal, a file, a test).
+    Stderr,
+}
+
+/// Installs the global subscriber and says where it writes. `RUST_LOG`,
+/// when set, wins over the configured level.
+pub fn init(config_level: &str) -> (LogControl, Sink) {
     let initial = std::env::var("RUST_LOG")
         .ok()
         .filter(|s| EnvFilter::try_new(s).is_ok())
         .unwrap_or_else(|| config_level.to_string());
     let filter = EnvFilter::try_new(&initial).unwrap_or_else(|_| EnvFilter::new("info"));
     let (filter, handle) = reload::Layer::new(filter);
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(false);
+    let journald = if journal::stderr_is_journal() {
+        // Field names as written in the code (`account`), not `F_ACCOUNT`.
+        tracing_journald::layer()
+            .ok()
+            .map(|l| l.with_field_prefix(None))
+    } else {
+        None
+    };
+    let sink = match (&journald, journal::under_systemd_journal()) {
+        (Some(_), _) => Sink::Journald,
+        (None, true) => Sink::StderrUnderSystemd,
+        (None, false) => Sink::Stderr,
+    };
+    let ansi = std::io::stderr().is_terminal();
+    let stamped = (sink == Sink::Stderr).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(ansi)
+            .with_target(false)
+    });
+    let unstamped = (sink == Sink::StderrUnderSystemd).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .with_target(false)
+            .without_time()
+    });
     let _ = tracing_subscriber::registry()
         .with(filter)
-        .with(fmt)
+        .with(journald)
+        .with(stamped)
+        .with(unstamped)
         .try_init();
-    LogControl {
+    let control = LogControl {
         reload: Arc::new(move |d: &str| {
             let f = EnvFilter::try_new(d).map_err(|e| e.to_string())?;
             handle.reload(f).map_err(|e| e.to_string())
         }),
         current: Arc::new(std::sync::Mutex::new(initial)),
-    }
+    };
+    (control, sink)
 }

@@ -1,40 +1,30 @@
 //! `microbotd`: parses arguments, sets up logging, takes the control socket
-//! and calls [`microbotd::run`]. Subcommands: `check-config`, `migrate`.
+//! and calls [`microbotd::run`]. Subcommands: `check-config`, `migrate`
+//! (and the hidden `man DIR`); the definition is in [`microbotd::cli`].
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use microbotd::cli::{Args, Command};
 use microbotd::config::Config;
 
 /// EX_CONFIG from sysexits.h: systemd does not restart on a bad config.
 const EXIT_CONFIG: u8 = 78;
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "microbotd",
-    version,
-    about = "microbot daemon: scheduled Telegram messages"
-)]
-struct Args {
-    /// Configuration file (default: /etc/microbot/microbotd.toml as a system
-    /// service, else $XDG_CONFIG_HOME/microbot/microbotd.toml).
-    #[arg(long, global = true, value_name = "FILE")]
-    config: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Validate the configuration and print it with secrets redacted.
-    CheckConfig,
-    /// Apply database migrations and exit.
-    Migrate,
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Command::Man { dir }) = &args.command {
+        return match microbotd::man::write_pages(dir) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!(
+                    "microbotd: cannot write man pages to {}: {e}",
+                    dir.display()
+                );
+                ExitCode::FAILURE
+            }
+        };
+    }
     let activated = microbotd::socket::take_activated_fd();
     let config = match Config::load(args.config.as_deref()) {
         Ok(c) => c,
@@ -47,7 +37,8 @@ fn main() -> ExitCode {
         print!("{}", config.to_redacted_toml());
         return ExitCode::SUCCESS;
     }
-    let log = microbotd::logging::init(&config.daemon.log_level);
+    let (log, sink) = microbotd::logging::init(&config.daemon.log_level);
+    tracing::debug!(?sink, "logging");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -96,11 +87,23 @@ async fn serve(
     let group = microbotd::control::caller::group_id(&config.daemon.operator_group);
     let (socket, _cleanup) =
         microbotd::socket::ControlSocket::acquire(&config.daemon.socket, activated, group)?;
+    let reload = std::sync::Arc::new(tokio::sync::Notify::new());
     let overrides = microbotd::Overrides {
         log: Some(log),
+        reload: Some(reload.clone()),
         ..Default::default()
     };
-    microbotd::run_with(config, socket.listener, shutdown_signal(), overrides).await?;
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let hangups = async move {
+        while hup.recv().await.is_some() {
+            reload.notify_one();
+        }
+    };
+    let daemon = microbotd::run_with(config, socket.listener, shutdown_signal(), overrides);
+    tokio::select! {
+        r = daemon => r?,
+        () = hangups => anyhow::bail!("the SIGHUP handler stopped"),
+    }
     Ok(())
 }
 

@@ -36,7 +36,9 @@ impl TestContext {
         let fake = Arc::new(FakeMessenger::new());
         let clock = Arc::new(OffsetClock::starting_at(chrono::Utc::now()));
         let (events, changes) = Events::channel();
+        let live = Arc::new(crate::live::LiveSettings::from_config(&config));
         let ctx = Context {
+            live,
             config: Arc::new(config),
             store,
             messenger: fake.clone(),

@@ -68,6 +68,8 @@ pub struct TestDaemon {
     notify: UnixDatagram,
     notify_path: PathBuf,
     extra_env: Vec<(String, String)>,
+    /// Every notify datagram received so far, in order.
+    notifications: Vec<String>,
 }
 
 /// Builder for [`TestDaemon`].
@@ -139,6 +141,7 @@ impl Builder {
             notify,
             notify_path,
             extra_env: self.env,
+            notifications: Vec::new(),
         }
     }
 }
@@ -191,7 +194,8 @@ impl TestDaemon {
         let mut buf = [0u8; 4096];
         while Instant::now() < deadline {
             if let Ok(n) = self.notify.recv(&mut buf) {
-                let msg = String::from_utf8_lossy(&buf[..n]);
+                let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+                self.notifications.push(msg.clone());
                 if msg.lines().any(|l| l == needle || l.starts_with(needle)) {
                     return Ok(());
                 }
@@ -204,6 +208,16 @@ impl TestDaemon {
             }
         }
         Err(format!("no {needle} within {timeout:?}:\n{}", self.log()))
+    }
+
+    /// The notify datagrams received so far (each may hold several lines).
+    pub fn notifications(&self) -> &[String] {
+        &self.notifications
+    }
+
+    /// The `NOTIFY_SOCKET` path the daemon is given.
+    pub fn notify_path(&self) -> &Path {
+        &self.notify_path
     }
 
     /// Everything the daemon wrote to stdout/stderr so far.

@@ -8,6 +8,7 @@ pub mod cron;
 pub mod db;
 pub mod deliveries;
 mod doctor;
+mod docs;
 mod health;
 pub mod log_level;
 pub mod scheduler;
@@ -37,6 +38,12 @@ impl Ctx {
 
 /// Runs one command and returns its exit code.
 pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
+    // These work without a daemon: answer before connecting.
+    match &cli.command {
+        Command::Completions { shell } => return docs::completions(*shell),
+        Command::Man { dir } => return docs::man(dir),
+        _ => {}
+    }
     let socket = cli
         .socket
         .clone()
@@ -59,5 +66,6 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Doctor => doctor::run(&ctx).await,
         Command::Audit(args) => audit::run(&ctx, args).await,
         Command::LogLevel(args) => log_level::run(&ctx, args).await,
+        Command::Completions { .. } | Command::Man { .. } => unreachable!("answered above"),
     }
 }

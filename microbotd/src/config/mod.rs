@@ -9,6 +9,7 @@
 //! names the key and why ([`ConfigError`]).
 
 mod duration;
+pub mod keys;
 mod paths;
 mod raw;
 mod render;

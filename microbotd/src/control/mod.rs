@@ -61,7 +61,7 @@ pub async fn serve(
     let guard = Guard::new(policy);
     Server::builder()
         .layer(SlowCallLayer {
-            threshold: ctx.config.daemon.slow_call_warn,
+            live: ctx.live.clone(),
         })
         .layer(InterceptorLayer::new(move |req| guard.check(req)))
         .add_service(health_service)

@@ -1,15 +1,19 @@
 //! A tower layer that logs calls slower than `daemon.slow_call_warn` at WARN
-//! with "took longer than" (the phrase the runbook's 5.1 greps for).
+//! with "took longer than" (the phrase the runbook's 5.1 greps for). The
+//! threshold is read per call from [`LiveSettings`], so SIGHUP changes it.
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tower::{Layer, Service};
 
+use crate::live::LiveSettings;
+
 /// Wraps every control service.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct SlowCallLayer {
-    pub threshold: Duration,
+    pub live: Arc<LiveSettings>,
 }
 
 impl<S> Layer<S> for SlowCallLayer {
@@ -17,7 +21,7 @@ impl<S> Layer<S> for SlowCallLayer {
     fn layer(&self, inner: S) -> Self::Service {
         SlowCall {
             inner,
-            threshold: self.threshold,
+            live: self.live.clone(),
         }
     }
 }
@@ -25,7 +29,7 @@ impl<S> Layer<S> for SlowCallLayer {
 #[derive(Clone, Debug)]
 pub struct SlowCall<S> {
     inner: S,
-    threshold: Duration,
+    live: Arc<LiveSettings>,
 }
 
 impl<S, B> Service<http::Request<B>> for SlowCall<S>
@@ -44,7 +48,7 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let path = req.uri().path().to_string();
-        let threshold = self.threshold;
+        let threshold = self.live.slow_call_warn();
         let started = Instant::now();
         let fut = self.inner.call(req);
         Box::pin(async move {

@@ -62,8 +62,11 @@ impl Running {
     ) -> Running {
         let (events, changes) = Events::channel();
         let clock = Arc::new(OffsetClock::starting_at(now));
+        let config = config(rate);
+        let live = Arc::new(crate::live::LiveSettings::from_config(&config));
         let ctx = Context {
-            config: Arc::new(config(rate)),
+            live,
+            config: Arc::new(config),
             store: store.clone(),
             messenger: fake,
             clock: clock.clone(),

@@ -1,0 +1,313 @@
+//! [`KEYS`]: every configuration key with its default, whether a SIGHUP
+//! reload applies it, and what it means. One table: `microbotd.toml(5)` is
+//! generated from it, `systemd::reload` uses it to name what changed, and a
+//! test holds its defaults to the real ones (`raw.rs`).
+
+/// A key's built-in default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultValue {
+    /// A fixed value, written as a TOML literal (`"info"`, `20`).
+    Literal(&'static str),
+    /// Worked out at start-up; the text says how.
+    Derived(&'static str),
+}
+
+/// One key of `microbotd.toml`.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyDoc {
+    pub section: &'static str,
+    pub name: &'static str,
+    pub default: DefaultValue,
+    /// True when SIGHUP (`systemctl reload microbotd`) applies a change;
+    /// otherwise a change takes a restart.
+    pub reloadable: bool,
+    pub meaning: &'static str,
+}
+
+impl KeyDoc {
+    /// `section.name`, as in error messages and the environment overlay.
+    pub fn path(&self) -> String {
+        format!("{}.{}", self.section, self.name)
+    }
+
+    /// The environment variable overriding it (`MICROBOT_DAEMON_LOG_LEVEL`).
+    pub fn env_var(&self) -> String {
+        format!("MICROBOT_{}_{}", self.section, self.name).to_ascii_uppercase()
+    }
+}
+
+use DefaultValue::{Derived, Literal};
+
+const fn key(
+    section: &'static str,
+    name: &'static str,
+    default: DefaultValue,
+    reloadable: bool,
+    meaning: &'static str,
+) -> KeyDoc {
+    KeyDoc {
+        section,
+        name,
+        default,
+        reloadable,
+        meaning,
+    }
+}
+
+/// Every key, in file order.
+pub const KEYS: &[KeyDoc] = &[
+    key(
+        "daemon",
+        "socket",
+        Derived(
+            "/run/microbot/control.sock for a system service ($RUNTIME_DIRECTORY/control.sock \
+             under systemd); $XDG_RUNTIME_DIR/microbot/control.sock for other users",
+        ),
+        false,
+        "Path of the control socket (gRPC over a Unix stream socket, mode 0660, group \
+         operator_group). Under systemd, microbotd.socket binds it and hands it over; \
+         change ListenStream= there too.",
+    ),
+    key(
+        "daemon",
+        "state_dir",
+        Derived(
+            "/var/lib/microbot for a system service ($STATE_DIRECTORY under systemd); \
+             $XDG_STATE_HOME/microbot (~/.local/state/microbot) for other users",
+        ),
+        false,
+        "Directory for the SQLite database, the dry-run ledger and other state.",
+    ),
+    key(
+        "daemon",
+        "operator_group",
+        Literal("\"microbot\""),
+        false,
+        "Members may read everything and manage templates and schedulers.",
+    ),
+    key(
+        "daemon",
+        "admin_group",
+        Literal("\"microbot-admin\""),
+        false,
+        "Members may do everything (accounts, logins, backups, database maintenance). Root \
+         and the daemon's own user always may.",
+    ),
+    key(
+        "daemon",
+        "slow_call_warn",
+        Literal("\"500ms\""),
+        true,
+        "Control calls slower than this are logged at WARN with \"took longer than\".",
+    ),
+    key(
+        "daemon",
+        "log_level",
+        Literal("\"info\""),
+        true,
+        "Log filter: a level (error, warn, info, debug, trace) or RUST_LOG directives such \
+         as \"info,microbotd=debug\". RUST_LOG in the environment wins at start-up; \
+         microbotctl log-level changes it at run time.",
+    ),
+    key(
+        "database",
+        "url",
+        Derived("sqlite://<state_dir>/microbot.db"),
+        false,
+        "sqlite://PATH (embedded, the default) or postgres://USER[:PASSWORD]@HOST[:PORT]/DB. \
+         A password is never printed.",
+    ),
+    key(
+        "database",
+        "max_connections",
+        Literal("20"),
+        false,
+        "Size of the database connection pool.",
+    ),
+    key(
+        "telegram",
+        "mode",
+        Literal("\"live\""),
+        false,
+        "\"live\" talks to Telegram (needs api_id and api_hash); \"dry-run\" sends nothing and \
+         appends every message to <state_dir>/dry-run-ledger.jsonl (login code 22222).",
+    ),
+    key(
+        "telegram",
+        "api_id",
+        Literal("0"),
+        false,
+        "API id from https://my.telegram.org (required in live mode).",
+    ),
+    key(
+        "telegram",
+        "api_hash",
+        Literal("\"\""),
+        false,
+        "API hash from https://my.telegram.org (live mode). Prefer api_hash_file or the \
+         systemd credential telegram_api_hash, which keep it out of this file.",
+    ),
+    key(
+        "telegram",
+        "api_hash_file",
+        Derived("unset"),
+        false,
+        "File holding the API hash (surrounding whitespace is trimmed). Without api_hash and \
+         api_hash_file, the systemd credential telegram_api_hash is used when present.",
+    ),
+    key(
+        "telegram",
+        "rate_limit_per_minute",
+        Literal("20"),
+        true,
+        "Messages per minute per account (a token bucket), on top of Telegram's own limits.",
+    ),
+    key(
+        "scheduler",
+        "default_timezone",
+        Literal("\"UTC\""),
+        false,
+        "IANA time zone for templates created without --tz.",
+    ),
+    key(
+        "scheduler",
+        "misfire_grace",
+        Literal("\"10m\""),
+        false,
+        "After downtime, a template with misfire policy \"once\" sends one catch-up message \
+         when its newest missed slot is at most this old.",
+    ),
+    key(
+        "backup",
+        "dir",
+        Derived("/var/backups/microbot for a system service; <state_dir>/backups for other users"),
+        false,
+        "Where backups are written and pruned.",
+    ),
+    key(
+        "backup",
+        "keep_days",
+        Literal("30"),
+        false,
+        "Backups older than this many days are pruned.",
+    ),
+];
+
+/// The table entry for `section.name`.
+pub fn find(path: &str) -> Option<&'static KeyDoc> {
+    KEYS.iter().find(|k| k.path() == path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The built-in defaults, as the file would spell them.
+    fn real_defaults() -> toml::Table {
+        let text = toml::to_string(&super::super::raw::RawConfig::default()).unwrap();
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn literal_defaults_are_the_real_ones() {
+        let real = real_defaults();
+        for k in KEYS {
+            let actual = real.get(k.section).and_then(|s| s.get(k.name));
+            match k.default {
+                Literal(lit) => {
+                    let want: toml::Table = format!("v = {lit}").parse().unwrap();
+                    assert_eq!(actual, want.get("v"), "{}: table says {lit}", k.path());
+                }
+                Derived(_) => assert!(
+                    actual.is_none(),
+                    "{} has a fixed default {actual:?}; the table calls it derived",
+                    k.path()
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn every_key_of_the_file_is_described_once() {
+        let real = real_defaults();
+        for (section, keys) in &real {
+            for name in keys.as_table().unwrap().keys() {
+                assert!(
+                    find(&format!("{section}.{name}")).is_some(),
+                    "{section}.{name} is missing from config::keys::KEYS"
+                );
+            }
+        }
+        let mut paths: Vec<String> = KEYS.iter().map(KeyDoc::path).collect();
+        paths.sort();
+        paths.dedup();
+        assert_eq!(paths.len(), KEYS.len(), "a key is listed twice");
+        // Derived keys are the Option fields: parsing a file that sets them works.
+        for k in KEYS.iter().filter(|k| matches!(k.default, Derived(_))) {
+            let text = format!("[{}]\n{} = \"/x\"\n", k.section, k.name);
+            super::super::raw::parse(None, Some(&text), &[])
+                .unwrap_or_else(|e| panic!("{}: {e}", k.path()));
+        }
+    }
+
+    #[test]
+    fn system_service_derived_defaults_match_the_text() {
+        let env = super::super::Environment {
+            is_root: true,
+            uid: 0,
+            home: None,
+            xdg_runtime_dir: None,
+            xdg_state_home: None,
+            xdg_config_home: None,
+            systemd_runtime_dir: None,
+            systemd_state_dir: None,
+        };
+        let vars = vec![("MICROBOT_TELEGRAM_MODE".to_string(), "dry-run".to_string())];
+        // Through the raw layer: as root, Config::load would read
+        // /etc/microbot/microbotd.toml, which a build machine may have.
+        let c = super::super::raw::parse(None, None, &vars)
+            .unwrap()
+            .resolve(&env, None)
+            .unwrap();
+        let derived = |p: &str| match find(p).unwrap().default {
+            Derived(text) => text,
+            Literal(_) => panic!("{p} is not derived"),
+        };
+        assert!(derived("daemon.socket").starts_with(&c.daemon.socket.display().to_string()));
+        assert!(derived("daemon.state_dir").starts_with(&c.daemon.state_dir.display().to_string()));
+        assert!(derived("backup.dir").starts_with(&c.backup.dir.display().to_string()));
+        assert_eq!(
+            derived("database.url").replace("<state_dir>", "/var/lib/microbot"),
+            c.database.url
+        );
+    }
+
+    #[test]
+    fn the_shipped_config_file_shows_the_real_defaults() {
+        let text = include_str!("../../../packaging/microbotd.toml");
+        let mut section = String::new();
+        let mut seen = 0;
+        for line in text.lines() {
+            if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = s.to_string();
+            } else if let Some((name, value)) = line
+                .strip_prefix('#')
+                .and_then(|l| l.split_once(" = "))
+                .filter(|(n, _)| !n.contains(' '))
+            {
+                let k = find(&format!("{section}.{name}")).unwrap_or_else(|| {
+                    panic!("packaging/microbotd.toml: unknown {section}.{name}")
+                });
+                if let Literal(lit) = k.default {
+                    assert_eq!(value, lit, "packaging/microbotd.toml: {}", k.path());
+                }
+                seen += 1;
+            }
+        }
+        assert_eq!(
+            seen,
+            KEYS.len(),
+            "packaging/microbotd.toml lists every key once"
+        );
+    }
+}
