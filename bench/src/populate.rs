@@ -121,3 +121,19 @@ where
     tx.commit().await?;
     Ok(())
 }
+
+/// The soak mix of template `i`: even → `*/5 * * * *`, odd → `every 5m`.
+pub fn every_five_minutes(i: usize, now: DateTime<Utc>) -> Spec {
+    use microbotd::schedule::Schedule;
+    let (kind, expr, schedule) = if i % 2 == 0 {
+        let expr = "*/5 * * * *";
+        ("cron", expr, Schedule::cron(expr, chrono_tz::UTC).expect("valid cron"))
+    } else {
+        ("every", "5m", Schedule::parse("every 5m", chrono_tz::UTC, now).expect("valid every"))
+    };
+    Spec {
+        kind,
+        expr: expr.into(),
+        next_slot: schedule.next_after(now).expect("fires").timestamp_millis(),
+    }
+}
