@@ -24,9 +24,14 @@ pub struct Prepared {
 
 /// Creates and migrates a fresh database on `db`.
 pub async fn prepare(db: Db) -> anyhow::Result<Prepared> {
-    let dir = tempfile::Builder::new().prefix("microbot-bench-").tempdir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("microbot-bench-")
+        .tempdir()?;
     let db_url = match db {
-        Db::Sqlite => format!("sqlite://{}", dir.path().join("state/microbot.db").display()),
+        Db::Sqlite => format!(
+            "sqlite://{}",
+            dir.path().join("state/microbot.db").display()
+        ),
         Db::Postgres => microbot_tests::pg::fresh_database_url()
             .ok_or_else(|| anyhow::anyhow!("PostgreSQL is not available"))?,
     };

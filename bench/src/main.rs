@@ -82,7 +82,7 @@ impl Sizes {
                 throughput: 20_000,
                 creates: 1_000,
                 status_runs: 50,
-                soak: (10_000, 24, 120),
+                soak: (2_000, 24, 240),
                 peer_soak_s: 120,
             }
         }
@@ -101,7 +101,10 @@ fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let rows = runtime.block_on(run(&cli))?;
     report::print(&rows);
-    eprintln!("bench: finished in {:.0} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "bench: finished in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -118,10 +121,22 @@ async fn run(cli: &Cli) -> anyhow::Result<Vec<Row>> {
     }
     if wants(Workload::Throughput) {
         for db in Db::all() {
-            eprintln!("bench: throughput {} on {}", sizes.throughput, backend_name(db));
+            eprintln!(
+                "bench: throughput {} on {}",
+                sizes.throughput,
+                backend_name(db)
+            );
             let v = throughput::run(db, sizes.throughput).await?;
-            let goal = if db == Db::Sqlite { "≥ 5000/s" } else { "≥ 10000/s" };
-            let metric = format!("deliveries/s, {} due at once ({})", sizes.throughput, backend_name(db));
+            let goal = if db == Db::Sqlite {
+                "≥ 5000/s"
+            } else {
+                "≥ 10000/s"
+            };
+            let metric = format!(
+                "deliveries/s, {} due at once ({})",
+                sizes.throughput,
+                backend_name(db)
+            );
             rows.push(Row::new("3 outbox", &metric, "/s", v, goal));
         }
     }
@@ -159,16 +174,34 @@ async fn held_rows(sizes: &Sizes, peers: bool) -> anyhow::Result<Vec<Row>> {
         };
         let w = "1 held";
         rows.push(
-            Row::new(w, &format!("RSS per schedule beyond baseline ({n})"), "B", Some(per), "≤ 150 B")
-                .peer("APScheduler", peers::num(&peer, "rss_per_schedule_bytes")),
+            Row::new(
+                w,
+                &format!("RSS per schedule beyond baseline ({n})"),
+                "B",
+                Some(per),
+                "≤ 150 B",
+            )
+            .peer("APScheduler", peers::num(&peer, "rss_per_schedule_bytes")),
         );
         rows.push(
-            Row::new(w, &format!("start → READY ({n})"), "s", Some(h.ready_s), "≤ 1 s at 1M")
-                .peer("APScheduler", peers::num(&peer, "start_to_ready_s")),
+            Row::new(
+                w,
+                &format!("start → READY ({n})"),
+                "s",
+                Some(h.ready_s),
+                "≤ 1 s at 1M",
+            )
+            .peer("APScheduler", peers::num(&peer, "start_to_ready_s")),
         );
         rows.push(
-            Row::new(w, &format!("start → first fire ({n})"), "s", h.first_fire_s, "-")
-                .peer("APScheduler", peers::num(&peer, "start_to_first_fire_s")),
+            Row::new(
+                w,
+                &format!("start → first fire ({n})"),
+                "s",
+                h.first_fire_s,
+                "-",
+            )
+            .peer("APScheduler", peers::num(&peer, "start_to_first_fire_s")),
         );
     }
     Ok(rows)
@@ -182,7 +215,12 @@ async fn precision_rows(sizes: &Sizes, peers: bool) -> anyhow::Result<Vec<Row>> 
         .then(|| peers::run(&["precision", &n.to_string()], Duration::from_secs(300)))
         .flatten();
     let cron = peers
-        .then(|| peers::run(&["croniter-precision", &n.to_string()], Duration::from_secs(300)))
+        .then(|| {
+            peers::run(
+                &["croniter-precision", &n.to_string()],
+                Duration::from_secs(300),
+            )
+        })
         .flatten();
     for db in Db::all() {
         eprintln!("bench: precision {n} on {}", backend_name(db));
@@ -190,27 +228,55 @@ async fn precision_rows(sizes: &Sizes, peers: bool) -> anyhow::Result<Vec<Row>> 
         let w = "2 precision";
         let name = backend_name(db);
         let fired = p.fired;
-        let max = p.lateness_ms.iter().copied().fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+        let max = p
+            .lateness_ms
+            .iter()
+            .copied()
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
         rows.push(
-            Row::new(w, &format!("lateness p50, {n} due at once ({name})"), "ms", percentile(&mut p.lateness_ms, 50.0), "≤ 5 ms")
-                .peer("APScheduler", peers::num(&aps, "p50_ms")),
+            Row::new(
+                w,
+                &format!("lateness p50, {n} due at once ({name})"),
+                "ms",
+                percentile(&mut p.lateness_ms, 50.0),
+                "≤ 5 ms",
+            )
+            .peer("APScheduler", peers::num(&aps, "p50_ms")),
         );
         rows.push(
-            Row::new(w, &format!("lateness p99 ({name})"), "ms", percentile(&mut p.lateness_ms, 99.0), "≤ 50 ms")
-                .peer("APScheduler", peers::num(&aps, "p99_ms")),
+            Row::new(
+                w,
+                &format!("lateness p99 ({name})"),
+                "ms",
+                percentile(&mut p.lateness_ms, 99.0),
+                "≤ 50 ms",
+            )
+            .peer("APScheduler", peers::num(&aps, "p99_ms")),
         );
         rows.push(
             Row::new(w, &format!("lateness max ({name})"), "ms", max, "-")
                 .peer("APScheduler", peers::num(&aps, "max_ms")),
         );
         rows.push(
-            Row::new(w, &format!("fired of {n} ({name})"), "", Some(fired as f64), &format!("{}", p.n))
-                .peer("APScheduler", peers::num(&aps, "fired")),
+            Row::new(
+                w,
+                &format!("fired of {n} ({name})"),
+                "",
+                Some(fired as f64),
+                &format!("{}", p.n),
+            )
+            .peer("APScheduler", peers::num(&aps, "fired")),
         );
     }
     let w = "2 precision";
-    rows.push(Row::new(w, "lateness p50, croniter 1 s poll loop", "ms", None, "-").peer("croniter", peers::num(&cron, "p50_ms")));
-    rows.push(Row::new(w, "lateness p99, croniter 1 s poll loop", "ms", None, "-").peer("croniter", peers::num(&cron, "p99_ms")));
+    rows.push(
+        Row::new(w, "lateness p50, croniter 1 s poll loop", "ms", None, "-")
+            .peer("croniter", peers::num(&cron, "p50_ms")),
+    );
+    rows.push(
+        Row::new(w, "lateness p99, croniter 1 s poll loop", "ms", None, "-")
+            .peer("croniter", peers::num(&cron, "p99_ms")),
+    );
     Ok(rows)
 }
 
@@ -226,26 +292,70 @@ async fn soak_rows(sizes: &Sizes, peers: bool) -> anyhow::Result<Vec<Row>> {
         s.samples.iter().map(|b| b / 1_000_000).collect::<Vec<_>>()
     );
     let cron = peers
-        .then(|| peers::run(&["croniter-soak", &n.to_string(), &hours.to_string()], Duration::from_secs(900)))
+        .then(|| {
+            peers::run(
+                &["croniter-soak", &n.to_string(), &hours.to_string()],
+                Duration::from_secs(900),
+            )
+        })
         .flatten();
     let aps = peers
         .then(|| {
             let secs = sizes.peer_soak_s.to_string();
-            peers::run(&["soak", &n.to_string(), &secs], Duration::from_secs(u64::from(sizes.peer_soak_s) + 120))
+            peers::run(
+                &["soak", &n.to_string(), &secs],
+                Duration::from_secs(u64::from(sizes.peer_soak_s) + 120),
+            )
         })
         .flatten();
     let w = "5 soak";
     let what = format!("{n} templates, {hours} h simulated");
     Ok(vec![
-        Row::new(w, &format!("RSS first sample ({what})"), "MB", s.first_mb(), "-")
-            .peer("croniter (simulated)", peers::num(&cron, "rss_first_mb")),
-        Row::new(w, &format!("RSS last sample ({what})"), "MB", s.last_mb(), "-")
-            .peer("croniter (simulated)", peers::num(&cron, "rss_last_mb")),
-        Row::new(w, "RSS growth after warm-up (last − 25 %)", "MB", s.growth_after_warmup_mb(), "≈ 0")
-            .peer("croniter (simulated)", peers::num(&cron, "growth_after_warmup_mb")),
-        Row::new(w, &format!("sends done of {} due", s.expected_sends), "", Some(s.sends as f64), "all")
-            .peer("croniter (simulated)", peers::num(&cron, "sends")),
-        Row::new(w, &format!("RSS growth after warm-up, APScheduler {} s real time", sizes.peer_soak_s), "MB", None, "≈ 0")
-            .peer("APScheduler", peers::num(&aps, "growth_after_warmup_mb")),
+        Row::new(
+            w,
+            &format!("RSS first sample ({what})"),
+            "MB",
+            s.first_mb(),
+            "-",
+        )
+        .peer("croniter (simulated)", peers::num(&cron, "rss_first_mb")),
+        Row::new(
+            w,
+            &format!("RSS last sample ({what})"),
+            "MB",
+            s.last_mb(),
+            "-",
+        )
+        .peer("croniter (simulated)", peers::num(&cron, "rss_last_mb")),
+        Row::new(
+            w,
+            "RSS growth after warm-up (last − 25 %)",
+            "MB",
+            s.growth_after_warmup_mb(),
+            "≈ 0",
+        )
+        .peer(
+            "croniter (simulated)",
+            peers::num(&cron, "growth_after_warmup_mb"),
+        ),
+        Row::new(
+            w,
+            &format!("sends done of {} due", s.expected_sends),
+            "",
+            Some(s.sends as f64),
+            "all",
+        )
+        .peer("croniter (simulated)", peers::num(&cron, "sends")),
+        Row::new(
+            w,
+            &format!(
+                "RSS growth after warm-up, APScheduler {} s real time",
+                sizes.peer_soak_s
+            ),
+            "MB",
+            None,
+            "≈ 0",
+        )
+        .peer("APScheduler", peers::num(&aps, "growth_after_warmup_mb")),
     ])
 }

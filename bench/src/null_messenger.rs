@@ -98,7 +98,11 @@ impl Messenger for NullMessenger {
         })
     }
 
-    async fn send_text(&self, _: &AccountKey, msg: &OutgoingText<'_>) -> Result<Sent, TelegramError> {
+    async fn send_text(
+        &self,
+        _: &AccountKey,
+        msg: &OutgoingText<'_>,
+    ) -> Result<Sent, TelegramError> {
         let at = Utc::now();
         if self.record {
             self.calls.lock().unwrap().push(Call { at, slot: msg.slot });

@@ -14,11 +14,15 @@ fn peers_dir() -> PathBuf {
 
 /// Creates the virtualenv once; returns false (with a message) when it cannot.
 pub fn setup() -> bool {
-    let status = Command::new("bash").arg(peers_dir().join("setup.sh")).status();
+    let status = Command::new("bash")
+        .arg(peers_dir().join("setup.sh"))
+        .status();
     match status {
         Ok(s) if s.success() => true,
         other => {
-            eprintln!("bench: peers unavailable (bench/peers/setup.sh: {other:?}); peer columns stay empty");
+            eprintln!(
+                "bench: peers unavailable (bench/peers/setup.sh: {other:?}); peer columns stay empty"
+            );
             false
         }
     }
@@ -56,7 +60,10 @@ pub fn run(args: &[&str], limit: Duration) -> Option<Value> {
         eprintln!("bench: peer {args:?} failed: {err}");
         return None;
     }
-    stdout.lines().rev().find_map(|l| serde_json::from_str(l).ok())
+    stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
 }
 
 /// A number field of a peer result.

@@ -39,7 +39,10 @@ pub async fn run(db: Db, accounts: usize, per_account: usize) -> anyhow::Result<
     p.store.close().await;
     let lateness_ms = calls
         .iter()
-        .filter_map(|c| c.slot.map(|s| (c.at - s).num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0))
+        .filter_map(|c| {
+            c.slot
+                .map(|s| (c.at - s).num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0)
+        })
         .collect::<Vec<_>>();
     Ok(Precision {
         n,

@@ -108,6 +108,9 @@ mod tests {
         // than the real time elapsed since `real`, scaled.
         assert!(simulated >= Duration::from_secs(12), "{simulated:?}");
         assert!(simulated <= (real.elapsed() + Duration::from_millis(5)) * 600);
-        assert_eq!(SystemClock.real_duration(Duration::from_secs(3)), Duration::from_secs(3));
+        assert_eq!(
+            SystemClock.real_duration(Duration::from_secs(3)),
+            Duration::from_secs(3)
+        );
     }
 }
