@@ -66,12 +66,18 @@ def held(n):
         fire_at["t"] = time.perf_counter()
         fired.set()
 
+    # Like microbot's sentinel: already due when the scheduler starts, so
+    # start -> first fire includes loading every job.
+    sched.add_job(
+        sentinel,
+        DateTrigger(run_date=datetime.now(timezone.utc)),
+        id="sentinel",
+        misfire_grace_time=None,
+    )
     sched.start()
     ready = time.perf_counter()
-    due = datetime.now(timezone.utc) + timedelta(seconds=1)
-    due_perf = ready + 1.0
-    sched.add_job(sentinel, DateTrigger(run_date=due), id="sentinel")
-    fired.wait(120)
+    fired.wait(600)
+    time.sleep(3)
     gc.collect()
     rss = rss_bytes()
     emit(
@@ -80,7 +86,7 @@ def held(n):
         n=n,
         rss_per_schedule_bytes=(rss - base) / n,
         start_to_ready_s=ready - t0,
-        first_fire_late_ms=(fire_at["t"] - due_perf) * 1000 if "t" in fire_at else None,
+        start_to_first_fire_s=(fire_at["t"] - t0) if "t" in fire_at else None,
     )
     sched.shutdown(wait=False)
 

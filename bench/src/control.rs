@@ -44,9 +44,27 @@ pub async fn run(db: Db, creates: usize, status_runs: usize) -> anyhow::Result<V
     }
     let name = backend_name(db);
     Ok(vec![
-        Row::new("4 control", &format!("template create p50 ({name})"), "ms", percentile(&mut lat, 50.0), "≤ 2 ms"),
-        Row::new("4 control", &format!("template create p99 ({name})"), "ms", percentile(&mut lat, 99.0), "≤ 10 ms"),
-        Row::new("4 control", &format!("`microbotctl status` process p50 ({name})"), "ms", percentile(&mut proc_ms, 50.0), "-"),
+        Row::new(
+            "4 control",
+            &format!("template create p50 ({name})"),
+            "ms",
+            percentile(&mut lat, 50.0),
+            "≤ 2 ms",
+        ),
+        Row::new(
+            "4 control",
+            &format!("template create p99 ({name})"),
+            "ms",
+            percentile(&mut lat, 99.0),
+            "≤ 10 ms",
+        ),
+        Row::new(
+            "4 control",
+            &format!("`microbotctl status` process p50 ({name})"),
+            "ms",
+            percentile(&mut proc_ms, 50.0),
+            "-",
+        ),
     ])
 }
 

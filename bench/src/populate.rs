@@ -19,7 +19,7 @@ pub struct Spec {
 /// The mixed schedule of template `i`: even → a daily cron, odd → `every`.
 pub fn mixed(i: usize, now: DateTime<Utc>) -> Spec {
     use microbotd::schedule::Schedule;
-    let (kind, expr) = if i % 2 == 0 {
+    let (kind, expr) = if i.is_multiple_of(2) {
         ("cron", format!("{} {} * * *", i % 60, (i / 60) % 24))
     } else {
         ("every", format!("{}m", 5 + i % 55))
@@ -47,7 +47,12 @@ pub async fn populate(store: &Store, accounts: usize, specs: &[Spec]) -> anyhow:
     }
 }
 
-async fn fill<DB>(pool: &sqlx::Pool<DB>, accounts: usize, specs: &[Spec], now: i64) -> anyhow::Result<()>
+async fn fill<DB>(
+    pool: &sqlx::Pool<DB>,
+    accounts: usize,
+    specs: &[Spec],
+    now: i64,
+) -> anyhow::Result<()>
 where
     DB: sqlx::Database,
     for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -73,7 +78,11 @@ where
             .push_bind(now);
     });
     qb.build().execute(&mut *tx).await?;
-    for (start, chunk) in specs.chunks(CHUNK).enumerate().map(|(c, ch)| (c * CHUNK, ch)) {
+    for (start, chunk) in specs
+        .chunks(CHUNK)
+        .enumerate()
+        .map(|(c, ch)| (c * CHUNK, ch))
+    {
         let ids = start..start + chunk.len();
         let account = |i: usize| ((i % accounts) + 1) as i64;
         let mut qb: QueryBuilder<DB> = QueryBuilder::new(
@@ -114,10 +123,36 @@ where
         let mut qb: QueryBuilder<DB> =
             QueryBuilder::new("INSERT INTO template_targets (template_id, target_id, position) ");
         qb.push_values(ids, |mut b, i| {
-            b.push_bind((i + 1) as i64).push_bind((i + 1) as i64).push_bind(0i64);
+            b.push_bind((i + 1) as i64)
+                .push_bind((i + 1) as i64)
+                .push_bind(0i64);
         });
         qb.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The soak mix of template `i`: even → `*/5 * * * *`, odd → `every 5m`.
+pub fn every_five_minutes(i: usize, now: DateTime<Utc>) -> Spec {
+    use microbotd::schedule::Schedule;
+    let (kind, expr, schedule) = if i.is_multiple_of(2) {
+        let expr = "*/5 * * * *";
+        (
+            "cron",
+            expr,
+            Schedule::cron(expr, chrono_tz::UTC).expect("valid cron"),
+        )
+    } else {
+        (
+            "every",
+            "5m",
+            Schedule::parse("every 5m", chrono_tz::UTC, now).expect("valid every"),
+        )
+    };
+    Spec {
+        kind,
+        expr: expr.into(),
+        next_slot: schedule.next_after(now).expect("fires").timestamp_millis(),
+    }
 }

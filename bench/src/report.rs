@@ -11,7 +11,13 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn new(workload: &str, metric: &str, unit: &str, microbot: Option<f64>, goal: &str) -> Self {
+    pub fn new(
+        workload: &str,
+        metric: &str,
+        unit: &str,
+        microbot: Option<f64>,
+        goal: &str,
+    ) -> Self {
         Row {
             workload: workload.into(),
             metric: metric.into(),
@@ -43,13 +49,23 @@ pub fn print(rows: &[Row]) {
     println!("| workload | metric | microbot | peer | peer value | ratio (peer/microbot) | goal |");
     println!("|---|---|---|---|---|---|---|");
     for r in rows {
-        let m = r.microbot.map(|v| format!("{} {}", fmt(v), r.unit)).unwrap_or_else(|| "n/a".into());
+        let m = r
+            .microbot
+            .map(|v| format!("{} {}", fmt(v), r.unit))
+            .unwrap_or_else(|| "n/a".into());
         let (pname, pval, ratio) = match (&r.peer, r.microbot) {
-            (Some((n, v)), Some(m)) if m != 0.0 => (n.clone(), format!("{} {}", fmt(*v), r.unit), format!("{:.1}×", v / m)),
+            (Some((n, v)), Some(m)) if m != 0.0 => (
+                n.clone(),
+                format!("{} {}", fmt(*v), r.unit),
+                format!("{:.1}×", v / m),
+            ),
             (Some((n, v)), _) => (n.clone(), format!("{} {}", fmt(*v), r.unit), "-".into()),
             (None, _) => ("-".into(), "-".into(), "-".into()),
         };
-        println!("| {} | {} | {m} | {pname} | {pval} | {ratio} | {} |", r.workload, r.metric, r.goal);
+        println!(
+            "| {} | {} | {m} | {pname} | {pval} | {ratio} | {} |",
+            r.workload, r.metric, r.goal
+        );
     }
 }
 

@@ -90,6 +90,12 @@ impl Worker {
         to_ms(self.ctx.now())
     }
 
+    /// The real-time wait until `ms` more have passed on the context's clock
+    /// (deadlines such as flood waits are stored in clock time).
+    fn clock_wait(&self, ms: i64) -> Duration {
+        self.ctx.clock.real_duration(ms_dur(ms))
+    }
+
     /// One pass; returns how long to wait before the next (None = at once).
     async fn turn(&mut self) -> Result<Option<Duration>, StoreError> {
         let store = &self.ctx.store;
@@ -101,7 +107,7 @@ impl Worker {
             return Ok(Some(IDLE));
         }
         if let Some(until) = acct.flood_wait_until.filter(|u| *u > now_ms) {
-            return Ok(Some(ms_dur(until - now_ms)));
+            return Ok(Some(self.clock_wait(until - now_ms)));
         }
         let rate = self.ctx.rate_limit_per_minute();
         let inst = Instant::now();
@@ -114,7 +120,7 @@ impl Worker {
             .await?;
         if rows.is_empty() {
             let next = store.outbox_next_wake(self.account_id, now_ms).await?;
-            return Ok(Some(next.map_or(IDLE, |n| ms_dur(n - now_ms))));
+            return Ok(Some(next.map_or(IDLE, |n| self.clock_wait(n - now_ms))));
         }
         let mut picked = Vec::new();
         let mut chats = HashSet::new();
@@ -128,7 +134,7 @@ impl Worker {
                 continue;
             }
             if let Some(until) = r.slowmode_until.filter(|u| *u > now_ms) {
-                soonest(ms_dur(until - now_ms));
+                soonest(self.clock_wait(until - now_ms));
                 continue;
             }
             let ready = self.spacing.ready_at(r.target_id, inst);
