@@ -87,6 +87,7 @@ pub async fn start(
         messenger: Some(messenger),
         clock,
         log: None,
+        reload: None,
     };
     let handle = tokio::spawn(microbotd::run_with(
         config,

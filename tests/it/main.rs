@@ -11,6 +11,6 @@ mod man;
 mod permissions;
 mod scheduler;
 mod startup_errors;
+mod systemd;
 mod template_apply;
 mod templates;
-mod systemd;

@@ -211,8 +211,11 @@ impl Dispatcher {
         let now = self.ctx.now();
         let grace = self.ctx.config.scheduler.misfire_grace;
         let mut claims = Vec::new();
+        let ids: Vec<i64> = due.iter().map(|&(_, id)| id).collect();
+        let mut templates = self.ctx.store.dispatch_templates(&ids).await?;
+        let mut all_targets = self.ctx.store.dispatch_targets_many(&ids).await?;
         for &(slot, id) in due {
-            let Some(t) = self.ctx.store.dispatch_template(id).await? else {
+            let Some(t) = templates.remove(&id) else {
                 self.schedules.remove(&id);
                 continue;
             };
@@ -226,7 +229,7 @@ impl Dispatcher {
             };
             let p = plan(&schedule, slot, now, Policy::parse(&t.misfire), grace);
             log_misses(&t, &p);
-            let targets = self.ctx.store.dispatch_targets(id).await?;
+            let targets = all_targets.remove(&id).unwrap_or_default();
             let mut rows = Vec::with_capacity(targets.len() * (p.send.len() + p.missed.len()));
             for (slots, state) in [(&p.missed, "missed"), (&p.send, "pending")] {
                 for &s in slots {

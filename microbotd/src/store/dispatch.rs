@@ -7,7 +7,15 @@
 //! can never insert a slot twice; `UNIQUE(template_id, target_id, slot)` with
 //! `ON CONFLICT DO NOTHING` is the second fence.
 
+use std::collections::HashMap;
+
 use super::{Store, StoreError, on_pool};
+
+/// `1,2,3` for an `IN (…)` list. Only integers reach SQL this way, never
+/// operator input, which is why building the text is safe.
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
 
 /// What the dispatcher needs to fire one template.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -102,11 +110,47 @@ impl Store {
         )
     }
 
-    /// The template's targets, in the operator's order.
-    pub async fn dispatch_targets(&self, template_id: i64) -> Result<Vec<i64>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>(
-            "SELECT target_id FROM template_targets WHERE template_id = $1 ORDER BY position"
-        ).bind(template_id).fetch_all(p).await)?)
+    /// [`Store::dispatch_template`] for many ids in one query (a burst of
+    /// due templates must not cost a round trip each).
+    pub async fn dispatch_templates(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, FireTemplate>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT t.id, t.account_id, t.schedule_kind, t.schedule_expr, t.timezone,
+                    t.anchor_at, t.misfire, t.active, t.next_slot,
+                    CASE WHEN {DISPATCHABLE} THEN TRUE ELSE FALSE END AS dispatchable
+             FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id IN ({})",
+            id_list(ids)
+        );
+        let rows = on_pool!(self, p => sqlx::query_as::<_, FireTemplate>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|t| (t.id, t)).collect())
+    }
+
+    /// [`Store::dispatch_targets`] for many templates in one query.
+    pub async fn dispatch_targets_many(
+        &self,
+        template_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<i64>>, StoreError> {
+        if template_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT template_id, target_id FROM template_targets
+             WHERE template_id IN ({}) ORDER BY template_id, position",
+            id_list(template_ids)
+        );
+        let rows = on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(p).await)?;
+        let mut map: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (template_id, target_id) in rows {
+            map.entry(template_id).or_default().push(target_id);
+        }
+        Ok(map)
     }
 
     /// Applies many claims in ONE transaction (a group commit: a burst of
