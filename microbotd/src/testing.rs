@@ -72,14 +72,8 @@ impl TestContext {
 /// dry-run mode.
 pub fn test_config(dir: &Path) -> Config {
     let env = Environment {
-        is_root: false,
-        uid: 1000,
-        home: Some(dir.to_path_buf()),
-        xdg_runtime_dir: Some(dir.join("run")),
         xdg_state_home: Some(dir.join("state")),
-        xdg_config_home: Some(dir.join("cfg")),
-        systemd_runtime_dir: None,
-        systemd_state_dir: None,
+        ..Environment::user_in(dir)
     };
     let vars = [("MICROBOT_TELEGRAM_MODE".to_string(), "dry-run".to_string())];
     Config::load_from(None, &env, &vars).expect("the default test config loads")

@@ -45,6 +45,22 @@ impl Environment {
         }
     }
 
+    /// An ordinary (non-root) user whose home, runtime and config dirs are
+    /// all inside `dir`: tests get defaults that touch nothing real.
+    #[cfg(test)]
+    pub fn user_in(dir: &std::path::Path) -> Self {
+        Environment {
+            is_root: false,
+            uid: 1000,
+            home: Some(dir.to_path_buf()),
+            xdg_runtime_dir: Some(dir.join("run")),
+            xdg_state_home: None,
+            xdg_config_home: Some(dir.join("cfg")),
+            systemd_runtime_dir: None,
+            systemd_state_dir: None,
+        }
+    }
+
     /// True when running as a system service rather than a user's process.
     pub fn is_system(&self) -> bool {
         self.is_root || self.systemd_state_dir.is_some()

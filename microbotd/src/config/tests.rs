@@ -5,16 +5,7 @@ use std::path::PathBuf;
 use super::*;
 
 fn env(dir: &Path) -> Environment {
-    Environment {
-        is_root: false,
-        uid: 1000,
-        home: Some(dir.to_path_buf()),
-        xdg_runtime_dir: Some(dir.join("run")),
-        xdg_state_home: None,
-        xdg_config_home: Some(dir.join("cfg")),
-        systemd_runtime_dir: None,
-        systemd_state_dir: None,
-    }
+    Environment::user_in(dir)
 }
 
 fn dry() -> Vec<(String, String)> {

@@ -155,14 +155,9 @@ mod tests {
         );
         std::fs::write(&path, text).unwrap();
         let env = crate::config::Environment {
-            is_root: false,
-            uid: 1000,
-            home: Some(dir.path().to_path_buf()),
             xdg_runtime_dir: None,
-            xdg_state_home: None,
             xdg_config_home: None,
-            systemd_runtime_dir: None,
-            systemd_state_dir: None,
+            ..crate::config::Environment::user_in(dir.path())
         };
         let vars = vec![("MICROBOT_TELEGRAM_MODE".to_string(), "dry-run".to_string())];
         Config::load_from(Some(&path), &env, &vars).unwrap()

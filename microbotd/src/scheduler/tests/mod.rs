@@ -33,14 +33,8 @@ pub struct Running {
 fn config(rate: u32) -> Config {
     let dir = std::env::temp_dir();
     let env = Environment {
-        is_root: false,
-        uid: 1000,
-        home: Some(dir.clone()),
-        xdg_runtime_dir: Some(dir.join("run")),
-        xdg_state_home: None,
         xdg_config_home: Some(dir.join("microbot-no-config")),
-        systemd_runtime_dir: None,
-        systemd_state_dir: None,
+        ..Environment::user_in(&dir)
     };
     let vars = vec![
         ("MICROBOT_TELEGRAM_MODE".to_string(), "dry-run".to_string()),
