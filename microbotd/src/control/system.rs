@@ -1,7 +1,5 @@
 //! The `System` service: `Health` and `Status`.
 
-use std::time::Instant;
-
 use microbot_proto::PROTOCOL_VERSION;
 use microbot_proto::convert::{timestamp, timestamp_ms};
 use microbot_proto::v1::{self, system_server::System};
@@ -32,28 +30,20 @@ impl System for SystemService {
             ok: true,
             detail: format!("microbotd {} up", env!("CARGO_PKG_VERSION")),
         }];
-        let started = Instant::now();
-        let db =
-            tokio::time::timeout(std::time::Duration::from_secs(5), self.ctx.store.ping()).await;
-        checks.push(match db {
-            Ok(Ok(())) => v1::HealthCheck {
+        checks.push(match crate::maintenance::db::probe(&self.ctx.store).await {
+            Ok(c) => v1::HealthCheck {
                 name: "database".into(),
                 ok: true,
                 detail: format!(
                     "{} reachable in {} ms",
                     self.ctx.store.backend().as_str(),
-                    started.elapsed().as_millis()
+                    c.latency.as_millis()
                 ),
             },
-            Ok(Err(e)) => v1::HealthCheck {
+            Err(detail) => v1::HealthCheck {
                 name: "database".into(),
                 ok: false,
-                detail: e.to_string(),
-            },
-            Err(_) => v1::HealthCheck {
-                name: "database".into(),
-                ok: false,
-                detail: "no answer within 5 s".into(),
+                detail,
             },
         });
         let healthy = checks.iter().all(|c| c.ok);

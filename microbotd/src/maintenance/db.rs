@@ -38,6 +38,19 @@ pub async fn check(store: &Store) -> Result<DbCheck, StoreError> {
     })
 }
 
+/// How long `health` and `doctor` wait for the database to answer.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// [`check`] with a deadline, for health checks; the error is the
+/// operator's sentence.
+pub async fn probe(store: &Store) -> Result<DbCheck, String> {
+    match tokio::time::timeout(PROBE_TIMEOUT, check(store)).await {
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
+    }
+}
+
 /// What `db vacuum` reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vacuumed {
