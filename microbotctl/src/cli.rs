@@ -1,5 +1,5 @@
 //! The command line, as clap derive types. Names, flags and exit codes are
-//! a contract operators' scripts depend on (DESIGN.md "CLI").
+//! a contract operators' scripts depend on (docs/DESIGN.md "CLI").
 
 use std::path::PathBuf;
 

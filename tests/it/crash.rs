@@ -5,7 +5,7 @@
 //! delivery and every delivery ended `sent` or `missed`.
 //!
 //! Setup uses `microbotctl account login` (dry-run code 22222) and
-//! `microbotctl template create` as DESIGN.md specifies them.
+//! `microbotctl template create` as docs/DESIGN.md specifies them.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};

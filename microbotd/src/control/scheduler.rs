@@ -42,7 +42,7 @@ impl SchedulerService {
         let caller = caller_of(&req)?;
         let verb = if enabled { "start" } else { "stop" };
         let r = req.into_inner();
-        // DESIGN.md: operators manage the schedulers of accounts; switching
+        // docs/DESIGN.md: operators manage the schedulers of accounts; switching
         // every account at once (runbook 1.2, 4.3) is an admin's call.
         if r.all {
             caller.require_admin(&format!("scheduler {verb} --all"))?;

@@ -1,5 +1,5 @@
 //! Cron schedules: croner finds wall-clock matches, this file maps them to
-//! real instants with microbot's DST rule (DESIGN.md, delivery point 4).
+//! real instants with microbot's DST rule (docs/DESIGN.md, delivery point 4).
 //!
 //! croner is run on `NaiveDateTime`, i.e. on the wall clock with no zone at
 //! all, so it never sees a gap or an overlap. Turning a wall time into an

@@ -4,7 +4,7 @@
 //! call [`Schedule::next_after`] for every template on each fire, and
 //! `microbotctl cron validate` can explain an expression before it is saved.
 //!
-//! DST rule (DESIGN.md, delivery point 4): slots are computed on the
+//! DST rule (docs/DESIGN.md, delivery point 4): slots are computed on the
 //! template zone's wall clock. A wall time that does not exist fires once at
 //! the first instant after the gap; an ambiguous one fires once, at its first
 //! occurrence. Cron schedules whose hour field selects every hour (`*`,

@@ -16,7 +16,7 @@ pub const MAX_NEXT: usize = 1000;
 /// What the rate-limit warning compares against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateContext {
-    /// The account's token bucket rate (DESIGN.md: default 20).
+    /// The account's token bucket rate (docs/DESIGN.md: default 20).
     pub rate_limit_per_minute: u32,
     /// How many chats each fire sends to.
     pub targets: u32,

@@ -1,4 +1,4 @@
-//! The durable dispatcher (DESIGN.md "Delivery semantics"): one timer loop
+//! The durable dispatcher (docs/DESIGN.md "Delivery semantics"): one timer loop
 //! ([`dispatcher::Dispatcher`]) that turns due slots into `deliveries` rows
 //! and advances `templates.next_slot` in one transaction, and one send
 //! worker per account ([`worker::Worker`]) that drains those rows under

@@ -1,4 +1,4 @@
-//! Sorting a send's result by consequence (DESIGN.md "Delivery semantics"
+//! Sorting a send's result by consequence (docs/DESIGN.md "Delivery semantics"
 //! point 5): the delivery is done, fails, retries later, waits for its
 //! chat, or the whole account must stop.
 
