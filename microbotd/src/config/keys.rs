@@ -178,6 +178,16 @@ pub const KEYS: &[KeyDoc] = &[
          when its newest missed slot is at most this old.",
     ),
     key(
+        "scheduler",
+        "lookahead",
+        Literal("\"5s\""),
+        false,
+        "How far ahead of a slot its deliveries are claimed: rows and their random_id are \
+         committed this early, so at the slot's instant only the send call remains. An edit, \
+         disable or scheduler stop inside the window cancels the claimed rows (state \
+         cancelled) and plans the slots again. 0 claims at the instant; at most 10m.",
+    ),
+    key(
         "backup",
         "dir",
         Derived("/var/backups/microbot for a system service; <state_dir>/backups for other users"),

@@ -112,6 +112,8 @@ pub struct SchedulerConfig {
     pub default_timezone: chrono_tz::Tz,
     /// A missed slot newer than this gets one catch-up send under `once`.
     pub misfire_grace: Duration,
+    /// Slots are claimed (rows and `random_id` committed) this far ahead.
+    pub lookahead: Duration,
 }
 
 /// `[backup]`.

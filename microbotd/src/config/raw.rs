@@ -96,11 +96,15 @@ impl Default for RawTelegram {
     }
 }
 
+/// The longest `scheduler.lookahead` accepted.
+const MAX_LOOKAHEAD: std::time::Duration = std::time::Duration::from_secs(600);
+
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 struct RawScheduler {
     default_timezone: String,
     misfire_grace: HumanDuration,
+    lookahead: HumanDuration,
 }
 
 impl Default for RawScheduler {
@@ -108,6 +112,7 @@ impl Default for RawScheduler {
         RawScheduler {
             default_timezone: "UTC".into(),
             misfire_grace: HumanDuration(std::time::Duration::from_secs(600)),
+            lookahead: HumanDuration(std::time::Duration::from_secs(5)),
         }
     }
 }
@@ -236,6 +241,12 @@ impl RawConfig {
                 "must be at least 1",
             ));
         }
+        if self.scheduler.lookahead.0 > MAX_LOOKAHEAD {
+            return Err(ConfigError::invalid(
+                "scheduler.lookahead",
+                "must be at most 10m (rows claimed further ahead hold old text for longer)",
+            ));
+        }
         let telegram = resolve_telegram(self.telegram, credentials_dir)?;
         let default_timezone = self
             .scheduler
@@ -273,6 +284,7 @@ impl RawConfig {
             scheduler: SchedulerConfig {
                 default_timezone,
                 misfire_grace: self.scheduler.misfire_grace.0,
+                lookahead: self.scheduler.lookahead.0,
             },
             backup: BackupConfig {
                 dir: backup_dir,

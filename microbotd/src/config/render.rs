@@ -93,6 +93,10 @@ pub(crate) fn to_toml(c: &Config) -> String {
         "misfire_grace = {}\n",
         q(&format_duration(c.scheduler.misfire_grace))
     ));
+    out.push_str(&format!(
+        "lookahead = {}\n",
+        q(&format_duration(c.scheduler.lookahead))
+    ));
     out.push_str("\n[backup]\n");
     out.push_str(&format!(
         "dir = {}\n",

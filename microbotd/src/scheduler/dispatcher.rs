@@ -1,7 +1,10 @@
 //! [`Dispatcher`]: the one timer loop. A min-heap of `(next_slot ms,
 //! template id)` — 16 bytes a template — loaded in one query at start; the
-//! loop sleeps until the earliest entry, a change notification, or at most
-//! [`BEAT`] (to prove it turns), and fires what is due.
+//! loop sleeps until the earliest entry comes within `scheduler.lookahead`,
+//! a change notification, or at most [`BEAT`] (to prove it turns), and
+//! claims what is due by then: the burst's rows (with their `random_id`)
+//! and new `next_slot`s are committed in one transaction BEFORE the slots,
+//! then handed to the account workers, which only send at the instant.
 //!
 //! Heap entries are never updated in place: a change pushes a fresh entry
 //! and a stale one is recognised when it comes due, because the template's
@@ -14,18 +17,22 @@ use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc};
-use tokio::task::JoinSet;
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
 use crate::events::Change;
 use crate::schedule::{CronCache, Schedule, parse_tz};
-use crate::store::dispatch::{Claim, FireTemplate, NewDelivery, fresh_random_id};
+use crate::store::dispatch::{
+    Claim, Claimed, FireTemplate, NewDelivery, TargetInfo, fresh_random_id,
+};
 use crate::store::{StoreError, from_ms, to_ms};
 
-use super::misfire::{Plan, Policy, plan};
-use super::worker::Worker;
+use super::misfire::{Plan, Policy, plan_ahead};
+use super::queue::Queued;
+use super::worker::{Worker, WorkerExit, WorkerMsg};
+use super::writer::{self, Outcomes};
 
 /// The loop turns (and beats the heartbeat) at least this often.
 pub const BEAT: Duration = Duration::from_secs(5);
@@ -41,6 +48,9 @@ pub enum DispatchError {
     Worker(String),
 }
 
+/// A template being claimed, with its targets by id.
+type Fired = (FireTemplate, HashMap<i64, Arc<TargetInfo>>);
+
 /// The timer loop's state.
 pub struct Dispatcher {
     ctx: Context,
@@ -48,8 +58,13 @@ pub struct Dispatcher {
     /// Parsed schedules of templates that have fired (dropped on change).
     schedules: HashMap<i64, Schedule>,
     crons: CronCache,
-    wakes: HashMap<i64, Arc<Notify>>,
-    workers: JoinSet<()>,
+    /// Each account's worker, by account id.
+    workers_tx: HashMap<i64, mpsc::UnboundedSender<WorkerMsg>>,
+    workers: JoinSet<WorkerExit>,
+    outcomes: Outcomes,
+    writer: Option<JoinHandle<()>>,
+    /// How far ahead of a slot its rows are claimed.
+    lookahead_ms: i64,
     cancel: CancellationToken,
 }
 
@@ -59,13 +74,26 @@ impl Dispatcher {
         let entries = ctx.store.dispatch_heap_load().await?;
         let heap = BinaryHeap::from(entries.into_iter().map(Reverse).collect::<Vec<_>>());
         tracing::info!(templates = heap.len(), "dispatcher loaded its schedule");
+        let (outcomes, rx) = Outcomes::channel();
+        // The writer outlives the workers: it stops once they (and this
+        // dispatcher) dropped their `Outcomes`, after writing what is left.
+        let writer = tokio::spawn(writer::run(
+            ctx.store.clone(),
+            ctx.clock.clone(),
+            rx,
+            cancel.clone(),
+        ));
+        let lookahead_ms = ctx.config.scheduler.lookahead.as_millis() as i64;
         let mut d = Dispatcher {
             ctx,
             heap,
             schedules: HashMap::new(),
             crons: CronCache::new(),
-            wakes: HashMap::new(),
+            workers_tx: HashMap::new(),
             workers: JoinSet::new(),
+            outcomes,
+            writer: Some(writer),
+            lookahead_ms,
             cancel,
         };
         for id in d.ctx.store.dispatch_account_ids().await? {
@@ -94,7 +122,7 @@ impl Dispatcher {
                     .ctx
                     .clock
                     .real_duration(Duration::from_millis(
-                        u64::try_from(due - to_ms(self.ctx.now())).unwrap_or(0),
+                        u64::try_from(due - self.lookahead_ms - to_ms(self.ctx.now())).unwrap_or(0),
                     ))
                     .min(BEAT),
                 None => BEAT,
@@ -103,11 +131,14 @@ impl Dispatcher {
                 biased;
                 _ = self.cancel.cancelled() => break Ok(()),
                 Some(joined) = self.workers.join_next(), if !self.workers.is_empty() => {
-                    let why = match joined {
-                        Err(e) => e.to_string(),
-                        Ok(()) => "exited".to_string(),
-                    };
-                    break Err(DispatchError::Worker(why));
+                    match joined {
+                        Ok(WorkerExit::Gone(account)) => {
+                            tracing::info!(account_id = account, "account removed; its send worker stopped");
+                            self.workers_tx.remove(&account);
+                        }
+                        Ok(WorkerExit::Cancelled) => break Err(DispatchError::Worker("stopped unasked".into())),
+                        Err(e) => break Err(DispatchError::Worker(e.to_string())),
+                    }
                 }
                 change = changes.recv(), if changes_open => match change {
                     Some(c) => {
@@ -132,25 +163,42 @@ impl Dispatcher {
                 tracing::error!(error = %e, "send worker failed while stopping");
             }
         }
+        // Last: the outcomes the workers handed over are written.
+        let Dispatcher {
+            outcomes, writer, ..
+        } = self;
+        drop(outcomes);
+        if let Some(w) = writer
+            && let Err(e) = w.await
+        {
+            tracing::error!(error = %e, "outcome writer failed while stopping");
+        }
         tracing::info!("dispatcher stopped");
         result
     }
 
-    /// The account's wake handle, starting its worker on first use.
-    fn worker_for(&mut self, account_id: i64) -> Arc<Notify> {
-        if let Some(w) = self.wakes.get(&account_id) {
+    /// The account's worker channel, starting its worker on first use.
+    fn worker_for(&mut self, account_id: i64) -> mpsc::UnboundedSender<WorkerMsg> {
+        if let Some(w) = self.workers_tx.get(&account_id) {
             return w.clone();
         }
-        let wake = Arc::new(Notify::new());
+        let (tx, rx) = mpsc::unbounded_channel();
         let worker = Worker::new(
             self.ctx.clone(),
             account_id,
-            wake.clone(),
+            rx,
+            self.outcomes.clone(),
             self.cancel.child_token(),
         );
         self.workers.spawn(worker.run());
-        self.wakes.insert(account_id, wake.clone());
-        wake
+        self.workers_tx.insert(account_id, tx.clone());
+        tx
+    }
+
+    /// Tells the account's worker (a stopped worker is not an error: the
+    /// daemon is stopping, or the account was removed).
+    fn tell(&mut self, account_id: i64, msg: WorkerMsg) {
+        let _ = self.worker_for(account_id).send(msg);
     }
 
     async fn apply(&mut self, change: Change) -> Result<(), StoreError> {
@@ -161,14 +209,14 @@ impl Dispatcher {
                     if let Some(next) = t.next_slot.filter(|_| t.active && t.dispatchable) {
                         self.heap.push(Reverse((next, id)));
                     }
-                    self.worker_for(t.account_id).notify_one();
+                    self.tell(t.account_id, WorkerMsg::Template(id));
                 }
             }
             Change::Account(id) => {
                 for e in self.ctx.store.dispatch_heap_account(id).await? {
                     self.heap.push(Reverse(e));
                 }
-                self.worker_for(id).notify_one();
+                self.tell(id, WorkerMsg::Reload);
             }
             Change::All => {
                 self.schedules.clear();
@@ -176,20 +224,22 @@ impl Dispatcher {
                 let entries = self.ctx.store.dispatch_heap_load().await?;
                 self.heap = BinaryHeap::from(entries.into_iter().map(Reverse).collect::<Vec<_>>());
                 for id in self.ctx.store.dispatch_account_ids().await? {
-                    self.worker_for(id).notify_one();
+                    self.tell(id, WorkerMsg::Reload);
                 }
             }
         }
         Ok(())
     }
 
-    /// Fires every heap entry due at `now_ms`, in batches of one commit.
+    /// Claims every heap entry due by `now_ms` + lookahead, in batches of
+    /// one commit.
     async fn fire_due(&mut self, now_ms: i64) -> Result<(), StoreError> {
+        let horizon = now_ms + self.lookahead_ms;
         loop {
             let mut due = Vec::new();
             while due.len() < FIRE_BATCH {
                 match self.heap.peek() {
-                    Some(Reverse((slot, _))) if *slot <= now_ms => {
+                    Some(Reverse((slot, _))) if *slot <= horizon => {
                         let Reverse(e) = self.heap.pop().expect("peeked");
                         due.push(e);
                     }
@@ -209,11 +259,16 @@ impl Dispatcher {
 
     async fn fire_batch(&mut self, due: &[(i64, i64)]) -> Result<(), StoreError> {
         let now = self.ctx.now();
+        let horizon = to_ms(now) + self.lookahead_ms;
         let grace = self.ctx.config.scheduler.misfire_grace;
-        let mut claims = Vec::new();
+        // Read before the templates: an edit committed after this read is
+        // seen by the workers as a newer revision (see events::Revisions).
+        let seen = self.ctx.events.revisions().counter();
         let ids: Vec<i64> = due.iter().map(|&(_, id)| id).collect();
         let mut templates = self.ctx.store.dispatch_templates(&ids).await?;
         let mut all_targets = self.ctx.store.dispatch_targets_many(&ids).await?;
+        let mut claims = Vec::new();
+        let mut fired: HashMap<i64, Fired> = HashMap::new();
         for &(slot, id) in due {
             let Some(t) = templates.remove(&id) else {
                 self.schedules.remove(&id);
@@ -227,15 +282,27 @@ impl Dispatcher {
             let Some(schedule) = self.schedule_for(&t) else {
                 continue;
             };
-            let p = plan(&schedule, slot, now, Policy::parse(&t.misfire), grace);
+            let p = plan_ahead(
+                &schedule,
+                slot,
+                now,
+                horizon,
+                Policy::parse(&t.misfire),
+                grace,
+            );
             log_misses(&t, &p);
-            let targets = all_targets.remove(&id).unwrap_or_default();
+            let targets: Vec<Arc<TargetInfo>> = all_targets
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(Arc::new)
+                .collect();
             let mut rows = Vec::with_capacity(targets.len() * (p.send.len() + p.missed.len()));
             for (slots, state) in [(&p.missed, "missed"), (&p.send, "pending")] {
                 for &s in slots {
-                    for &target_id in &targets {
+                    for target in &targets {
                         rows.push(NewDelivery {
-                            target_id,
+                            target_id: target.target_id,
                             slot: s,
                             state,
                             random_id: fresh_random_id(),
@@ -243,35 +310,67 @@ impl Dispatcher {
                     }
                 }
             }
-            claims.push((
-                Claim {
-                    template_id: id,
-                    account_id: t.account_id,
-                    expected_next_slot: slot,
-                    new_next_slot: p.next_slot,
-                    rows,
-                    missed_reason: format!("missed: the daemon or this account's scheduler was not running (misfire {})", t.misfire),
-                },
-                p.next_slot,
-            ));
+            claims.push(Claim {
+                template_id: id,
+                account_id: t.account_id,
+                expected_next_slot: slot,
+                new_next_slot: p.next_slot,
+                rows,
+                missed_reason: format!(
+                    "missed: the daemon or this account's scheduler was not running (misfire {})",
+                    t.misfire
+                ),
+            });
+            let targets = targets.into_iter().map(|g| (g.target_id, g)).collect();
+            fired.insert(id, (t, targets));
         }
         if claims.is_empty() {
             return Ok(());
         }
-        let only: Vec<Claim> = claims.iter().map(|(c, _)| c.clone()).collect();
-        let won = self.ctx.store.dispatch_claim(&only, to_ms(now)).await?;
-        for ((claim, next), won) in claims.into_iter().zip(won) {
-            if !won {
-                continue;
-            }
-            if let Some(next) = next {
-                self.heap.push(Reverse((next, claim.template_id)));
-            }
-            if claim.rows.iter().any(|r| r.state == "pending") {
-                self.worker_for(claim.account_id).notify_one();
+        let (won, claimed) = self.ctx.store.dispatch_claim(&claims, to_ms(now)).await?;
+        let won: std::collections::HashSet<i64> = won.into_iter().collect();
+        for c in &claims {
+            if won.contains(&c.template_id)
+                && let Some(next) = c.new_next_slot
+            {
+                self.heap.push(Reverse((next, c.template_id)));
             }
         }
+        self.hand_over(claimed, &fired, seen);
         Ok(())
+    }
+
+    /// Gives each account's worker its freshly committed rows.
+    fn hand_over(&mut self, claimed: Vec<Claimed>, fired: &HashMap<i64, Fired>, seen: u64) {
+        let mut per_account: HashMap<i64, Vec<Queued>> = HashMap::new();
+        let mut texts: HashMap<i64, (Arc<str>, Arc<str>)> = HashMap::new();
+        for c in claimed.into_iter().filter(|c| c.state == "pending") {
+            let Some((t, targets)) = fired.get(&c.template_id) else {
+                continue;
+            };
+            let Some(target) = targets.get(&c.target_id) else {
+                continue;
+            };
+            let (text, parse_mode) = texts
+                .entry(t.id)
+                .or_insert_with(|| (Arc::from(t.text.as_str()), Arc::from(t.parse_mode.as_str())))
+                .clone();
+            per_account.entry(t.account_id).or_default().push(Queued {
+                id: c.id,
+                template_id: c.template_id,
+                slot: c.slot,
+                random_id: c.random_id,
+                attempts: c.attempts,
+                not_before: None,
+                text: Some(text),
+                parse_mode: Some(parse_mode),
+                target: target.clone(),
+                seen,
+            });
+        }
+        for (account, rows) in per_account {
+            self.tell(account, WorkerMsg::Rows(rows));
+        }
     }
 
     /// The template's schedule, parsed once (crons shared via the cache).

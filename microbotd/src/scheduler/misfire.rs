@@ -165,6 +165,38 @@ pub fn plan(
     }
 }
 
+/// [`plan`] for a dispatcher that claims ahead: slots owed up to `now`
+/// follow the misfire rules, and every slot after `now` up to `horizon`
+/// is claimed too (at most [`MAX_SENDS`] sends in all). The new
+/// `next_slot` is the first slot after `horizon`. A `first` still in the
+/// future owes nothing late.
+pub fn plan_ahead(
+    schedule: &Schedule,
+    first: i64,
+    now: DateTime<Utc>,
+    horizon: i64,
+    policy: Policy,
+    grace: Duration,
+) -> Plan {
+    let mut p = if first <= ms(now) {
+        plan(schedule, first, now, policy, grace)
+    } else {
+        Plan {
+            first_owed: first,
+            next_slot: Some(first),
+            ..Plan::default()
+        }
+    };
+    while let Some(n) = p.next_slot.filter(|n| *n <= horizon) {
+        if p.send.len() >= MAX_SENDS {
+            break;
+        }
+        p.send.push(n);
+        p.next_slot = schedule.next_after(crate::store::from_ms(n)).map(ms);
+    }
+    p
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +259,49 @@ mod tests {
         assert_eq!(skip.missed.len(), MAX_MISSED_ROWS);
         // The on-time window (30 s) is sent even under skip.
         assert_eq!(skip.send.len(), 31);
+    }
+
+    #[test]
+    fn ahead_claims_the_window_and_late_slots_follow_the_policy() {
+        let s = Schedule::every(Duration::from_secs(1), at(0, 0, 0)).unwrap();
+        // Future first slot: nothing late, the window [now, now + 5 s] claimed.
+        let now = at(0, 0, 10);
+        let p = plan_ahead(
+            &s,
+            ms(at(0, 0, 12)),
+            now,
+            ms(at(0, 0, 15)),
+            Policy::Once,
+            GRACE,
+        );
+        let want: Vec<i64> = (12..=15).map(|x| ms(at(0, 0, x))).collect();
+        assert_eq!(p.send, want);
+        assert!(p.missed.is_empty());
+        assert_eq!(p.next_slot, Some(ms(at(0, 0, 16))));
+        // A slot beyond the horizon is left for later.
+        let p = plan_ahead(
+            &s,
+            ms(at(0, 0, 20)),
+            now,
+            ms(at(0, 0, 15)),
+            Policy::Once,
+            GRACE,
+        );
+        assert!(p.send.is_empty());
+        assert_eq!(p.next_slot, Some(ms(at(0, 0, 20))));
+        // Late slots keep their policy; the window is added after them.
+        let c = Schedule::cron("*/5 * * * *", chrono_tz::UTC).unwrap();
+        let now = at(1, 32, 30);
+        let p = plan_ahead(
+            &c,
+            ms(at(0, 5, 0)),
+            now,
+            ms(at(1, 35, 0)),
+            Policy::Skip,
+            GRACE,
+        );
+        assert_eq!(p.missed.len(), 18);
+        assert_eq!(p.send, vec![ms(at(1, 35, 0))]);
+        assert_eq!(p.next_slot, Some(ms(at(1, 40, 0))));
     }
 }

@@ -19,7 +19,9 @@ pub mod dispatcher;
 pub mod limits;
 pub mod misfire;
 pub mod outcome;
+pub mod queue;
 pub mod worker;
+pub mod writer;
 
 #[cfg(test)]
 mod tests;

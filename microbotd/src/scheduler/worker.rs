@@ -1,88 +1,169 @@
-//! [`Worker`]: one per account, draining that account's outbox under
-//! Telegram's limits. It sleeps until woken (new deliveries, an account
-//! change), a deadline (flood wait, slow mode, backoff, a token) or
-//! cancellation — it never polls.
+//! [`Worker`]: one per account. It holds the account's claimed deliveries
+//! in memory ([`Queue`]), sleeps until the earliest may go, and at that
+//! instant only calls `Messenger::send_text` under Telegram's limits —
+//! nothing durable stands between the timer and the send call.
 //!
-//! # A batch
-//! Pick up to as many rows as the token bucket allows, one per chat and
-//! only chats whose 1 s gap and slow mode have passed → resolve uncached
-//! targets → mark the batch `sending` (one commit) → send each with its
-//! stored `random_id` → write every outcome in one commit. A crash anywhere
-//! leaves rows `pending` or `sending`; both are re-sent with the same
-//! `random_id`, which Telegram de-duplicates.
+//! # What happens ahead, and after
+//! * Ahead: the dispatcher commits a slot's rows (with their `random_id`)
+//!   within `scheduler.lookahead` of the slot and hands them over
+//!   ([`WorkerMsg::Rows`]); the worker resolves uncached chats at once and
+//!   caches their peers in one statement.
+//! * At the instant: a revision check (in memory) and the send call.
+//! * After: outcomes go to the shared writer ([`super::writer`]), which
+//!   groups every worker's outcomes into one commit.
+//!
+//! A crash anywhere leaves the rows `pending` with their committed
+//! `random_id`; the next start reads them back and re-sends them, and
+//! Telegram de-duplicates a repeat (docs/ARCHITECTURE.md, "Exactly once").
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
-use crate::store::deliveries::{OutboxRow, RowOutcome};
+use crate::store::deliveries::{RowOutcome, SendState, Unclaim};
 use crate::store::{StoreError, to_ms};
 use crate::telegram::{AccountKey, OutgoingText, ParseMode, PeerKind, ResolvedPeer, TelegramError};
 
 use super::limits::{ChatSpacing, TokenBucket};
 use super::outcome::{MAX_ATTEMPTS, Verdict, backoff, classify};
+use super::queue::{Queue, Queued};
+use super::writer::Outcomes;
 
 /// A send that takes longer than this counts as a transient failure.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
-/// Idle wait when nothing is scheduled (a wake or cancel ends it sooner).
+/// A chat lookup that takes longer than this counts as a transient failure.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle wait when nothing is queued (a message or cancel ends it sooner).
 const IDLE: Duration = Duration::from_secs(3600);
-/// Rows read per batch.
-const READ_LIMIT: i64 = 500;
+/// Open rows read from the database at once; more are read when these are done.
+const READ_LIMIT: i64 = 5000;
+/// Settled rows are remembered this long, so a refresh that reads them back
+/// before their outcome is committed does not send them again.
+const SETTLED_MEMORY_MS: i64 = 120_000;
 
-/// Drains one account's outbox.
+/// What the dispatcher tells a worker.
+#[derive(Debug)]
+pub enum WorkerMsg {
+    /// Rows just claimed (committed) for this account.
+    Rows(Vec<Queued>),
+    /// The template changed: re-read its open rows.
+    Template(i64),
+    /// The account (or everything) changed: re-read the account and its rows.
+    Reload,
+}
+
+/// Why a worker stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerExit {
+    Cancelled,
+    /// The account was removed.
+    Gone(i64),
+}
+
+/// Drains one account's claimed deliveries.
 pub struct Worker {
     ctx: Context,
     account_id: i64,
-    wake: Arc<Notify>,
+    rx: mpsc::UnboundedReceiver<WorkerMsg>,
+    outcomes: Outcomes,
     cancel: CancellationToken,
     bucket: TokenBucket,
     spacing: ChatSpacing,
+    queue: Queue,
+    /// The account as last read, with the revision counter read before.
+    account: Option<(u64, SendState)>,
+    /// Rows settled recently (sent, failed or cancelled; the outcome maybe
+    /// not yet committed) → when. A refresh skips them.
+    settled: HashMap<i64, i64>,
+    /// The last read hit READ_LIMIT: read again once the queue is empty.
+    more_in_db: bool,
+    /// Templates whose rows must be re-read before anything else.
+    stale: HashSet<i64>,
+    reload: bool,
+}
+
+enum Turn {
+    Wait(Duration),
+    Again,
+    Gone,
 }
 
 impl Worker {
     pub fn new(
         ctx: Context,
         account_id: i64,
-        wake: Arc<Notify>,
+        rx: mpsc::UnboundedReceiver<WorkerMsg>,
+        outcomes: Outcomes,
         cancel: CancellationToken,
     ) -> Self {
         Worker {
             ctx,
             account_id,
-            wake,
+            rx,
+            outcomes,
             cancel,
             bucket: TokenBucket::new(Instant::now()),
             spacing: ChatSpacing::default(),
+            queue: Queue::default(),
+            account: None,
+            settled: HashMap::new(),
+            more_in_db: false,
+            stale: HashSet::new(),
+            reload: true,
         }
     }
 
-    /// Runs until cancelled. Database errors are logged and retried after a
-    /// pause: a blip must not take the daemon down, and nothing is lost
-    /// because the rows stay open.
-    pub async fn run(mut self) {
+    /// Runs until cancelled or the account is removed. Database errors are
+    /// logged and retried after a pause: a blip must not take the daemon
+    /// down, and nothing is lost because the rows stay open.
+    pub async fn run(mut self) -> WorkerExit {
         loop {
+            while let Ok(m) = self.rx.try_recv() {
+                self.take(m);
+            }
             let wait = match self.turn().await {
-                Ok(w) => w,
+                Ok(Turn::Again) => None,
+                Ok(Turn::Wait(w)) => Some(w),
+                Ok(Turn::Gone) => return WorkerExit::Gone(self.account_id),
                 Err(e) => {
                     tracing::error!(account_id = self.account_id, error = %e, "send worker: database error; retrying in 1s");
+                    self.reload = true;
                     Some(Duration::from_secs(1))
                 }
             };
             if self.cancel.is_cancelled() {
-                return;
+                return WorkerExit::Cancelled;
             }
             if let Some(wait) = wait {
                 tokio::select! {
-                    _ = self.cancel.cancelled() => return,
-                    _ = self.wake.notified() => {}
+                    biased;
+                    _ = self.cancel.cancelled() => return WorkerExit::Cancelled,
+                    m = self.rx.recv() => match m {
+                        Some(m) => self.take(m),
+                        None => return WorkerExit::Cancelled,
+                    },
                     _ = tokio::time::sleep(wait) => {}
                 }
             }
+        }
+    }
+
+    fn take(&mut self, m: WorkerMsg) {
+        match m {
+            WorkerMsg::Rows(rows) => {
+                for r in rows {
+                    self.queue.put(r);
+                }
+            }
+            WorkerMsg::Template(id) => {
+                self.stale.insert(id);
+            }
+            WorkerMsg::Reload => self.reload = true,
         }
     }
 
@@ -90,131 +171,252 @@ impl Worker {
         to_ms(self.ctx.now())
     }
 
-    /// The real-time wait until `ms` more have passed on the context's clock
-    /// (deadlines such as flood waits are stored in clock time).
+    /// The real-time wait until `ms` more have passed on the context's clock.
     fn clock_wait(&self, ms: i64) -> Duration {
-        self.ctx.clock.real_duration(ms_dur(ms))
+        self.ctx
+            .clock
+            .real_duration(Duration::from_millis(u64::try_from(ms.max(1)).unwrap_or(1)))
     }
 
-    /// One pass; returns how long to wait before the next (None = at once).
-    async fn turn(&mut self) -> Result<Option<Duration>, StoreError> {
-        let store = &self.ctx.store;
-        let now_ms = self.now_ms();
-        let Some(acct) = store.outbox_account(self.account_id).await? else {
-            return Ok(Some(IDLE));
+    /// Brings memory up to date with the database where it may be behind.
+    async fn refresh(&mut self) -> Result<bool, StoreError> {
+        let revisions = self.ctx.events.revisions().clone();
+        let acct_stale = self
+            .account
+            .as_ref()
+            .is_none_or(|(seen, _)| revisions.account(self.account_id) > *seen);
+        if acct_stale || self.reload {
+            let seen = revisions.counter();
+            match self.ctx.store.outbox_account(self.account_id).await? {
+                Some(a) => self.account = Some((seen, a)),
+                None => return Ok(false),
+            }
+        }
+        let now = self.now_ms();
+        self.settled.retain(|_, at| now - *at < SETTLED_MEMORY_MS);
+        if self.reload || (self.queue.is_empty() && self.more_in_db) {
+            let seen = revisions.counter();
+            let rows = self
+                .ctx
+                .store
+                .outbox_open(self.account_id, None, READ_LIMIT)
+                .await?;
+            self.more_in_db = rows.len() as i64 == READ_LIMIT;
+            self.queue.clear();
+            self.put_read(rows, seen);
+            self.reload = false;
+            self.stale.clear();
+        }
+        for template in std::mem::take(&mut self.stale) {
+            let seen = revisions.counter();
+            let rows = self
+                .ctx
+                .store
+                .outbox_open(self.account_id, Some(template), READ_LIMIT)
+                .await?;
+            self.queue.remove_template(template);
+            self.put_read(rows, seen);
+        }
+        Ok(true)
+    }
+
+    fn put_read(&mut self, rows: Vec<crate::store::deliveries::OutboxRow>, seen: u64) {
+        for r in rows {
+            if !self.settled.contains_key(&r.id) {
+                self.queue.put(Queued::from_row(r, seen));
+            }
+        }
+    }
+
+    /// One pass: refresh, resolve ahead, send what is due.
+    async fn turn(&mut self) -> Result<Turn, StoreError> {
+        if !self.refresh().await? {
+            return Ok(Turn::Gone);
+        }
+        let Some((_, acct)) = self.account.clone() else {
+            return Ok(Turn::Gone);
         };
         if acct.state != "active" || !acct.scheduler_enabled {
-            return Ok(Some(IDLE));
+            return Ok(Turn::Wait(IDLE));
         }
+        let key = AccountKey {
+            id: self.account_id,
+            name: acct.name.clone(),
+        };
+        let now_ms = self.now_ms();
         if let Some(until) = acct.flood_wait_until.filter(|u| *u > now_ms) {
-            return Ok(Some(self.clock_wait(until - now_ms)));
+            return Ok(Turn::Wait(self.clock_wait(until - now_ms)));
+        }
+        if let Some(v) = self.resolve_ahead(&key).await? {
+            self.stop_account(&key, v).await?;
+            return Ok(Turn::Again);
+        }
+        let Some(next) = self.queue.next_ready() else {
+            return Ok(Turn::Wait(IDLE));
+        };
+        let now_ms = self.now_ms();
+        if next > now_ms {
+            return Ok(Turn::Wait(self.clock_wait(next - now_ms)));
         }
         let rate = self.ctx.rate_limit_per_minute();
         let inst = Instant::now();
         let tokens = self.bucket.available(inst, rate);
         if tokens == 0 {
-            return Ok(Some(self.bucket.wait_for_one(inst, rate)));
-        }
-        let rows = store
-            .outbox_open(self.account_id, now_ms, READ_LIMIT)
-            .await?;
-        if rows.is_empty() {
-            let next = store.outbox_next_wake(self.account_id, now_ms).await?;
-            return Ok(Some(next.map_or(IDLE, |n| self.clock_wait(n - now_ms))));
+            return Ok(Turn::Wait(self.bucket.wait_for_one(inst, rate)));
         }
         let mut picked = Vec::new();
         let mut chats = HashSet::new();
         let mut wake: Option<Duration> = None;
-        let mut soonest = |d: Duration| wake = Some(wake.map_or(d, |w: Duration| w.min(d)));
-        for r in rows {
+        for r in self.queue.ready(now_ms) {
             if picked.len() == tokens {
                 break;
             }
-            if !chats.insert(r.target_id) {
+            if !chats.insert(r.target.target_id) {
                 continue;
             }
-            if let Some(until) = r.slowmode_until.filter(|u| *u > now_ms) {
-                soonest(self.clock_wait(until - now_ms));
-                continue;
-            }
-            let ready = self.spacing.ready_at(r.target_id, inst);
+            let ready = self.spacing.ready_at(r.target.target_id, inst);
             if ready > inst {
-                soonest(ready - inst);
+                wake = Some(wake.map_or(ready - inst, |w| w.min(ready - inst)));
                 continue;
             }
-            picked.push(r);
+            picked.push(r.id);
         }
         if picked.is_empty() {
-            return Ok(Some(wake.unwrap_or(Duration::from_secs(1))));
+            return Ok(Turn::Wait(wake.unwrap_or(Duration::from_secs(1))));
         }
-        let key = AccountKey {
-            id: self.account_id,
-            name: acct.name,
-        };
         self.send_batch(&key, picked).await?;
-        Ok(None)
+        Ok(Turn::Again)
     }
 
-    async fn send_batch(
-        &mut self,
-        key: &AccountKey,
-        picked: Vec<OutboxRow>,
-    ) -> Result<(), StoreError> {
-        let ctx = self.ctx.clone();
+    /// Resolves every queued chat without a cached peer — ahead of its
+    /// instant — and caches the peers in one statement. Returns a verdict
+    /// that stops the account (flood wait, auth) if a lookup gave one.
+    async fn resolve_ahead(&mut self, key: &AccountKey) -> Result<Option<Verdict>, StoreError> {
+        let mut todo: HashMap<i64, Arc<crate::store::dispatch::TargetInfo>> = HashMap::new();
+        for r in self.queue.iter() {
+            if cached_peer(&r.target).is_none() {
+                todo.entry(r.target.target_id).or_insert(r.target.clone());
+            }
+        }
+        if todo.is_empty() {
+            return Ok(None);
+        }
+        let mut resolved = Vec::new();
         let mut outcomes = Vec::new();
-        let mut ready: Vec<(OutboxRow, ResolvedPeer)> = Vec::new();
-        let mut stop: Option<Verdict> = None;
-        for r in picked {
-            if r.text.is_none() {
-                outcomes.push(RowOutcome::Failed {
-                    id: r.id,
-                    error: "the template was deleted before this was sent".into(),
-                });
-                continue;
-            }
-            if let Some(peer) = cached_peer(&r) {
-                ready.push((r, peer));
-                continue;
-            }
-            match ctx.messenger.resolve(key, &r.spec).await {
-                Ok(peer) => {
-                    ctx.store
-                        .target_cache_peer(r.target_id, &peer, self.now_ms())
-                        .await?;
-                    ready.push((r, peer));
-                }
+        let mut stop = None;
+        for (target_id, target) in todo {
+            let res = tokio::time::timeout(
+                RESOLVE_TIMEOUT,
+                self.ctx.messenger.resolve(key, &target.spec),
+            )
+            .await
+            .unwrap_or_else(|_| Err(TelegramError::Transient("chat lookup timed out".into())));
+            match res {
+                Ok(peer) => resolved.push((target_id, peer)),
                 Err(e) => match classify(Err(e.clone())) {
                     v @ (Verdict::AccountWait { .. } | Verdict::AccountStop { .. }) => {
                         stop = Some(v);
                         break;
                     }
-                    Verdict::Retry(msg) => outcomes.push(self.retry(&r, r.attempts + 1, msg)),
-                    _ => outcomes.push(RowOutcome::Failed {
-                        id: r.id,
-                        error: format!("cannot resolve {}: {e}", r.spec),
-                    }),
+                    verdict => {
+                        // Every queued row for that chat gets the verdict.
+                        let ids: Vec<i64> = self
+                            .queue
+                            .iter()
+                            .filter(|r| r.target.target_id == target_id)
+                            .map(|r| r.id)
+                            .collect();
+                        for id in ids {
+                            let Some(r) = self.queue.remove(id) else {
+                                continue;
+                            };
+                            if !matches!(verdict, Verdict::Retry(_)) {
+                                self.settled.insert(id, self.now_ms());
+                            }
+                            let o = match &verdict {
+                                Verdict::Retry(msg) => {
+                                    let mut r = r;
+                                    r.attempts += 1;
+                                    self.retry(r, msg.clone())
+                                }
+                                _ => RowOutcome::Failed {
+                                    id,
+                                    error: format!("cannot resolve {}: {e}", target.spec),
+                                    attempts: r.attempts,
+                                },
+                            };
+                            outcomes.push(o);
+                        }
+                    }
                 },
             }
         }
-        if stop.is_none() && !ready.is_empty() {
-            let ids: Vec<i64> = ready.iter().map(|(r, _)| r.id).collect();
-            ctx.store.outbox_mark_sending(&ids, self.now_ms()).await?;
+        if !resolved.is_empty() {
+            self.ctx
+                .store
+                .targets_cache_peers(&resolved, self.now_ms())
+                .await?;
+            let peers: HashMap<i64, ResolvedPeer> = resolved.into_iter().collect();
+            let ids: Vec<i64> = self
+                .queue
+                .iter()
+                .filter(|r| peers.contains_key(&r.target.target_id))
+                .map(|r| r.id)
+                .collect();
+            for id in ids {
+                if let Some(mut r) = self.queue.remove(id) {
+                    let p = &peers[&r.target.target_id];
+                    let mut t = (*r.target).clone();
+                    t.peer_id = Some(p.peer_id);
+                    t.peer_kind = Some(p.kind.as_str().to_owned());
+                    t.access_hash = p.access_hash;
+                    t.title = Some(p.title.clone());
+                    r.target = Arc::new(t);
+                    self.queue.put(r);
+                }
+            }
         }
-        let mut rest = ready.into_iter();
-        while stop.is_none() {
-            let Some((r, peer)) = rest.next() else { break };
-            if self.cancel.is_cancelled() {
-                outcomes.push(RowOutcome::Requeue { id: r.id });
+        self.outcomes.record(outcomes);
+        Ok(stop)
+    }
+
+    async fn send_batch(&mut self, key: &AccountKey, picked: Vec<i64>) -> Result<(), StoreError> {
+        let ctx = self.ctx.clone();
+        let revisions = ctx.events.revisions().clone();
+        let mut outcomes = Vec::new();
+        let mut stop: Option<Verdict> = None;
+        for id in picked {
+            if stop.is_some() || self.cancel.is_cancelled() {
+                break;
+            }
+            let Some(r) = self.queue.remove(id) else {
+                continue;
+            };
+            let Some(text) = r.text.clone() else {
+                self.settled.insert(id, self.now_ms());
+                outcomes.push(RowOutcome::Cancelled {
+                    id,
+                    reason: "cancelled: the template was deleted before this was sent".into(),
+                });
+                continue;
+            };
+            // The last check before the send call, with no await between:
+            // a template edited since this row was read is read again.
+            if revisions.template(r.template_id) > r.seen {
+                self.stale.insert(r.template_id);
                 continue;
             }
+            let Some(peer) = cached_peer(&r.target) else {
+                self.queue.put(r);
+                continue;
+            };
             let rate = ctx.rate_limit_per_minute();
             self.bucket.try_take(Instant::now(), rate);
-            self.spacing.record(r.target_id, Instant::now());
-            let text = r.text.as_deref().unwrap_or_default();
+            self.spacing.record(r.target.target_id, Instant::now());
             let msg = OutgoingText {
                 peer: &peer,
-                chat_label: &r.spec,
-                text,
+                chat_label: &r.target.spec,
+                text: &text,
                 parse_mode: r
                     .parse_mode
                     .as_deref()
@@ -228,61 +430,88 @@ impl Worker {
                 res = tokio::time::timeout(SEND_TIMEOUT, ctx.messenger.send_text(key, &msg)) => {
                     res.unwrap_or_else(|_| Err(TelegramError::Transient("send timed out".into())))
                 }
-                // Abandoned mid-flight: the row stays `sending` and is
-                // re-sent with its random_id after the restart.
-                _ = self.cancel.cancelled() => continue,
+                // Abandoned mid-flight: the row stays open and is re-sent
+                // with its random_id after the restart.
+                _ = self.cancel.cancelled() => break,
             };
+            let now = self.now_ms();
+            self.settled.insert(id, now);
             let attempts = r.attempts + 1;
             match classify(result) {
                 Verdict::Sent { message_id } => outcomes.push(RowOutcome::Sent {
-                    id: r.id,
+                    id,
                     message_id,
+                    at: now,
+                    attempts,
                 }),
                 Verdict::Fail(error) => {
-                    tracing::warn!(account = %key.name, chat = %r.spec, delivery = r.id, %error, "delivery failed");
-                    outcomes.push(RowOutcome::Failed { id: r.id, error });
-                }
-                Verdict::Retry(msg) => outcomes.push(self.retry(&r, attempts, msg)),
-                Verdict::ChatWait { seconds, error } => {
-                    let until = self.now_ms() + i64::from(seconds) * 1000;
-                    ctx.store.target_slowmode(r.target_id, until).await?;
-                    tracing::info!(account = %key.name, chat = %r.spec, seconds, "slow mode: this chat waits");
-                    outcomes.push(RowOutcome::Retry {
-                        id: r.id,
-                        not_before: Some(until),
+                    tracing::warn!(account = %key.name, chat = %r.target.spec, delivery = id, %error, "delivery failed");
+                    outcomes.push(RowOutcome::Failed {
+                        id,
                         error,
+                        attempts,
                     });
                 }
+                Verdict::Retry(msg) => {
+                    self.settled.remove(&id);
+                    let mut r = r;
+                    r.attempts = attempts;
+                    outcomes.push(self.retry(r, msg));
+                }
+                Verdict::ChatWait { seconds, error } => {
+                    self.settled.remove(&id);
+                    let until = now + i64::from(seconds) * 1000;
+                    ctx.store.target_slowmode(r.target.target_id, until).await?;
+                    tracing::info!(account = %key.name, chat = %r.target.spec, seconds, "slow mode: this chat waits");
+                    let mut r = r;
+                    r.attempts = attempts;
+                    r.not_before = Some(until);
+                    outcomes.push(RowOutcome::Retry {
+                        id,
+                        not_before: Some(until),
+                        error,
+                        attempts,
+                    });
+                    self.queue.put(r);
+                }
                 v => {
-                    outcomes.push(RowOutcome::Requeue { id: r.id });
+                    // The account stops; the row waits with it, unsent.
+                    self.settled.remove(&id);
+                    self.queue.put(r);
                     stop = Some(v);
                 }
             }
         }
-        outcomes.extend(rest.map(|(r, _)| RowOutcome::Requeue { id: r.id }));
-        ctx.store.outbox_apply(&outcomes, self.now_ms()).await?;
+        self.outcomes.record(outcomes);
         if let Some(v) = stop {
             self.stop_account(key, v).await?;
         }
         Ok(())
     }
 
-    fn retry(&self, r: &OutboxRow, attempts: i64, error: String) -> RowOutcome {
+    /// A retry outcome (or the final failure); a retried row stays queued.
+    fn retry(&mut self, mut r: Queued, error: String) -> RowOutcome {
+        let attempts = r.attempts;
         if attempts >= MAX_ATTEMPTS {
             return RowOutcome::Failed {
                 id: r.id,
                 error: format!("gave up after {attempts} attempts: {error}"),
+                attempts,
             };
         }
         let not_before = self.now_ms() + backoff(attempts).as_millis() as i64;
+        r.not_before = Some(not_before);
+        let id = r.id;
+        self.queue.put(r);
         RowOutcome::Retry {
-            id: r.id,
+            id,
             not_before: Some(not_before),
             error,
+            attempts,
         }
     }
 
-    async fn stop_account(&self, key: &AccountKey, v: Verdict) -> Result<(), StoreError> {
+    async fn stop_account(&mut self, key: &AccountKey, v: Verdict) -> Result<(), StoreError> {
         let now = self.now_ms();
         match v {
             Verdict::AccountWait { seconds, error } => {
@@ -291,33 +520,35 @@ impl Worker {
                 self.ctx
                     .store
                     .account_flood_wait(key.id, until, &error, now)
-                    .await
+                    .await?;
+                if let Some((_, a)) = self.account.as_mut() {
+                    a.flood_wait_until = Some(until);
+                }
             }
             Verdict::AccountStop { state, error } => {
                 tracing::error!(account = %key.name, state, %error, "account stops sending until an operator acts");
-                self.ctx
-                    .store
-                    .account_stop_sending(key.id, state, &error, now)
+                let mut tx = self.ctx.store.begin().await?;
+                tx.account_stop_sending(key.id, state, &error, now).await?;
+                // Slots claimed ahead are planned again when it may send.
+                let reason = format!("cancelled: the account stopped sending ({state})");
+                tx.deliveries_unclaim(Unclaim::Account(key.id), now, &reason, true)
                     .await?;
+                tx.commit().await?;
                 // The dispatcher stops firing this account's templates.
                 self.ctx.events.send(crate::events::Change::Account(key.id));
-                Ok(())
             }
-            _ => Ok(()),
+            _ => {}
         }
+        Ok(())
     }
 }
 
 /// The peer cached on the target, if resolved before.
-fn cached_peer(r: &OutboxRow) -> Option<ResolvedPeer> {
+fn cached_peer(t: &crate::store::dispatch::TargetInfo) -> Option<ResolvedPeer> {
     Some(ResolvedPeer {
-        peer_id: r.peer_id?,
-        kind: PeerKind::parse(r.peer_kind.as_deref()?)?,
-        access_hash: r.access_hash,
-        title: r.title.clone().unwrap_or_else(|| r.spec.clone()),
+        peer_id: t.peer_id?,
+        kind: PeerKind::parse(t.peer_kind.as_deref()?)?,
+        access_hash: t.access_hash,
+        title: t.title.clone().unwrap_or_else(|| t.spec.clone()),
     })
-}
-
-fn ms_dur(ms: i64) -> Duration {
-    Duration::from_millis(u64::try_from(ms.max(1)).unwrap_or(1))
 }

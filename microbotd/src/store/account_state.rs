@@ -2,6 +2,8 @@
 //! logout, resume and removal ([`RemoveOutcome`]). The dispatcher writes
 //! `limited`, `logged_out` and `flood_wait_until` from its own store file.
 
+use super::deliveries::Unclaim;
+use super::tx::on_tx;
 use super::{Store, StoreError, on_pool};
 
 /// What [`Store::account_remove`] did.
@@ -64,12 +66,20 @@ impl Store {
 
     /// `logged_out` with the session dropped, in one statement.
     pub async fn account_logged_out(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, c => sqlx::query(
             "UPDATE accounts SET state = 'logged_out', session = NULL, flood_wait_until = NULL,
                  updated_at = $1
              WHERE id = $2"
-        ).bind(now_ms).bind(id).execute(p).await.map(|_| ()))?;
-        Ok(())
+        ).bind(now_ms).bind(id).execute(&mut *c).await.map(|_| ()))?;
+        tx.deliveries_unclaim(
+            Unclaim::Account(id),
+            now_ms,
+            "cancelled: the account was logged out before this slot",
+            true,
+        )
+        .await?;
+        tx.commit().await
     }
 
     /// Back to `active` after `limited` or `paused`: error and flood wait cleared.

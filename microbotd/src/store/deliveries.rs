@@ -1,8 +1,16 @@
 //! The outbox: what an account's send worker reads and writes. Open rows
-//! (`pending`, and `sending` left over from a crash) are read with their
-//! template text and cached peer; state changes of a whole batch are
-//! committed in one transaction ([`Store::outbox_apply`]).
+//! (`pending`, and `sending` left by an older version or a crash) are read
+//! with their template text and cached peer when a worker starts or
+//! refreshes; outcomes of many rows are written by set-based statements in
+//! one transaction ([`Store::outbox_apply`]), each conditional on the state
+//! the row must still be in, so a late outcome never overwrites a row an
+//! operator cancelled or retried meanwhile. Rows claimed ahead of their
+//! slot are withdrawn with [`Tx::deliveries_unclaim`].
 
+use std::collections::HashMap;
+
+use super::bulk::{Col, Rows, Scalar};
+use super::tx::{Tx, on_tx};
 use super::{Store, StoreError, on_pool};
 
 /// An open delivery with everything needed to send it.
@@ -10,20 +18,15 @@ use super::{Store, StoreError, on_pool};
 pub struct OutboxRow {
     pub id: i64,
     pub template_id: i64,
-    pub target_id: i64,
     pub slot: i64,
-    pub state: String,
     pub random_id: i64,
     pub attempts: i64,
+    pub not_before: Option<i64>,
     /// `None` when the template was deleted after the row was created.
     pub text: Option<String>,
     pub parse_mode: Option<String>,
-    pub spec: String,
-    pub peer_id: Option<i64>,
-    pub peer_kind: Option<String>,
-    pub access_hash: Option<i64>,
-    pub title: Option<String>,
-    pub slowmode_until: Option<i64>,
+    #[sqlx(flatten)]
+    pub target: super::dispatch::TargetInfo,
 }
 
 /// What the worker needs to know about its account before each batch.
@@ -35,29 +38,41 @@ pub struct SendState {
     pub flood_wait_until: Option<i64>,
 }
 
-/// The end of one send attempt, as written back.
+/// The end of one send attempt, as written back. `attempts` is the row's
+/// attempt count after it (the worker is the only one counting them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowOutcome {
     Sent {
         id: i64,
         message_id: Option<i64>,
+        /// When the send call returned.
+        at: i64,
+        attempts: i64,
     },
     Failed {
         id: i64,
         error: String,
+        attempts: i64,
     },
-    /// Back to `pending`, not before `not_before` (transient error, slow mode).
+    /// Stays `pending`, not before `not_before` (transient error, slow mode).
     Retry {
         id: i64,
         not_before: Option<i64>,
         error: String,
+        attempts: i64,
     },
-    /// Back to `pending` without counting the attempt (the account stopped:
-    /// flood wait, limited, logged out, shutdown before the send).
-    Requeue {
-        id: i64,
-    },
+    /// Never sent, and never will be (its template is gone).
+    Cancelled { id: i64, reason: String },
 }
+
+/// Which claimed rows [`Tx::deliveries_unclaim`] withdraws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unclaim {
+    Template(i64),
+    Account(i64),
+}
+
+const OPEN: &str = "('pending', 'sending')";
 
 impl Store {
     /// The account's sending state; `None` once deleted.
@@ -67,111 +82,194 @@ impl Store {
         ).bind(account_id).fetch_optional(p).await)?)
     }
 
-    /// Open deliveries of the account that may go now, oldest slot first.
+    /// Open deliveries of the account (of one template only, if given),
+    /// oldest slot first, whether due yet or not.
     pub async fn outbox_open(
         &self,
         account_id: i64,
-        now_ms: i64,
+        template_id: Option<i64>,
         limit: i64,
     ) -> Result<Vec<OutboxRow>, StoreError> {
         Ok(on_pool!(self, p => sqlx::query_as::<_, OutboxRow>(
-            "SELECT d.id, d.template_id, d.target_id, d.slot, d.state, d.random_id, d.attempts,
-                    t.text, t.parse_mode, g.spec, g.peer_id, g.peer_kind, g.access_hash, g.title,
-                    g.slowmode_until
+            "SELECT d.id, d.template_id, d.slot, d.random_id, d.attempts, d.not_before,
+                    t.text, t.parse_mode, g.id AS target_id, g.spec, g.peer_id, g.peer_kind,
+                    g.access_hash, g.title, g.slowmode_until
              FROM deliveries d
              JOIN targets g ON g.id = d.target_id
              LEFT JOIN templates t ON t.id = d.template_id
              WHERE d.account_id = $1 AND d.state IN ('pending', 'sending')
-               AND (d.not_before IS NULL OR d.not_before <= $2)
+               AND ($2 IS NULL OR d.template_id = $2)
              ORDER BY d.slot, d.id LIMIT $3"
-        ).bind(account_id).bind(now_ms).bind(limit).fetch_all(p).await)?)
+        ).bind(account_id).bind(template_id).bind(limit).fetch_all(p).await)?)
     }
 
-    /// The earliest `not_before` of the account's open rows still waiting.
-    pub async fn outbox_next_wake(
-        &self,
-        account_id: i64,
-        now_ms: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_scalar::<_, Option<i64>>(
-            "SELECT MIN(not_before) FROM deliveries
-             WHERE account_id = $1 AND state IN ('pending', 'sending') AND not_before > $2"
-        ).bind(account_id).bind(now_ms).fetch_one(p).await)?)
-    }
-
-    /// Marks a batch `sending` (one commit) before any of it is sent.
-    pub async fn outbox_mark_sending(&self, ids: &[i64], now_ms: i64) -> Result<(), StoreError> {
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            for id in ids {
-                sqlx::query(
-                    "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = $2
-                     WHERE id = $1 AND state IN ('pending', 'sending')",
-                )
-                .bind(id)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    /// Writes a batch's outcomes in one transaction (group commit).
+    /// Writes the outcomes of many rows (of any accounts) in one transaction:
+    /// one set-based statement per kind. Returns how many rows changed.
     pub async fn outbox_apply(
         &self,
         outcomes: &[RowOutcome],
         now_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<usize, StoreError> {
         if outcomes.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            for o in outcomes {
-                let q = match o {
-                    RowOutcome::Sent { id, message_id } => sqlx::query(
-                        "UPDATE deliveries SET state = 'sent', message_id = $2, sent_at = $3,
-                                updated_at = $3, last_error = NULL, not_before = NULL
-                         WHERE id = $1",
-                    ).bind(*id).bind(*message_id).bind(now_ms),
-                    RowOutcome::Failed { id, error } => sqlx::query(
-                        "UPDATE deliveries SET state = 'failed', last_error = $2, updated_at = $3
-                         WHERE id = $1",
-                    ).bind(*id).bind(error.clone()).bind(now_ms),
-                    RowOutcome::Retry { id, not_before, error } => sqlx::query(
-                        "UPDATE deliveries SET state = 'pending', not_before = $2, last_error = $3,
-                                updated_at = $4
-                         WHERE id = $1",
-                    ).bind(*id).bind(*not_before).bind(error.clone()).bind(now_ms),
-                    RowOutcome::Requeue { id } => sqlx::query(
-                        "UPDATE deliveries SET state = 'pending',
-                                attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,
-                                updated_at = $2
-                         WHERE id = $1 AND state = 'sending'",
-                    ).bind(*id).bind(now_ms),
-                };
-                q.execute(&mut *tx).await?;
+        let mut sent = (vec![], vec![], vec![], vec![]);
+        let mut failed = (vec![], vec![], vec![]);
+        let mut retry = (vec![], vec![], vec![], vec![]);
+        let mut cancelled = (vec![], vec![]);
+        for o in outcomes {
+            match o.clone() {
+                RowOutcome::Sent {
+                    id,
+                    message_id,
+                    at,
+                    attempts,
+                } => {
+                    sent.0.push(id);
+                    sent.1.push(message_id);
+                    sent.2.push(at);
+                    sent.3.push(attempts);
+                }
+                RowOutcome::Failed {
+                    id,
+                    error,
+                    attempts,
+                } => {
+                    failed.0.push(id);
+                    failed.1.push(error);
+                    failed.2.push(attempts);
+                }
+                RowOutcome::Retry {
+                    id,
+                    not_before,
+                    error,
+                    attempts,
+                } => {
+                    retry.0.push(id);
+                    retry.1.push(not_before);
+                    retry.2.push(error);
+                    retry.3.push(attempts);
+                }
+                RowOutcome::Cancelled { id, reason } => {
+                    cancelled.0.push(id);
+                    cancelled.1.push(reason);
+                }
             }
-            tx.commit().await?;
-        });
-        Ok(())
+        }
+        let now = [Scalar::I64(now_ms)];
+        let mut changed = 0;
+        let mut tx = self.begin().await?;
+        // A row an operator cancelled while its send was in flight was sent
+        // all the same: the truth wins over the cancel.
+        let rows = Rows::new(
+            &["id", "message_id", "at", "attempts"],
+            vec![
+                Col::I64(sent.0),
+                Col::OptI64(sent.1),
+                Col::I64(sent.2),
+                Col::I64(sent.3),
+            ],
+        );
+        changed += tx
+            .bulk::<(i64,)>(
+                &rows,
+                &now,
+                "UPDATE deliveries SET state = 'sent', message_id = v.message_id, sent_at = v.at,
+                    attempts = v.attempts, updated_at = $1, last_error = NULL, not_before = NULL
+             FROM v WHERE deliveries.id = v.id
+               AND deliveries.state IN ('pending', 'sending', 'cancelled')
+             RETURNING deliveries.id",
+            )
+            .await?
+            .len();
+        let rows = Rows::new(
+            &["id", "error", "attempts"],
+            vec![Col::I64(failed.0), Col::Text(failed.1), Col::I64(failed.2)],
+        );
+        changed += tx
+            .bulk::<(i64,)>(
+                &rows,
+                &now,
+                &format!(
+            "UPDATE deliveries SET state = 'failed', last_error = v.error, attempts = v.attempts,
+                    updated_at = $1
+             FROM v WHERE deliveries.id = v.id AND deliveries.state IN {OPEN}
+             RETURNING deliveries.id"),
+            )
+            .await?
+            .len();
+        let rows = Rows::new(
+            &["id", "not_before", "error", "attempts"],
+            vec![
+                Col::I64(retry.0),
+                Col::OptI64(retry.1),
+                Col::Text(retry.2),
+                Col::I64(retry.3),
+            ],
+        );
+        changed += tx
+            .bulk::<(i64,)>(
+                &rows,
+                &now,
+                &format!(
+                    "UPDATE deliveries SET state = 'pending', not_before = v.not_before,
+                    last_error = v.error, attempts = v.attempts, updated_at = $1
+             FROM v WHERE deliveries.id = v.id AND deliveries.state IN {OPEN}
+             RETURNING deliveries.id"
+                ),
+            )
+            .await?
+            .len();
+        let rows = Rows::new(
+            &["id", "reason"],
+            vec![Col::I64(cancelled.0), Col::Text(cancelled.1)],
+        );
+        changed += tx
+            .bulk::<(i64,)>(
+                &rows,
+                &now,
+                &format!(
+            "UPDATE deliveries SET state = 'cancelled', last_error = v.reason, updated_at = $1
+             FROM v WHERE deliveries.id = v.id AND deliveries.state IN {OPEN}
+             RETURNING deliveries.id"),
+            )
+            .await?
+            .len();
+        tx.commit().await?;
+        Ok(changed)
     }
 
-    /// Caches a resolved peer on the target.
-    pub async fn target_cache_peer(
+    /// Caches resolved peers on their targets, in one statement.
+    pub async fn targets_cache_peers(
         &self,
-        target_id: i64,
-        peer: &crate::telegram::ResolvedPeer,
+        peers: &[(i64, crate::telegram::ResolvedPeer)],
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
-            "UPDATE targets SET peer_id = $2, peer_kind = $3, access_hash = $4, title = $5,
-                    resolved_at = $6 WHERE id = $1"
-        ).bind(target_id).bind(peer.peer_id).bind(peer.kind.as_str()).bind(peer.access_hash)
-         .bind(peer.title.clone()).bind(now_ms).execute(p).await.map(|_| ()))?;
-        Ok(())
+        let rows = Rows::new(
+            &["id", "peer_id", "peer_kind", "access_hash", "title"],
+            vec![
+                Col::I64(peers.iter().map(|(t, _)| *t).collect()),
+                Col::I64(peers.iter().map(|(_, p)| p.peer_id).collect()),
+                Col::Text(
+                    peers
+                        .iter()
+                        .map(|(_, p)| p.kind.as_str().to_owned())
+                        .collect(),
+                ),
+                Col::OptI64(peers.iter().map(|(_, p)| p.access_hash).collect()),
+                Col::Text(peers.iter().map(|(_, p)| p.title.clone()).collect()),
+            ],
+        );
+        let mut tx = self.begin().await?;
+        tx.bulk::<(i64,)>(
+            &rows,
+            &[Scalar::I64(now_ms)],
+            "UPDATE targets SET peer_id = v.peer_id, peer_kind = v.peer_kind,
+                    access_hash = v.access_hash, title = v.title, resolved_at = $1
+             FROM v WHERE targets.id = v.id RETURNING targets.id",
+        )
+        .await?;
+        tx.commit().await
     }
 
     /// SLOWMODE_WAIT: the chat takes nothing before `until`.
@@ -194,19 +292,61 @@ impl Store {
         ).bind(account_id).bind(until_ms).bind(error).bind(now_ms).execute(p).await.map(|_| ()))?;
         Ok(())
     }
+}
 
+impl Tx {
     /// PEER_FLOOD (`limited`) or an auth error (`logged_out`): the account
     /// stops sending until an operator acts.
     pub async fn account_stop_sending(
-        &self,
+        &mut self,
         account_id: i64,
         state: &str,
         error: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
+        on_tx!(self, c => sqlx::query(
             "UPDATE accounts SET state = $2, last_error = $3, updated_at = $4 WHERE id = $1"
-        ).bind(account_id).bind(state).bind(error).bind(now_ms).execute(p).await.map(|_| ()))?;
+        ).bind(account_id).bind(state).bind(error).bind(now_ms).execute(&mut *c).await.map(|_| ()))?;
         Ok(())
+    }
+
+    /// Withdraws rows claimed ahead of their slot (`pending`, slot after
+    /// `now_ms`) of one template or one account: they become `cancelled`
+    /// with `reason`. With `replan`, each template's `next_slot` moves back
+    /// to its earliest withdrawn slot, so the dispatcher plans those slots
+    /// again (and a revived row keeps its `random_id`). Returns how many
+    /// rows were withdrawn and, per template, the earliest one.
+    pub async fn deliveries_unclaim(
+        &mut self,
+        scope: Unclaim,
+        now_ms: i64,
+        reason: &str,
+        replan: bool,
+    ) -> Result<(u64, HashMap<i64, i64>), StoreError> {
+        let (column, id) = match scope {
+            Unclaim::Template(id) => ("template_id", id),
+            Unclaim::Account(id) => ("account_id", id),
+        };
+        let sql = format!(
+            "UPDATE deliveries SET state = 'cancelled', last_error = $3, updated_at = $2
+             WHERE {column} = $1 AND state IN {OPEN} AND slot > $2
+             RETURNING template_id, slot"
+        );
+        let rows: Vec<(i64, i64)> = on_tx!(self, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id).bind(now_ms).bind(reason).fetch_all(&mut *c).await)?;
+        let mut earliest: HashMap<i64, i64> = HashMap::new();
+        for (template, slot) in &rows {
+            let e = earliest.entry(*template).or_insert(*slot);
+            *e = (*e).min(*slot);
+        }
+        if replan && !earliest.is_empty() {
+            let (ids, slots): (Vec<i64>, Vec<i64>) = earliest.iter().map(|(t, s)| (*t, *s)).unzip();
+            let v = Rows::new(&["id", "slot"], vec![Col::I64(ids), Col::I64(slots)]);
+            self.bulk::<(i64,)>(&v, &[],
+                "UPDATE templates SET next_slot = v.slot FROM v
+                 WHERE templates.id = v.id AND (templates.next_slot IS NULL OR templates.next_slot > v.slot)
+                 RETURNING templates.id").await?;
+        }
+        Ok((rows.len() as u64, earliest))
     }
 }

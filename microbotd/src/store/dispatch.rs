@@ -1,14 +1,21 @@
 //! The dispatcher's side of the templates table: loading the timer heap,
-//! reading a template when it comes due, and claiming slots — inserting
-//! their deliveries and advancing `templates.next_slot` in one transaction.
+//! reading the templates that come due (with their text and targets, so
+//! the send workers need no read at the instant), and claiming slots —
+//! inserting their deliveries and advancing `templates.next_slot` — for a
+//! whole burst in ONE transaction of set-based statements ([`super::bulk`]).
 //!
 //! Claims compare-and-swap `next_slot` (`WHERE next_slot = <the slot we
 //! fired>`), so a stale heap entry, a second dispatcher or a concurrent edit
-//! can never insert a slot twice; `UNIQUE(template_id, target_id, slot)` with
-//! `ON CONFLICT DO NOTHING` is the second fence.
+//! can never insert a slot twice; `UNIQUE(template_id, target_id, slot)` is
+//! the second fence. A slot whose row was `cancelled` (its template was
+//! edited, disabled or its scheduler stopped after the claim) is claimed
+//! again by reviving that row with its ORIGINAL `random_id`: if the first
+//! claim's send raced the cancel and reached Telegram, the revived send is
+//! de-duplicated, so a slot never yields two messages.
 
 use std::collections::HashMap;
 
+use super::bulk::{Col, Rows, Scalar};
 use super::{Store, StoreError, on_pool};
 
 /// `1,2,3` for an `IN (…)` list. Only integers reach SQL this way, never
@@ -31,6 +38,32 @@ pub struct FireTemplate {
     pub next_slot: Option<i64>,
     /// The account may send: state `active` and its scheduler started.
     pub dispatchable: bool,
+    pub text: String,
+    pub parse_mode: String,
+}
+
+/// A target as the send worker needs it: the chat and its cached peer.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TargetInfo {
+    pub target_id: i64,
+    pub spec: String,
+    pub peer_id: Option<i64>,
+    pub peer_kind: Option<String>,
+    pub access_hash: Option<i64>,
+    pub title: Option<String>,
+    pub slowmode_until: Option<i64>,
+}
+
+/// A delivery row a claim created (or revived), as committed.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub template_id: i64,
+    pub target_id: i64,
+    pub slot: i64,
+    pub state: String,
+    pub random_id: i64,
+    pub attempts: i64,
 }
 
 /// A delivery row to create for one slot and target.
@@ -101,7 +134,8 @@ impl Store {
         let sql = format!(
             "SELECT t.id, t.account_id, t.schedule_kind, t.schedule_expr, t.timezone,
                     t.anchor_at, t.misfire, t.active, t.next_slot,
-                    CASE WHEN {DISPATCHABLE} THEN TRUE ELSE FALSE END AS dispatchable
+                    CASE WHEN {DISPATCHABLE} THEN TRUE ELSE FALSE END AS dispatchable,
+                    t.text, t.parse_mode
              FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1"
         );
         Ok(
@@ -122,7 +156,8 @@ impl Store {
         let sql = format!(
             "SELECT t.id, t.account_id, t.schedule_kind, t.schedule_expr, t.timezone,
                     t.anchor_at, t.misfire, t.active, t.next_slot,
-                    CASE WHEN {DISPATCHABLE} THEN TRUE ELSE FALSE END AS dispatchable
+                    CASE WHEN {DISPATCHABLE} THEN TRUE ELSE FALSE END AS dispatchable,
+                    t.text, t.parse_mode
              FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id IN ({})",
             id_list(ids)
         );
@@ -131,78 +166,124 @@ impl Store {
         Ok(rows.into_iter().map(|t| (t.id, t)).collect())
     }
 
-    /// [`Store::dispatch_targets`] for many templates in one query.
+    /// The targets of many templates in one query, in each template's order.
     pub async fn dispatch_targets_many(
         &self,
         template_ids: &[i64],
-    ) -> Result<HashMap<i64, Vec<i64>>, StoreError> {
+    ) -> Result<HashMap<i64, Vec<TargetInfo>>, StoreError> {
         if template_ids.is_empty() {
             return Ok(HashMap::new());
         }
         let sql = format!(
-            "SELECT template_id, target_id FROM template_targets
-             WHERE template_id IN ({}) ORDER BY template_id, position",
+            "SELECT tt.template_id, g.id AS target_id, g.spec, g.peer_id, g.peer_kind,
+                    g.access_hash, g.title, g.slowmode_until
+             FROM template_targets tt JOIN targets g ON g.id = tt.target_id
+             WHERE tt.template_id IN ({}) ORDER BY tt.template_id, tt.position",
             id_list(template_ids)
         );
-        let rows = on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
+        let rows = on_pool!(self, p => sqlx::query_as::<_, TemplateTarget>(sqlx::AssertSqlSafe(sql))
             .fetch_all(p).await)?;
-        let mut map: HashMap<i64, Vec<i64>> = HashMap::new();
-        for (template_id, target_id) in rows {
-            map.entry(template_id).or_default().push(target_id);
+        let mut map: HashMap<i64, Vec<TargetInfo>> = HashMap::new();
+        for r in rows {
+            map.entry(r.template_id).or_default().push(r.target);
         }
         Ok(map)
     }
 
-    /// Applies many claims in ONE transaction (a group commit: a burst of
-    /// due templates costs one fsync). Returns, per claim, whether it won
-    /// the compare-and-swap on `next_slot` (lost claims write nothing).
+    /// Applies many claims in ONE transaction of set-based statements (a
+    /// burst of due templates costs one commit): the compare-and-swap of
+    /// every `next_slot`, then the rows of the claims that won it. Returns
+    /// the ids of the templates whose claim won and the rows written (new
+    /// or revived; a slot already claimed and not cancelled yields none).
     pub async fn dispatch_claim(
         &self,
         claims: &[Claim],
         now_ms: i64,
-    ) -> Result<Vec<bool>, StoreError> {
-        let mut won = Vec::with_capacity(claims.len());
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            for c in claims {
-                let moved = sqlx::query(
-                    "UPDATE templates SET next_slot = $1 WHERE id = $2 AND next_slot = $3",
-                )
-                .bind(c.new_next_slot)
-                .bind(c.template_id)
-                .bind(c.expected_next_slot)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if moved != 1 {
-                    won.push(false);
-                    continue;
-                }
-                for r in &c.rows {
-                    let error = (r.state == "missed").then_some(c.missed_reason.as_str());
-                    sqlx::query(
-                        "INSERT INTO deliveries (account_id, template_id, target_id, slot, state,
-                                                 random_id, attempts, last_error, created_at, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $8)
-                         ON CONFLICT (template_id, target_id, slot) DO NOTHING",
-                    )
-                    .bind(c.account_id)
-                    .bind(c.template_id)
-                    .bind(r.target_id)
-                    .bind(r.slot)
-                    .bind(r.state)
-                    .bind(r.random_id)
-                    .bind(error)
-                    .bind(now_ms)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                won.push(true);
+    ) -> Result<(Vec<i64>, Vec<Claimed>), StoreError> {
+        if claims.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let mut tx = self.begin().await?;
+        let cas = Rows::new(
+            &["id", "expected", "next"],
+            vec![
+                Col::I64(claims.iter().map(|c| c.template_id).collect()),
+                Col::I64(claims.iter().map(|c| c.expected_next_slot).collect()),
+                Col::OptI64(claims.iter().map(|c| c.new_next_slot).collect()),
+            ],
+        );
+        let won: Vec<(i64,)> = tx
+            .bulk(
+                &cas,
+                &[],
+                "UPDATE templates SET next_slot = v.next FROM v
+                 WHERE templates.id = v.id AND templates.next_slot = v.expected
+                 RETURNING templates.id",
+            )
+            .await?;
+        let won: Vec<i64> = won.into_iter().map(|(id,)| id).collect();
+        let winners: std::collections::HashSet<i64> = won.iter().copied().collect();
+        let (mut account, mut template, mut target, mut slot) = (vec![], vec![], vec![], vec![]);
+        let (mut state, mut random_id, mut error) = (vec![], vec![], vec![]);
+        for c in claims.iter().filter(|c| winners.contains(&c.template_id)) {
+            for r in &c.rows {
+                account.push(c.account_id);
+                template.push(c.template_id);
+                target.push(r.target_id);
+                slot.push(r.slot);
+                state.push(r.state.to_owned());
+                random_id.push(r.random_id);
+                error.push((r.state == "missed").then(|| c.missed_reason.clone()));
             }
-            tx.commit().await?;
-        });
-        Ok(won)
+        }
+        let rows = Rows::new(
+            &[
+                "account_id",
+                "template_id",
+                "target_id",
+                "slot",
+                "state",
+                "random_id",
+                "last_error",
+            ],
+            vec![
+                Col::I64(account),
+                Col::I64(template),
+                Col::I64(target),
+                Col::I64(slot),
+                Col::Text(state),
+                Col::I64(random_id),
+                Col::OptText(error),
+            ],
+        );
+        // `WHERE TRUE` keeps SQLite from reading ON CONFLICT as a join clause.
+        let claimed: Vec<Claimed> = tx
+            .bulk(
+                &rows,
+                &[Scalar::I64(now_ms)],
+                "INSERT INTO deliveries (account_id, template_id, target_id, slot, state,
+                                         random_id, attempts, last_error, created_at, updated_at)
+                 SELECT account_id, template_id, target_id, slot, state, random_id, 0, last_error,
+                        $1, $1
+                 FROM v WHERE TRUE
+                 ON CONFLICT (template_id, target_id, slot) DO UPDATE
+                    SET state = excluded.state, last_error = excluded.last_error,
+                        not_before = NULL, updated_at = excluded.updated_at
+                    WHERE deliveries.state = 'cancelled'
+                 RETURNING id, template_id, target_id, slot, state, random_id, attempts",
+            )
+            .await?;
+        tx.commit().await?;
+        Ok((won, claimed))
     }
+}
+
+/// One row of [`Store::dispatch_targets_many`].
+#[derive(sqlx::FromRow)]
+struct TemplateTarget {
+    template_id: i64,
+    #[sqlx(flatten)]
+    target: TargetInfo,
 }
 
 /// A fresh non-zero `random_id` (Telegram treats 0 as "none").

@@ -1,6 +1,8 @@
 //! Operator reads and writes around the dispatcher: per-account scheduler
 //! status and start/stop, the delivery log and retrying a delivery.
 
+use super::deliveries::Unclaim;
+use super::tx::on_tx;
 use super::{Store, StoreError, on_pool};
 
 /// One account's scheduler, as `scheduler status` shows it.
@@ -64,14 +66,29 @@ impl Store {
         enabled: bool,
         now_ms: i64,
     ) -> Result<Vec<i64>, StoreError> {
-        let ids: Vec<i64> = on_pool!(self, p => sqlx::query_scalar(
+        let mut tx = self.begin().await?;
+        let ids: Vec<i64> = on_tx!(&mut tx, c => sqlx::query_scalar(
             "UPDATE accounts SET scheduler_enabled = $1, updated_at = $2
              WHERE CAST($3 AS TEXT) IS NULL OR name = $3 RETURNING id"
-        ).bind(enabled).bind(now_ms).bind(account).fetch_all(p).await)?;
-        match account {
-            Some(name) if ids.is_empty() => Err(StoreError::NotFound(format!("account {name:?}"))),
-            _ => Ok(ids),
+        ).bind(enabled).bind(now_ms).bind(account).fetch_all(&mut *c).await)?;
+        if let Some(name) = account.filter(|_| ids.is_empty()) {
+            return Err(StoreError::NotFound(format!("account {name:?}")));
         }
+        if !enabled {
+            // Slots claimed ahead are planned again (as missed or sent, by
+            // the misfire policy) when the scheduler starts.
+            for id in &ids {
+                tx.deliveries_unclaim(
+                    Unclaim::Account(*id),
+                    now_ms,
+                    "cancelled: the account's scheduler was stopped before this slot",
+                    true,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(ids)
     }
 
     /// The delivery log, newest slot first, filtered.

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use super::deliveries::Unclaim;
 use super::tx::{Tx, on_tx};
 use super::{Store, StoreError, on_pool};
 
@@ -120,19 +121,28 @@ impl Store {
         next_slot: Option<i64>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
         let n = if active {
-            on_pool!(self, p => sqlx::query(
+            on_tx!(&mut tx, c => sqlx::query(
                 "UPDATE templates SET active = TRUE, next_slot = $2, updated_at = $3 WHERE id = $1"
-            ).bind(id).bind(next_slot).bind(now_ms).execute(p).await?.rows_affected())
+            ).bind(id).bind(next_slot).bind(now_ms).execute(&mut *c).await?.rows_affected())
         } else {
-            on_pool!(self, p => sqlx::query(
+            let n = on_tx!(&mut tx, c => sqlx::query(
                 "UPDATE templates SET active = FALSE, updated_at = $2 WHERE id = $1"
-            ).bind(id).bind(now_ms).execute(p).await?.rows_affected())
+            ).bind(id).bind(now_ms).execute(&mut *c).await?.rows_affected());
+            tx.deliveries_unclaim(
+                Unclaim::Template(id),
+                now_ms,
+                "cancelled: the template was disabled before this slot",
+                true,
+            )
+            .await?;
+            n
         };
         if n == 0 {
             return Err(StoreError::NotFound(format!("template {id}")));
         }
-        Ok(())
+        tx.commit().await
     }
 }
 
@@ -164,7 +174,11 @@ impl Tx {
         Ok(id)
     }
 
-    /// Overwrites a template's fields and target list.
+    /// Overwrites a template's fields and target list. Rows claimed ahead
+    /// of their slot are cancelled (they hold the old text, chats or
+    /// schedule); when the schedule stays the same, `next_slot` moves back
+    /// to the earliest of them, so those slots are claimed again — with
+    /// their original `random_id` — under the new content.
     pub async fn template_update(
         &mut self,
         id: i64,
@@ -172,6 +186,33 @@ impl Tx {
         t: &TemplateData,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let before: Option<(String, String, String, i64, bool)> = on_tx!(self, c => sqlx::query_as(
+            "SELECT schedule_kind, schedule_expr, timezone, anchor_at, active
+             FROM templates WHERE id = $1"
+        ).bind(id).fetch_optional(&mut *c).await)?;
+        let Some(before) = before else {
+            return Err(StoreError::NotFound(format!("template {id}")));
+        };
+        let (_, earliest) = self
+            .deliveries_unclaim(
+                Unclaim::Template(id),
+                now_ms,
+                "cancelled: the template was edited before this slot",
+                false,
+            )
+            .await?;
+        let same_schedule = before
+            == (
+                t.schedule_kind.clone(),
+                t.schedule_expr.clone(),
+                t.timezone.clone(),
+                t.anchor_at,
+                t.active,
+            );
+        let next_slot = match earliest.get(&id) {
+            Some(e) if same_schedule => Some(t.next_slot.map_or(*e, |n| n.min(*e))),
+            _ => t.next_slot,
+        };
         let n = on_tx!(self, c => sqlx::query(
             "UPDATE templates SET name = $2, text = $3, parse_mode = $4, schedule_kind = $5,
                  schedule_expr = $6, timezone = $7, anchor_at = $8, active = $9, misfire = $10,
@@ -180,7 +221,7 @@ impl Tx {
         )
         .bind(id).bind(&t.name).bind(&t.text).bind(&t.parse_mode)
         .bind(&t.schedule_kind).bind(&t.schedule_expr).bind(&t.timezone).bind(t.anchor_at)
-        .bind(t.active).bind(&t.misfire).bind(t.next_slot).bind(now_ms)
+        .bind(t.active).bind(&t.misfire).bind(next_slot).bind(now_ms)
         .execute(&mut *c).await.map(|r| r.rows_affected()))
         .map_err(|e| name_taken(&t.name, e))?;
         if n == 0 {
@@ -215,7 +256,8 @@ impl Tx {
     pub async fn template_delete(&mut self, id: i64, now_ms: i64) -> Result<u64, StoreError> {
         let (cancelled, n) = on_tx!(self, c => {
             let cancelled = sqlx::query(
-                "UPDATE deliveries SET state = 'cancelled', updated_at = $2
+                "UPDATE deliveries SET state = 'cancelled', updated_at = $2,
+                        last_error = 'cancelled: the template was deleted before this was sent'
                  WHERE template_id = $1 AND state = 'pending'"
             ).bind(id).bind(now_ms).execute(&mut *c).await?.rows_affected();
             sqlx::query("DELETE FROM template_targets WHERE template_id = $1")

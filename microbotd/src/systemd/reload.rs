@@ -135,6 +135,7 @@ fn value_of(c: &Config, key: &KeyDoc) -> String {
         ("telegram", "rate_limit_per_minute") => t.rate_limit_per_minute.to_string(),
         ("scheduler", "default_timezone") => c.scheduler.default_timezone.name().to_string(),
         ("scheduler", "misfire_grace") => format_duration(c.scheduler.misfire_grace),
+        ("scheduler", "lookahead") => format_duration(c.scheduler.lookahead),
         ("backup", "dir") => c.backup.dir.display().to_string(),
         ("backup", "keep_days") => c.backup.keep_days.to_string(),
         // A key added to the table but not here: every reload warns about it

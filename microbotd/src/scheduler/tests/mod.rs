@@ -3,6 +3,7 @@
 //! SQL, since those tables belong to other modules) and a running
 //! dispatcher that tests can stop.
 
+mod ahead;
 mod downtime;
 mod limits;
 mod recovery;
