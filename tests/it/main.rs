@@ -6,6 +6,7 @@ mod crash;
 mod cron;
 mod doctor;
 mod foundation;
+mod lookahead;
 mod maintenance;
 mod man;
 mod permissions;
