@@ -48,14 +48,17 @@ pub struct InProc {
     handle: JoinHandle<Result<(), microbotd::DaemonError>>,
 }
 
+/// No effective rate limit: the figures measure microbot, not the limits.
+pub const UNLIMITED: u32 = 1_000_000;
+
 /// The benchmark configuration: dry-run mode (the messenger is replaced
-/// anyway), no effective rate limit, warnings only.
-fn config(p: &Prepared) -> anyhow::Result<Config> {
+/// anyway), `rate` messages a minute per account, warnings only.
+fn config(p: &Prepared, rate: u32) -> anyhow::Result<Config> {
     let path = p.dir.path().join("microbotd.toml");
     let text = format!(
         "[daemon]\nsocket = {socket:?}\nstate_dir = {state:?}\nlog_level = \"warn\"\n\n\
          [database]\nurl = {url:?}\nmax_connections = 5\n\n\
-         [telegram]\nmode = \"dry-run\"\nrate_limit_per_minute = 1000000\n",
+         [telegram]\nmode = \"dry-run\"\nrate_limit_per_minute = {rate}\n",
         socket = p.dir.path().join("run/control.sock").display().to_string(),
         state = p.dir.path().join("state").display().to_string(),
         url = p.db_url,
@@ -74,13 +77,23 @@ fn config(p: &Prepared) -> anyhow::Result<Config> {
     Ok(Config::load_from(Some(&path), &env, &[])?)
 }
 
-/// Starts the daemon on the prepared database.
+/// Starts the daemon on the prepared database, without rate limits.
 pub async fn start(
     p: &Prepared,
     messenger: Arc<NullMessenger>,
     clock: Option<Arc<dyn Clock>>,
 ) -> anyhow::Result<InProc> {
-    let config = config(p)?;
+    start_rate(p, messenger, clock, UNLIMITED).await
+}
+
+/// [`start`] with `rate` messages a minute per account.
+pub async fn start_rate(
+    p: &Prepared,
+    messenger: Arc<NullMessenger>,
+    clock: Option<Arc<dyn Clock>>,
+    rate: u32,
+) -> anyhow::Result<InProc> {
+    let config = config(p, rate)?;
     let listener = tokio::net::UnixListener::bind(&config.daemon.socket)?;
     let (tx, rx) = oneshot::channel::<()>();
     let overrides = microbotd::Overrides {

@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 pub struct Call {
     pub at: DateTime<Utc>,
     pub slot: Option<DateTime<Utc>>,
+    pub account: i64,
 }
 
 #[derive(Default)]
@@ -100,12 +101,16 @@ impl Messenger for NullMessenger {
 
     async fn send_text(
         &self,
-        _: &AccountKey,
+        account: &AccountKey,
         msg: &OutgoingText<'_>,
     ) -> Result<Sent, TelegramError> {
         let at = Utc::now();
         if self.record {
-            self.calls.lock().unwrap().push(Call { at, slot: msg.slot });
+            self.calls.lock().unwrap().push(Call {
+                at,
+                slot: msg.slot,
+                account: account.id,
+            });
         }
         let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
         self.changed.notify_waiters();

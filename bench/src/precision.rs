@@ -1,6 +1,11 @@
 //! Workload 2, fire precision: `accounts × per_account` templates (each
 //! with its own chat) all due at one instant T a few seconds after start;
 //! lateness = the instant the messenger's send call arrived − T.
+//!
+//! [`morning`] is the same burst as a real morning sees it: many accounts,
+//! a few templates each, the default rate limit (20 a minute, so the rest
+//! of each account's burst is spaced on purpose); the figure is each
+//! account's FIRST message lateness.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +13,7 @@ use std::time::Duration;
 use chrono::Utc;
 use microbot_tests::daemon::Db;
 
-use crate::inproc::{prepare, set_all_next_slots, start};
+use crate::inproc::{UNLIMITED, prepare, set_all_next_slots, start_rate};
 use crate::null_messenger::NullMessenger;
 use crate::populate::{mixed, populate};
 
@@ -23,6 +28,51 @@ pub struct Precision {
 const LEAD: Duration = Duration::from_secs(4);
 
 pub async fn run(db: Db, accounts: usize, per_account: usize) -> anyhow::Result<Precision> {
+    let (n, calls) = burst(db, accounts, per_account, UNLIMITED, None).await?;
+    let lateness_ms: Vec<f64> = calls.iter().filter_map(late_ms).collect();
+    Ok(Precision {
+        n,
+        fired: lateness_ms.len(),
+        lateness_ms,
+    })
+}
+
+/// The default `telegram.rate_limit_per_minute`.
+const DEFAULT_RATE: u32 = 20;
+
+/// Each account's first message lateness; `n` is the number of accounts.
+pub async fn morning(db: Db, accounts: usize, per_account: usize) -> anyhow::Result<Precision> {
+    // Each account's first send (plus the bucket's first tokens) is all
+    // that can go at the instant; wait for one call per account.
+    let (_, calls) = burst(db, accounts, per_account, DEFAULT_RATE, Some(accounts)).await?;
+    let mut first: std::collections::HashMap<i64, f64> = std::collections::HashMap::new();
+    for c in &calls {
+        if let Some(l) = late_ms(c) {
+            let e = first.entry(c.account).or_insert(l);
+            *e = e.min(l);
+        }
+    }
+    Ok(Precision {
+        n: accounts,
+        fired: first.len(),
+        lateness_ms: first.into_values().collect(),
+    })
+}
+
+fn late_ms(c: &crate::null_messenger::Call) -> Option<f64> {
+    c.slot
+        .map(|s| (c.at - s).num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0)
+}
+
+/// Runs the burst and returns (templates, the recorded calls once `want`
+/// calls (default: one per template) arrived).
+async fn burst(
+    db: Db,
+    accounts: usize,
+    per_account: usize,
+    rate: u32,
+    want: Option<usize>,
+) -> anyhow::Result<(usize, Vec<crate::null_messenger::Call>)> {
     let n = accounts * per_account;
     let p = prepare(db).await?;
     let now = Utc::now();
@@ -32,21 +82,12 @@ pub async fn run(db: Db, accounts: usize, per_account: usize) -> anyhow::Result<
     let slot = slot - chrono::Duration::milliseconds(slot.timestamp_subsec_millis().into());
     set_all_next_slots(&p.store, slot.timestamp_millis()).await?;
     let messenger = Arc::new(NullMessenger::recording());
-    let daemon = start(&p, messenger.clone(), None).await?;
-    messenger.wait_for(n, LEAD + Duration::from_secs(120)).await;
+    let daemon = start_rate(&p, messenger.clone(), None, rate).await?;
+    messenger
+        .wait_for(want.unwrap_or(n), LEAD + Duration::from_secs(120))
+        .await;
     let calls = messenger.calls();
     daemon.stop().await?;
     p.store.close().await;
-    let lateness_ms = calls
-        .iter()
-        .filter_map(|c| {
-            c.slot
-                .map(|s| (c.at - s).num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0)
-        })
-        .collect::<Vec<_>>();
-    Ok(Precision {
-        n,
-        fired: lateness_ms.len(),
-        lateness_ms,
-    })
+    Ok((n, calls))
 }

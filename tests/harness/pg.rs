@@ -7,6 +7,10 @@
 //! cluster outlives its tests, even after a panic or a kill. As root the
 //! server runs as the `postgres` user (initdb refuses root).
 //!
+//! The cluster runs with fsync and synchronous_commit off (tests want
+//! speed), unless `MICROBOT_PG_DURABLE` is set: `microbot-bench` sets it,
+//! so its PostgreSQL figures are durable-commit figures.
+//!
 //! Where PostgreSQL is not installed, tests skip with a loud message — except
 //! under CI (`CI=true`), where that is a failure.
 
@@ -120,9 +124,14 @@ impl Cluster {
         let mut last = String::new();
         for _ in 0..5 {
             cluster.port = free_port();
+            // Tests run fast and unsafe; benchmarks ask for durable commits.
+            let durability = if std::env::var_os("MICROBOT_PG_DURABLE").is_some() {
+                "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+            } else {
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            };
             let opts = format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-                 -c full_page_writes=off -c max_connections=300",
+                "-p {} -k {} -c listen_addresses=127.0.0.1 {durability} -c max_connections=300",
                 cluster.port,
                 cluster.dir.display()
             );
