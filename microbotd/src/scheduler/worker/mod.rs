@@ -17,7 +17,6 @@
 //! Telegram de-duplicates a repeat (docs/ARCHITECTURE.md, "Exactly once").
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -28,6 +27,8 @@ use crate::context::Context;
 use crate::store::deliveries::{RowOutcome, SendState, Unclaim};
 use crate::store::{StoreError, to_ms};
 use crate::telegram::{AccountKey, OutgoingText, ParseMode, PeerKind, ResolvedPeer, TelegramError};
+
+mod resolve;
 
 use super::limits::{ChatSpacing, TokenBucket};
 use super::outcome::{MAX_ATTEMPTS, Verdict, backoff, classify};
@@ -82,6 +83,8 @@ pub struct Worker {
     settled: HashMap<i64, i64>,
     /// The last read hit READ_LIMIT: read again once the queue is empty.
     more_in_db: bool,
+    /// Chats in slow mode (target id → until), as Telegram last said.
+    slowmode: HashMap<i64, i64>,
     /// Templates whose rows must be re-read before anything else.
     stale: HashSet<i64>,
     reload: bool,
@@ -112,6 +115,7 @@ impl Worker {
             queue: Queue::default(),
             account: None,
             settled: HashMap::new(),
+            slowmode: HashMap::new(),
             more_in_db: false,
             stale: HashSet::new(),
             reload: true,
@@ -194,6 +198,7 @@ impl Worker {
         }
         let now = self.now_ms();
         self.settled.retain(|_, at| now - *at < SETTLED_MEMORY_MS);
+        self.slowmode.retain(|_, until| *until > now);
         if self.reload || (self.queue.is_empty() && self.more_in_db) {
             let seen = revisions.counter();
             let rows = self
@@ -222,6 +227,9 @@ impl Worker {
 
     fn put_read(&mut self, rows: Vec<crate::store::deliveries::OutboxRow>, seen: u64) {
         for r in rows {
+            if let Some(until) = r.target.slowmode_until {
+                self.slowmode.insert(r.target.target_id, until);
+            }
             if !self.settled.contains_key(&r.id) {
                 self.queue.put(Queued::from_row(r, seen));
             }
@@ -274,6 +282,15 @@ impl Worker {
             if !chats.insert(r.target.target_id) {
                 continue;
             }
+            if let Some(until) = self
+                .slowmode
+                .get(&r.target.target_id)
+                .filter(|u| **u > now_ms)
+            {
+                let d = self.clock_wait(until - now_ms);
+                wake = Some(wake.map_or(d, |w| w.min(d)));
+                continue;
+            }
             let ready = self.spacing.ready_at(r.target.target_id, inst);
             if ready > inst {
                 wake = Some(wake.map_or(ready - inst, |w| w.min(ready - inst)));
@@ -286,98 +303,6 @@ impl Worker {
         }
         self.send_batch(&key, picked).await?;
         Ok(Turn::Again)
-    }
-
-    /// Resolves every queued chat without a cached peer — ahead of its
-    /// instant — and caches the peers in one statement. Returns a verdict
-    /// that stops the account (flood wait, auth) if a lookup gave one.
-    async fn resolve_ahead(&mut self, key: &AccountKey) -> Result<Option<Verdict>, StoreError> {
-        let mut todo: HashMap<i64, Arc<crate::store::dispatch::TargetInfo>> = HashMap::new();
-        for r in self.queue.iter() {
-            if cached_peer(&r.target).is_none() {
-                todo.entry(r.target.target_id).or_insert(r.target.clone());
-            }
-        }
-        if todo.is_empty() {
-            return Ok(None);
-        }
-        let mut resolved = Vec::new();
-        let mut outcomes = Vec::new();
-        let mut stop = None;
-        for (target_id, target) in todo {
-            let res = tokio::time::timeout(
-                RESOLVE_TIMEOUT,
-                self.ctx.messenger.resolve(key, &target.spec),
-            )
-            .await
-            .unwrap_or_else(|_| Err(TelegramError::Transient("chat lookup timed out".into())));
-            match res {
-                Ok(peer) => resolved.push((target_id, peer)),
-                Err(e) => match classify(Err(e.clone())) {
-                    v @ (Verdict::AccountWait { .. } | Verdict::AccountStop { .. }) => {
-                        stop = Some(v);
-                        break;
-                    }
-                    verdict => {
-                        // Every queued row for that chat gets the verdict.
-                        let ids: Vec<i64> = self
-                            .queue
-                            .iter()
-                            .filter(|r| r.target.target_id == target_id)
-                            .map(|r| r.id)
-                            .collect();
-                        for id in ids {
-                            let Some(r) = self.queue.remove(id) else {
-                                continue;
-                            };
-                            if !matches!(verdict, Verdict::Retry(_)) {
-                                self.settled.insert(id, self.now_ms());
-                            }
-                            let o = match &verdict {
-                                Verdict::Retry(msg) => {
-                                    let mut r = r;
-                                    r.attempts += 1;
-                                    self.retry(r, msg.clone())
-                                }
-                                _ => RowOutcome::Failed {
-                                    id,
-                                    error: format!("cannot resolve {}: {e}", target.spec),
-                                    attempts: r.attempts,
-                                },
-                            };
-                            outcomes.push(o);
-                        }
-                    }
-                },
-            }
-        }
-        if !resolved.is_empty() {
-            self.ctx
-                .store
-                .targets_cache_peers(&resolved, self.now_ms())
-                .await?;
-            let peers: HashMap<i64, ResolvedPeer> = resolved.into_iter().collect();
-            let ids: Vec<i64> = self
-                .queue
-                .iter()
-                .filter(|r| peers.contains_key(&r.target.target_id))
-                .map(|r| r.id)
-                .collect();
-            for id in ids {
-                if let Some(mut r) = self.queue.remove(id) {
-                    let p = &peers[&r.target.target_id];
-                    let mut t = (*r.target).clone();
-                    t.peer_id = Some(p.peer_id);
-                    t.peer_kind = Some(p.kind.as_str().to_owned());
-                    t.access_hash = p.access_hash;
-                    t.title = Some(p.title.clone());
-                    r.target = Arc::new(t);
-                    self.queue.put(r);
-                }
-            }
-        }
-        self.outcomes.record(outcomes);
-        Ok(stop)
     }
 
     async fn send_batch(&mut self, key: &AccountKey, picked: Vec<i64>) -> Result<(), StoreError> {
@@ -462,6 +387,7 @@ impl Worker {
                     self.settled.remove(&id);
                     let until = now + i64::from(seconds) * 1000;
                     ctx.store.target_slowmode(r.target.target_id, until).await?;
+                    self.slowmode.insert(r.target.target_id, until);
                     tracing::info!(account = %key.name, chat = %r.target.spec, seconds, "slow mode: this chat waits");
                     let mut r = r;
                     r.attempts = attempts;
@@ -544,7 +470,7 @@ impl Worker {
 }
 
 /// The peer cached on the target, if resolved before.
-fn cached_peer(t: &crate::store::dispatch::TargetInfo) -> Option<ResolvedPeer> {
+pub(super) fn cached_peer(t: &crate::store::dispatch::TargetInfo) -> Option<ResolvedPeer> {
     Some(ResolvedPeer {
         peer_id: t.peer_id?,
         kind: PeerKind::parse(t.peer_kind.as_deref()?)?,
