@@ -12,6 +12,7 @@
 pub mod account_state;
 pub mod accounts;
 pub mod audit;
+pub mod cluster;
 pub mod deliveries;
 pub mod dispatch;
 mod open;

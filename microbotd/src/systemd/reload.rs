@@ -122,6 +122,8 @@ fn value_of(c: &Config, key: &KeyDoc) -> String {
         ("daemon", "admin_group") => d.admin_group.clone(),
         ("daemon", "slow_call_warn") => format_duration(d.slow_call_warn),
         ("daemon", "log_level") => d.log_level.clone(),
+        ("daemon", "node_id") if d.node_id_configured => d.node_id.clone(),
+        ("daemon", "node_id") => "<derived at start>".to_string(),
         ("database", "url") => db.url.clone(),
         ("database", "max_connections") => db.max_connections.to_string(),
         ("telegram", "mode") => t.mode.as_str().to_string(),
@@ -137,6 +139,9 @@ fn value_of(c: &Config, key: &KeyDoc) -> String {
         ("scheduler", "misfire_grace") => format_duration(c.scheduler.misfire_grace),
         ("backup", "dir") => c.backup.dir.display().to_string(),
         ("backup", "keep_days") => c.backup.keep_days.to_string(),
+        ("cluster", "lease") => format_duration(c.cluster.lease),
+        ("cluster", "renew") => format_duration(c.cluster.renew),
+        ("cluster", "retry") => format_duration(c.cluster.retry),
         // A key added to the table but not here: every reload warns about it
         // (tested below), so it cannot go unnoticed.
         _ => format!("<unknown key {}>", key.path()),
