@@ -178,3 +178,66 @@ impl Leases {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn map(entries: &[(i64, i64, Duration)]) -> HeldMap {
+        let now = Instant::now();
+        entries
+            .iter()
+            .map(|(id, epoch, left)| {
+                (
+                    *id,
+                    Held {
+                        epoch: *epoch,
+                        deadline: now + *left,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn single_node_holds_everything_under_epoch_0() {
+        let l = Leases::single_node("solo".into());
+        assert_eq!(l.held(42), Some(0));
+        assert!(!l.is_cluster());
+        l.lost(42, 0);
+        assert_eq!(l.held(42), Some(0), "nothing to lose on SQLite");
+    }
+
+    #[test]
+    fn held_ends_at_the_local_deadline_and_changes_are_told() {
+        let (events, mut rx) = Events::channel();
+        let l = Leases::clustered("n".into(), events);
+        let mut watch = l.subscribe();
+        let long = Duration::from_secs(60);
+        l.publish(map(&[(1, 3, long), (2, 1, Duration::ZERO)]));
+        assert!(watch.has_changed().unwrap());
+        watch.mark_unchanged();
+        assert_eq!(l.held(1), Some(3));
+        assert_eq!(l.held(2), None, "past its deadline: silent at once");
+        assert_eq!(l.held(9), None);
+        let told: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        assert_eq!(told, vec![Change::Account(1), Change::Account(2)]);
+        // A renew (same epochs, new deadlines) is not a change.
+        l.publish(map(&[(1, 3, long), (2, 1, long)]));
+        assert!(!watch.has_changed().unwrap());
+        assert!(rx.try_recv().is_err());
+        // A stale epoch is ignored; the current one drops the account.
+        l.lost(1, 2);
+        assert_eq!(l.held(1), Some(3));
+        l.lost(1, 3);
+        assert_eq!(l.held(1), None);
+        assert!(watch.has_changed().unwrap());
+        assert_eq!(rx.try_recv().unwrap(), Change::Account(1));
+        // Re-taken under a new epoch: a change too.
+        l.publish(map(&[(1, 4, long), (2, 1, long)]));
+        assert_eq!(rx.try_recv().unwrap(), Change::Account(1));
+        assert_eq!(l.held_accounts(), vec![(1, 4), (2, 1)]);
+    }
+}

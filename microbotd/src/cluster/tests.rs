@@ -16,7 +16,7 @@ use crate::store::{Pool, Store};
 /// Short but nested like the defaults: retry < renew < lease, with room
 /// between a node going silent (renew) and its lease expiring (lease).
 const FAST: ClusterConfig = ClusterConfig {
-    lease: Duration::from_millis(4000),
+    lease: Duration::from_millis(5000),
     renew: Duration::from_millis(2000),
     retry: Duration::from_millis(200),
 };
@@ -364,7 +364,7 @@ async fn a_node_with_a_wrong_clock_neither_steals_nor_keeps_leases() {
     let (stop, daemon, _dir) = skewed_daemon(&url, "ahead", chrono::Duration::minutes(10)).await;
     let joined = async {
         loop {
-            let nodes = store.cluster_nodes(4000).await.unwrap();
+            let nodes = store.cluster_nodes(5000).await.unwrap();
             if nodes.iter().any(|n| n.node_id == "ahead") {
                 break;
             }
@@ -461,7 +461,7 @@ async fn a_node_with_a_wrong_clock_neither_steals_nor_keeps_leases() {
         rows.iter().all(|r| r.owner.is_none()),
         "released at shutdown: {rows:?}"
     );
-    let nodes = store.cluster_nodes(4000).await.unwrap();
+    let nodes = store.cluster_nodes(5000).await.unwrap();
     assert!(
         nodes.iter().all(|n| n.node_id != "ahead"),
         "a stopped node leaves the census: {nodes:?}"
