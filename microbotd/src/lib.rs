@@ -4,10 +4,12 @@
 //!
 //! # Lifecycle
 //! Load config → prepare the state dir → bind the control socket (or take it
-//! from systemd) → [`run`]: open and migrate the database → start serving →
+//! from systemd) → [`run`]: lock the SQLite file (single-node), open and
+//! migrate the database → start the lease manager (PostgreSQL; see
+//! [`cluster`]) and the dispatcher → start serving →
 //! `READY=1` (plus, under systemd, the watchdog and SIGHUP reloads; see
 //! [`systemd`]) → wait for `shutdown` → `STOPPING=1`, finish in-flight
-//! calls, close the database.
+//! calls, stop the dispatcher, then release the leases, close the database.
 
 pub mod cli;
 pub mod clock;
@@ -161,7 +163,7 @@ pub async fn run_with(
     let shutdown = async move {
         tokio::select! {
             () = shutdown => tracing::info!("shutting down"),
-            () = stop.cancelled() => tracing::error!("dispatcher stopped; shutting down"),
+            () = stop.cancelled() => tracing::error!("dispatcher or lease manager stopped; shutting down"),
         }
         stop.cancel();
         notify::stopping();
