@@ -216,8 +216,9 @@ mod tests {
     fn restart_keys_are_named_not_applied() {
         let old = config("");
         let new = config(
-            "operator_group = \"ops\"\n[database]\nurl = \"postgres://u:pw@db/x\"\n\
-             [telegram]\napi_hash = \"abc\"\n",
+            "operator_group = \"ops\"\nnode_id = \"n1\"\n\
+             [database]\nurl = \"postgres://u:pw@db/x\"\n\
+             [telegram]\napi_hash = \"abc\"\n[cluster]\nlease = \"20s\"\n",
         );
         let (live, log) = (
             LiveSettings::from_config(&old),
@@ -229,9 +230,11 @@ mod tests {
             outcome.needs_restart,
             vec![
                 "daemon.operator_group",
+                "daemon.node_id",
                 "database.url",
                 "telegram.api_hash",
-                "telegram.api_hash_file"
+                "telegram.api_hash_file",
+                "cluster.lease"
             ]
         );
         assert_eq!(live.rate_limit_per_minute(), 20);
