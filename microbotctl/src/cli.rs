@@ -58,6 +58,9 @@ pub enum Command {
     /// Backups: create (streamed, mode 0600), verify, restore.
     #[command(subcommand)]
     Backup(crate::commands::backup::BackupCommand),
+    /// Several daemons on one PostgreSQL: nodes, account leases, release.
+    #[command(subcommand)]
+    Cluster(crate::commands::cluster::ClusterCommand),
     /// The daily checklist: OK / WARN / FAIL per check; exit 1 on any FAIL.
     Doctor,
     /// The audit trail: who changed what.

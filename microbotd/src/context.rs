@@ -7,6 +7,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
+use crate::cluster::Leases;
 use crate::config::Config;
 use crate::events::{Events, Heartbeat};
 use crate::live::LiveSettings;
@@ -32,6 +33,9 @@ pub struct Context {
     /// Settings a SIGHUP reload changes in place (`config` keeps the
     /// start-up values).
     pub live: Arc<LiveSettings>,
+    /// The account leases this node holds (several nodes on PostgreSQL;
+    /// on SQLite every account, epoch 0).
+    pub leases: Leases,
 }
 
 impl Context {

@@ -4,13 +4,16 @@
 //!
 //! # Lifecycle
 //! Load config → prepare the state dir → bind the control socket (or take it
-//! from systemd) → [`run`]: open and migrate the database → start serving →
+//! from systemd) → [`run`]: lock the SQLite file (single-node), open and
+//! migrate the database → start the lease manager (PostgreSQL; see
+//! [`cluster`]) and the dispatcher → start serving →
 //! `READY=1` (plus, under systemd, the watchdog and SIGHUP reloads; see
 //! [`systemd`]) → wait for `shutdown` → `STOPPING=1`, finish in-flight
-//! calls, close the database.
+//! calls, stop the dispatcher, then release the leases, close the database.
 
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod context;
 pub mod control;
@@ -58,6 +61,8 @@ pub enum DaemonError {
     Dispatcher(#[from] scheduler::DispatchError),
     #[error("dispatcher panicked: {0}")]
     DispatcherPanic(String),
+    #[error(transparent)]
+    Lock(#[from] cluster::single_node::LockError),
 }
 
 /// What tests (and embedders) may swap in; production uses the defaults.
@@ -87,6 +92,21 @@ pub async fn run_with(
     overrides: Overrides,
 ) -> Result<(), DaemonError> {
     let started = Instant::now();
+    tracing::info!(
+        node = %config.daemon.node_id,
+        version = env!("CARGO_PKG_VERSION"),
+        "microbotd starting"
+    );
+    // SQLite is single-node: held until this function returns.
+    let _db_lock = match store::sqlite_path(&config.database.url) {
+        Some(file)
+            if store::Backend::from_url(&config.database.url).ok()
+                == Some(store::Backend::Sqlite) =>
+        {
+            Some(cluster::single_node::lock_database(&file)?)
+        }
+        _ => None,
+    };
     let store = Store::open(&config.database.url, config.database.max_connections).await?;
     let version = notify::extending_start_timeout(store.migrate()).await?;
     tracing::info!(
@@ -103,7 +123,9 @@ pub async fn run_with(
     // The dispatcher (scheduler module) takes the receiver.
     let (events, changes) = events::Events::channel();
     let live = Arc::new(LiveSettings::from_config(&config));
+    let (leases, lease_manager) = cluster::start(&config, &store, events.clone());
     let ctx = Context {
+        leases,
         events,
         heartbeat: events::Heartbeat::default(),
         config: Arc::new(config),
@@ -125,12 +147,23 @@ pub async fn run_with(
     // Cancelled when shutdown starts (stop taking new sends) or when the
     // dispatcher dies (the daemon must not keep serving without it).
     let cancel = tokio_util::sync::CancellationToken::new();
+    // Stopped only after the dispatcher, so no send outlives its lease here.
+    let lease_stop = tokio_util::sync::CancellationToken::new();
+    let lease_task = lease_manager.map(|manager| {
+        let (stop, daemon) = (lease_stop.clone(), cancel.clone());
+        tokio::spawn(async move {
+            // Should the manager end or panic before it is told to, the
+            // daemon stops: it must not go on without leases renewed.
+            let _stop_daemon = daemon.drop_guard();
+            manager.run(stop).await
+        })
+    });
     let mut dispatcher = tokio::spawn(scheduler::run(ctx.clone(), changes, cancel.clone()));
     let stop = cancel.clone();
     let shutdown = async move {
         tokio::select! {
             () = shutdown => tracing::info!("shutting down"),
-            () = stop.cancelled() => tracing::error!("dispatcher stopped; shutting down"),
+            () = stop.cancelled() => tracing::error!("dispatcher or lease manager stopped; shutting down"),
         }
         stop.cancel();
         notify::stopping();
@@ -142,7 +175,11 @@ pub async fn run_with(
     let background = async {
         tokio::task::yield_now().await;
         notify::ready(&status);
-        tracing::info!(socket = %ctx.config.daemon.socket.display(), "{status}");
+        tracing::info!(
+            socket = %ctx.config.daemon.socket.display(),
+            node = ctx.leases.node_id(),
+            "{status}"
+        );
         tokio::join!(
             watch(&ctx),
             reloads(&ctx, overrides.reload.clone(), store.clone())
@@ -167,6 +204,12 @@ pub async fn run_with(
             (serving.await, dispatched)
         }
     };
+    lease_stop.cancel();
+    if let Some(task) = lease_task
+        && let Err(e) = task.await
+    {
+        tracing::error!(error = %e, "lease manager panicked");
+    }
     match dispatched {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {

@@ -1,6 +1,8 @@
 //! Logging set-up: a reloadable `EnvFilter` over journald (structured
 //! fields: `account` → `ACCOUNT`, `template_id` → `TEMPLATE_ID`, …) when
-//! stderr is the journal, else over stderr. [`LogControl`] changes the
+//! stderr is the journal, else over stderr. Under journald every line also
+//! carries `NODE` (`daemon.node_id`), so one journal query follows one node
+//! of a cluster. [`LogControl`] changes the
 //! filter at run time (`microbotctl log-level`, SIGHUP), whichever the sink.
 
 use std::io::IsTerminal;
@@ -61,7 +63,7 @@ pub enum Sink {
 
 /// Installs the global subscriber and says where it writes. `RUST_LOG`,
 /// when set, wins over the configured level.
-pub fn init(config_level: &str) -> (LogControl, Sink) {
+pub fn init(config_level: &str, node_id: &str) -> (LogControl, Sink) {
     let initial = std::env::var("RUST_LOG")
         .ok()
         .filter(|s| EnvFilter::try_new(s).is_ok())
@@ -70,9 +72,10 @@ pub fn init(config_level: &str) -> (LogControl, Sink) {
     let (filter, handle) = reload::Layer::new(filter);
     let journald = if journal::stderr_is_journal() {
         // Field names as written in the code (`account`), not `F_ACCOUNT`.
-        tracing_journald::layer()
-            .ok()
-            .map(|l| l.with_field_prefix(None))
+        tracing_journald::layer().ok().map(|l| {
+            l.with_field_prefix(None)
+                .with_custom_fields([("NODE", node_id)])
+        })
     } else {
         None
     };

@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         print!("{}", config.to_redacted_toml());
         return ExitCode::SUCCESS;
     }
-    let (log, sink) = microbotd::logging::init(&config.daemon.log_level);
+    let (log, sink) = microbotd::logging::init(&config.daemon.log_level, &config.daemon.node_id);
     tracing::debug!(?sink, "logging");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

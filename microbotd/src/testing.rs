@@ -38,6 +38,7 @@ impl TestContext {
         let (events, changes) = Events::channel();
         let live = Arc::new(crate::live::LiveSettings::from_config(&config));
         let ctx = Context {
+            leases: crate::cluster::Leases::single_node("test-node".into()),
             live,
             config: Arc::new(config),
             store,

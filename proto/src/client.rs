@@ -11,6 +11,7 @@ use tonic::{Code, Status};
 
 use crate::v1::accounts_client::AccountsClient;
 use crate::v1::backup_client::BackupClient;
+use crate::v1::cluster_client::ClusterClient;
 use crate::v1::deliveries_client::DeliveriesClient;
 use crate::v1::maintenance_client::MaintenanceClient;
 use crate::v1::scheduler_client::SchedulerClient;
@@ -163,6 +164,11 @@ impl Client {
     /// The `Maintenance` service.
     pub fn maintenance(&self) -> MaintenanceClient<Transport> {
         MaintenanceClient::new(self.transport())
+    }
+
+    /// The `Cluster` service.
+    pub fn cluster(&self) -> ClusterClient<Transport> {
+        ClusterClient::new(self.transport())
     }
 
     /// The `Backup` service.

@@ -1,9 +1,11 @@
 //! Test harness shared by every end-to-end test and by the daemon's store
 //! tests: [`pg`] (a throwaway PostgreSQL cluster) and [`daemon`] (the real
-//! `microbotd` binary on a temp socket, driven by the real `microbotctl`).
+//! `microbotd` binary on a temp socket, driven by the real `microbotctl`),
+//! and [`proxy`] (a TCP link to PostgreSQL a test can cut).
 
 pub mod daemon;
 pub mod pg;
+pub mod proxy;
 
 /// True under CI (`CI=true`), where missing prerequisites fail instead of skip.
 pub fn in_ci() -> bool {

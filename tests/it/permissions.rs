@@ -66,3 +66,22 @@ fn outsiders_are_refused_operators_admitted() {
     assert!(err.contains("permission denied"), "{err}");
     assert!(err.contains("uid 65534"), "{err}");
 }
+
+#[test]
+fn operators_see_the_cluster_but_only_admins_release() {
+    if !is_root() {
+        eprintln!("skipping: needs root to switch users");
+        return;
+    }
+    let d = TestDaemon::builder(Db::Sqlite)
+        .env("MICROBOT_DAEMON_OPERATOR_GROUP", "nogroup")
+        .env("MICROBOT_DAEMON_ADMIN_GROUP", "microbot-no-such-group")
+        .start();
+    open_up(&d);
+    let status = ctl_as_nobody(&d, 65534, &["cluster", "status"]);
+    assert!(status.status.success(), "{status:?}");
+    let release = ctl_as_nobody(&d, 65534, &["cluster", "release", "sales"]);
+    assert_eq!(release.status.code(), Some(1), "{release:?}");
+    let err = String::from_utf8_lossy(&release.stderr);
+    assert!(err.contains("cluster release needs admin rights"), "{err}");
+}

@@ -122,3 +122,22 @@ fn check_config_prints_redacted() {
     assert!(!text.contains("hunter2"), "{text}");
     assert!(text.contains("postgres://bot:***@db/microbot"), "{text}");
 }
+
+#[test]
+fn cluster_durations_must_nest_and_node_ids_be_printable() {
+    for (extra, key) in [
+        ("[cluster]\nrenew = \"20s\"\n", "cluster.renew"),
+        ("[cluster]\nretry = \"10s\"\n", "cluster.retry"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = start_with(&format!("{}{extra}", base(dir.path())), dir.path());
+        assert_eq!(out.status.code(), Some(78), "{extra}");
+        assert_one_line_failure(&out, key);
+        assert!(!dir.path().join("state").exists());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = base(dir.path()).replace("[daemon]\n", "[daemon]\nnode_id = \"a\\tb\"\n");
+    let out = start_with(&config, dir.path());
+    assert_eq!(out.status.code(), Some(78));
+    assert_one_line_failure(&out, "daemon.node_id");
+}

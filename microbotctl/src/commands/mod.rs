@@ -4,6 +4,7 @@ pub mod account;
 mod account_login;
 pub mod audit;
 pub mod backup;
+pub mod cluster;
 pub mod cron;
 pub mod db;
 pub mod deliveries;
@@ -63,6 +64,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Deliveries(cmd) => deliveries::run(&ctx, cmd).await,
         Command::Db(cmd) => db::run(&ctx, cmd).await,
         Command::Backup(cmd) => backup::run(&ctx, cmd).await,
+        Command::Cluster(cmd) => cluster::run(&ctx, cmd).await,
         Command::Doctor => doctor::run(&ctx).await,
         Command::Audit(args) => audit::run(&ctx, args).await,
         Command::LogLevel(args) => log_level::run(&ctx, args).await,

@@ -1,4 +1,4 @@
-//! `microbotctl status`: version, uptime, backend, counts, next sends.
+//! `microbotctl status`: version, node, uptime, backend, counts, next sends.
 
 use std::process::ExitCode;
 
@@ -32,6 +32,7 @@ pub async fn run(ctx: &Ctx) -> Result<ExitCode, Failure> {
         .collect();
     let fields = [
         ("version", json!(s.version)),
+        ("node_id", json!(s.node_id)),
         ("protocol", json!(s.protocol)),
         ("started_at", json!(rfc3339(s.started_at.as_ref()))),
         ("uptime_seconds", json!(s.uptime_seconds)),

@@ -110,6 +110,15 @@ pub const KEYS: &[KeyDoc] = &[
          microbotctl log-level changes it at run time.",
     ),
     key(
+        "daemon",
+        "node_id",
+        Derived("<hostname>-<random>, a new random suffix at every start"),
+        false,
+        "This daemon's name among the nodes sharing one PostgreSQL database (at most 64 \
+         printable characters). Shown by microbotctl status and cluster status, in the start-up \
+         log line and as the journald field NODE on every line.",
+    ),
+    key(
         "database",
         "url",
         Derived("sqlite://<state_dir>/microbot.db"),
@@ -200,6 +209,32 @@ pub const KEYS: &[KeyDoc] = &[
         Literal("30"),
         false,
         "Backups older than this many days are pruned.",
+    ),
+    key(
+        "cluster",
+        "lease",
+        Literal("\"15s\""),
+        false,
+        "PostgreSQL only (SQLite is single-node). How long an account's lease lasts after each \
+         renew, by the database's clock; a dead node's accounts move after this. Must be longer \
+         than renew.",
+    ),
+    key(
+        "cluster",
+        "renew",
+        Literal("\"10s\""),
+        false,
+        "A node stops sending for an account when its last successful renew was sent longer \
+         ago than this (its own monotonic clock), so a node cut off from the database goes \
+         silent before its lease expires. Must be shorter than lease, longer than retry.",
+    ),
+    key(
+        "cluster",
+        "retry",
+        Literal("\"2s\""),
+        false,
+        "How often a node renews its leases, takes free or expired ones up to its fair share \
+         and gives surplus back.",
     ),
 ];
 

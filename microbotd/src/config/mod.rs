@@ -8,6 +8,7 @@
 //! environment variables. Anything wrong stops start-up with one line that
 //! names the key and why ([`ConfigError`]).
 
+mod cluster;
 mod duration;
 pub mod keys;
 mod paths;
@@ -17,6 +18,7 @@ mod render;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use cluster::{ClusterConfig, MAX_NODE_ID};
 pub use duration::{HumanDuration, format_duration, parse_duration};
 pub use paths::Environment;
 pub use render::redact_url as redact_database_url;
@@ -75,6 +77,12 @@ pub struct DaemonConfig {
     /// Calls slower than this are logged at WARN ("took longer than").
     pub slow_call_warn: Duration,
     pub log_level: String,
+    /// This daemon's name among the nodes sharing one database (configured,
+    /// or `<hostname>-<random>` per start). Not secret.
+    pub node_id: String,
+    /// False when `node_id` was derived at start (then a reload, which
+    /// derives another, must not call it changed).
+    pub node_id_configured: bool,
 }
 
 /// `[database]`.
@@ -131,6 +139,7 @@ pub struct Config {
     pub telegram: TelegramConfig,
     pub scheduler: SchedulerConfig,
     pub backup: BackupConfig,
+    pub cluster: ClusterConfig,
     /// The file it was read from, if any.
     pub source: Option<PathBuf>,
 }

@@ -5,13 +5,21 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::cluster::{RawCluster, resolve_node_id};
 use super::{
     BackupConfig, Config, ConfigError, DaemonConfig, DatabaseConfig, Environment, HumanDuration,
     SchedulerConfig, TelegramConfig, TelegramMode,
 };
 use crate::telegram::Secret;
 
-const SECTIONS: [&str; 5] = ["daemon", "database", "telegram", "scheduler", "backup"];
+const SECTIONS: [&str; 6] = [
+    "daemon",
+    "database",
+    "telegram",
+    "scheduler",
+    "backup",
+    "cluster",
+];
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -21,6 +29,7 @@ pub(crate) struct RawConfig {
     telegram: RawTelegram,
     scheduler: RawScheduler,
     backup: RawBackup,
+    cluster: RawCluster,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -32,6 +41,7 @@ struct RawDaemon {
     admin_group: String,
     slow_call_warn: HumanDuration,
     log_level: String,
+    node_id: Option<String>,
 }
 
 impl Default for RawDaemon {
@@ -43,6 +53,7 @@ impl Default for RawDaemon {
             admin_group: "microbot-admin".into(),
             slow_call_warn: HumanDuration(std::time::Duration::from_millis(500)),
             log_level: "info".into(),
+            node_id: None,
         }
     }
 }
@@ -267,6 +278,9 @@ impl RawConfig {
                 .dir
                 .unwrap_or_else(|| env.default_backup_dir(&state_dir)),
         )?;
+        let node_id_configured = d.node_id.is_some();
+        let node_id = resolve_node_id(d.node_id)?;
+        let cluster = self.cluster.resolve()?;
         Ok(Config {
             daemon: DaemonConfig {
                 socket,
@@ -275,6 +289,8 @@ impl RawConfig {
                 admin_group: d.admin_group,
                 slow_call_warn: d.slow_call_warn.0,
                 log_level: d.log_level,
+                node_id,
+                node_id_configured,
             },
             database: DatabaseConfig {
                 url,
@@ -290,6 +306,7 @@ impl RawConfig {
                 dir: backup_dir,
                 keep_days: self.backup.keep_days,
             },
+            cluster,
             source: None,
         })
     }

@@ -66,6 +66,7 @@ pub(crate) fn to_toml(c: &Config) -> String {
         q(&format_duration(d.slow_call_warn))
     ));
     out.push_str(&format!("log_level = {}\n", q(&d.log_level)));
+    out.push_str(&format!("node_id = {}\n", q(&d.node_id)));
     out.push_str("\n[database]\n");
     out.push_str(&format!("url = {}\n", q(&redact_url(&c.database.url))));
     out.push_str(&format!(
@@ -103,6 +104,15 @@ pub(crate) fn to_toml(c: &Config) -> String {
         q(&c.backup.dir.display().to_string())
     ));
     out.push_str(&format!("keep_days = {}\n", c.backup.keep_days));
+    let cl = &c.cluster;
+    out.push_str("\n[cluster]\n");
+    for (name, d) in [
+        ("lease", cl.lease),
+        ("renew", cl.renew),
+        ("retry", cl.retry),
+    ] {
+        out.push_str(&format!("{name} = {}\n", q(&format_duration(d))));
+    }
     out
 }
 

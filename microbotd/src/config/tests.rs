@@ -192,3 +192,33 @@ fn empty_credential_means_not_set() {
     let c = Config::load_from(Some(&p), &env(dir.path()), &vars).unwrap();
     assert_eq!(c.telegram.api_hash.as_ref().unwrap().expose(), "fromcred");
 }
+
+#[test]
+fn cluster_keys_and_node_id_from_file_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Config::load_from(None, &env(dir.path()), &dry()).unwrap();
+    assert!(!c.daemon.node_id_configured);
+    assert_eq!(c.cluster.lease, Duration::from_secs(15));
+    let p = write(
+        dir.path(),
+        "[daemon]\nnode_id = \"db-2\"\n[cluster]\nlease = \"30s\"\n",
+    );
+    let mut vars = dry();
+    vars.push(("MICROBOT_CLUSTER_RETRY".into(), "500ms".into()));
+    let c = Config::load_from(Some(&p), &env(dir.path()), &vars).unwrap();
+    assert_eq!(c.daemon.node_id, "db-2");
+    assert!(c.daemon.node_id_configured);
+    assert_eq!(
+        (c.cluster.lease, c.cluster.renew, c.cluster.retry),
+        (
+            Duration::from_secs(30),
+            Duration::from_secs(10),
+            Duration::from_millis(500)
+        )
+    );
+    vars.push(("MICROBOT_CLUSTER_RENEW".into(), "30s".into()));
+    match Config::load_from(Some(&p), &env(dir.path()), &vars).unwrap_err() {
+        ConfigError::Invalid { key, .. } => assert_eq!(key, "cluster.renew"),
+        other => panic!("{other}"),
+    }
+}

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod audit;
 pub mod backup;
 pub mod caller;
+pub mod cluster;
 pub mod cron;
 pub mod deliveries;
 pub mod error;
@@ -25,6 +26,7 @@ use std::future::Future;
 
 use microbot_proto::v1::accounts_server::AccountsServer;
 use microbot_proto::v1::backup_server::BackupServer;
+use microbot_proto::v1::cluster_server::ClusterServer;
 use microbot_proto::v1::deliveries_server::DeliveriesServer;
 use microbot_proto::v1::maintenance_server::MaintenanceServer;
 use microbot_proto::v1::scheduler_server::SchedulerServer;
@@ -86,6 +88,9 @@ pub async fn serve(
             maintenance::MaintenanceService::new(ctx.clone()),
         ))
         .add_service(BackupServer::new(backup::BackupService::new(ctx.clone())))
+        .add_service(ClusterServer::new(cluster::ClusterService::new(
+            ctx.clone(),
+        )))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await
 }

@@ -79,6 +79,7 @@ impl System for SystemService {
                 })
                 .collect(),
             telegram_mode: self.ctx.config.telegram.mode.as_str().into(),
+            node_id: self.ctx.leases.node_id().into(),
         }))
     }
 }

@@ -13,6 +13,7 @@ pub mod account_state;
 pub mod accounts;
 pub mod audit;
 pub(crate) mod bulk;
+pub mod cluster;
 pub mod deliveries;
 pub mod dispatch;
 mod open;

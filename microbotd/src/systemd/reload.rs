@@ -122,6 +122,8 @@ fn value_of(c: &Config, key: &KeyDoc) -> String {
         ("daemon", "admin_group") => d.admin_group.clone(),
         ("daemon", "slow_call_warn") => format_duration(d.slow_call_warn),
         ("daemon", "log_level") => d.log_level.clone(),
+        ("daemon", "node_id") if d.node_id_configured => d.node_id.clone(),
+        ("daemon", "node_id") => "<derived at start>".to_string(),
         ("database", "url") => db.url.clone(),
         ("database", "max_connections") => db.max_connections.to_string(),
         ("telegram", "mode") => t.mode.as_str().to_string(),
@@ -138,6 +140,9 @@ fn value_of(c: &Config, key: &KeyDoc) -> String {
         ("scheduler", "lookahead") => format_duration(c.scheduler.lookahead),
         ("backup", "dir") => c.backup.dir.display().to_string(),
         ("backup", "keep_days") => c.backup.keep_days.to_string(),
+        ("cluster", "lease") => format_duration(c.cluster.lease),
+        ("cluster", "renew") => format_duration(c.cluster.renew),
+        ("cluster", "retry") => format_duration(c.cluster.retry),
         // A key added to the table but not here: every reload warns about it
         // (tested below), so it cannot go unnoticed.
         _ => format!("<unknown key {}>", key.path()),
@@ -212,8 +217,9 @@ mod tests {
     fn restart_keys_are_named_not_applied() {
         let old = config("");
         let new = config(
-            "operator_group = \"ops\"\n[database]\nurl = \"postgres://u:pw@db/x\"\n\
-             [telegram]\napi_hash = \"abc\"\n",
+            "operator_group = \"ops\"\nnode_id = \"n1\"\n\
+             [database]\nurl = \"postgres://u:pw@db/x\"\n\
+             [telegram]\napi_hash = \"abc\"\n[cluster]\nlease = \"20s\"\n",
         );
         let (live, log) = (
             LiveSettings::from_config(&old),
@@ -225,9 +231,11 @@ mod tests {
             outcome.needs_restart,
             vec![
                 "daemon.operator_group",
+                "daemon.node_id",
                 "database.url",
                 "telegram.api_hash",
-                "telegram.api_hash_file"
+                "telegram.api_hash_file",
+                "cluster.lease"
             ]
         );
         assert_eq!(live.rate_limit_per_minute(), 20);

@@ -74,6 +74,9 @@ pub async fn run(ctx: &Context) -> Vec<Check> {
     });
     checks.push(accounts);
     checks.push(limits);
+    if ctx.leases.is_cluster() {
+        checks.push(or_fail("account leases", leases(ctx).await));
+    }
     checks.push(backups(&ctx.config.backup.dir, SystemTime::now()));
     checks.push(or_fail(
         "database bloat",
@@ -194,6 +197,26 @@ async fn accounts(ctx: &Context, now_ms: i64) -> Result<(Check, Check), StoreErr
         )
     };
     Ok((accounts, limits))
+}
+
+/// PostgreSQL: accounts no node holds (nothing sends for them).
+async fn leases(ctx: &Context) -> Result<Check, StoreError> {
+    let name = "account leases";
+    let unheld = ctx.store.unheld_accounts().await?;
+    Ok(if unheld.is_empty() {
+        check(name, Level::Ok, "every account is held by a node")
+    } else {
+        check(
+            name,
+            Level::Warn,
+            format!(
+                "nobody holds {} ({}): a live node takes them within cluster.lease + \
+                 cluster.retry; if this persists, see microbotctl cluster status",
+                unheld.len(),
+                unheld.join(", ")
+            ),
+        )
+    })
 }
 
 /// The age of the newest `microbot-*.tar.gz` in `dir`.

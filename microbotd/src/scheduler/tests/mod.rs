@@ -60,6 +60,7 @@ impl Running {
         let config = config(rate);
         let live = Arc::new(crate::live::LiveSettings::from_config(&config));
         let ctx = Context {
+            leases: crate::cluster::Leases::single_node("test-node".into()),
             live,
             config: Arc::new(config),
             store: store.clone(),

@@ -1,0 +1,209 @@
+//! [`LeaseManager`]: every `cluster.retry`, one round of the lease protocol
+//! for this node — heartbeat, renew what it holds, count accounts and live
+//! nodes, then take free or expired leases up to its fair share or give
+//! surplus back. Its result is published through [`Leases`].
+
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::leases::{Held, HeldMap, Leases};
+use crate::config::ClusterConfig;
+use crate::events::Events;
+use crate::store::cluster::Census;
+use crate::store::{Store, StoreError};
+
+/// The background task of one node (PostgreSQL only).
+pub struct LeaseManager {
+    store: Store,
+    leases: Leases,
+    settings: ClusterConfig,
+    /// False after a round failed, until one succeeds (log once each way).
+    in_contact: bool,
+}
+
+/// How many accounts each node should hold: all of them spread over the
+/// live nodes, rounded up so every account has a place.
+pub fn fair_share(c: Census) -> i64 {
+    let nodes = c.live_nodes.max(1);
+    (c.accounts.max(0) + nodes - 1) / nodes
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl LeaseManager {
+    /// A manager for `node` and the handle it publishes to.
+    pub fn new(
+        store: Store,
+        node: String,
+        settings: ClusterConfig,
+        events: Events,
+    ) -> (LeaseManager, Leases) {
+        let leases = Leases::clustered(node, events);
+        let manager = LeaseManager {
+            store,
+            leases: leases.clone(),
+            settings,
+            in_contact: true,
+        };
+        (manager, leases)
+    }
+
+    /// The handle this manager keeps current.
+    pub fn leases(&self) -> &Leases {
+        &self.leases
+    }
+
+    /// Rounds every `cluster.retry` until `stop`, then gives every lease
+    /// back.
+    pub async fn run(mut self, stop: CancellationToken) {
+        loop {
+            self.turn().await;
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = tokio::time::sleep(self.settings.retry) => {}
+            }
+        }
+        self.release_all().await;
+    }
+
+    /// One round, given up after `cluster.renew` (by then nothing it would
+    /// renew is trusted any more). Whatever happened, leases whose local
+    /// deadline has passed are dropped and the result published. Returns
+    /// whether the round reached the database.
+    pub async fn turn(&mut self) -> bool {
+        let result = match tokio::time::timeout(self.settings.renew, self.round()).await {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Setup(format!(
+                "no answer from the database within cluster.renew ({} ms)",
+                self.settings.renew.as_millis()
+            ))),
+        };
+        match &result {
+            Ok(()) if !self.in_contact => {
+                tracing::info!(
+                    node = self.leases.node_id(),
+                    "leases: database reachable again"
+                );
+                self.in_contact = true;
+            }
+            Ok(()) => {}
+            Err(e) if self.in_contact => {
+                tracing::warn!(
+                    node = self.leases.node_id(),
+                    error = %e,
+                    "leases: cannot reach the database; accounts stop sending as their \
+                     leases pass cluster.renew"
+                );
+                self.in_contact = false;
+            }
+            Err(e) => tracing::debug!(error = %e, "leases: round failed again"),
+        }
+        let now = Instant::now();
+        let mut held = self.leases.snapshot();
+        held.retain(|_, h| h.deadline > now);
+        self.leases.publish(held);
+        result.is_ok()
+    }
+
+    async fn round(&mut self) -> Result<(), StoreError> {
+        let node = self.leases.node_id().to_string();
+        let lease_ms = millis(self.settings.lease);
+        self.store.cluster_heartbeat(&node).await?;
+        let census = self.store.cluster_census(lease_ms).await?;
+        let now = Instant::now();
+        let mine: Vec<(i64, i64)> = self
+            .leases
+            .snapshot()
+            .into_iter()
+            .filter(|(_, h)| h.deadline > now)
+            .map(|(id, h)| (id, h.epoch))
+            .collect();
+        let sent = Instant::now();
+        let renewed = self.store.lease_renew(&node, &mine, lease_ms).await?;
+        let deadline = sent + self.settings.renew;
+        let mut held: HeldMap = renewed
+            .into_iter()
+            .map(|(id, epoch)| (id, Held { epoch, deadline }))
+            .collect();
+        if held.len() < mine.len() {
+            tracing::info!(
+                node,
+                lost = mine.len() - held.len(),
+                "leases: some were not renewed (taken over or released)"
+            );
+        }
+        let share = fair_share(census);
+        let count = i64::try_from(held.len()).unwrap_or(i64::MAX);
+        if count > share {
+            // Stop using them here before anyone else may take them.
+            let surplus: Vec<i64> = held
+                .keys()
+                .rev()
+                .take(usize::try_from(count - share).unwrap_or(0))
+                .copied()
+                .collect();
+            for id in &surplus {
+                held.remove(id);
+            }
+            self.leases.publish(held.clone());
+            self.store.lease_release(&node, Some(&surplus)).await?;
+            tracing::info!(
+                node,
+                released = surplus.len(),
+                share,
+                "leases: gave surplus back"
+            );
+        } else if count < share {
+            let sent = Instant::now();
+            let taken = self
+                .store
+                .lease_take(&node, share - count, lease_ms)
+                .await?;
+            let deadline = sent + self.settings.renew;
+            if !taken.is_empty() {
+                tracing::info!(node, taken = taken.len(), share, "leases: took accounts");
+            }
+            held.extend(
+                taken
+                    .into_iter()
+                    .map(|(id, epoch)| (id, Held { epoch, deadline })),
+            );
+        }
+        self.leases.publish(held);
+        Ok(())
+    }
+
+    /// Drops every lease here, then gives them back in the database (and
+    /// leaves the census) so other nodes take them at their next round.
+    pub async fn release_all(&mut self) {
+        let node = self.leases.node_id().to_string();
+        self.leases.publish(HeldMap::new());
+        match tokio::time::timeout(self.settings.renew, self.store.lease_release(&node, None)).await
+        {
+            Ok(Ok(n)) => tracing::info!(node, released = n, "leases: released for shutdown"),
+            Ok(Err(e)) => tracing::warn!(node, error = %e, "leases: cannot release; they expire"),
+            Err(_) => tracing::warn!(node, "leases: release timed out; they expire"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fair_share_rounds_up_over_live_nodes() {
+        let c = |accounts, live_nodes| Census {
+            accounts,
+            live_nodes,
+        };
+        assert_eq!(fair_share(c(7, 2)), 4);
+        assert_eq!(fair_share(c(7, 1)), 7);
+        assert_eq!(fair_share(c(6, 3)), 2);
+        assert_eq!(fair_share(c(0, 3)), 0);
+        assert_eq!(fair_share(c(5, 0)), 5);
+    }
+}
