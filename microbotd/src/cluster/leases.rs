@@ -72,6 +72,12 @@ impl Leases {
         &self.0.node_id
     }
 
+    /// The node id to fence account writes with (`store::cluster::lease_fence`),
+    /// `None` without leases (single-node), where writes are not fenced.
+    pub fn fence_node(&self) -> Option<&str> {
+        self.0.cluster.as_ref().map(|_| self.0.node_id.as_str())
+    }
+
     /// False on SQLite.
     pub fn is_cluster(&self) -> bool {
         self.0.cluster.is_some()

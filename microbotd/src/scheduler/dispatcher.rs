@@ -80,6 +80,7 @@ impl Dispatcher {
         let writer = tokio::spawn(writer::run(
             ctx.store.clone(),
             ctx.clock.clone(),
+            ctx.leases.fence_node().map(str::to_owned),
             rx,
             cancel.clone(),
         ));
@@ -279,6 +280,11 @@ impl Dispatcher {
             if t.next_slot != Some(slot) || !t.active || !t.dispatchable {
                 continue;
             }
+            // Another node holds the account (its entries come back with
+            // `Change::Account` when this node takes the lease).
+            let Some(epoch) = self.ctx.leases.held(t.account_id) else {
+                continue;
+            };
             let Some(schedule) = self.schedule_for(&t) else {
                 continue;
             };
@@ -314,6 +320,7 @@ impl Dispatcher {
                 template_id: id,
                 account_id: t.account_id,
                 expected_next_slot: slot,
+                epoch,
                 new_next_slot: p.next_slot,
                 rows,
                 missed_reason: format!(
@@ -327,7 +334,12 @@ impl Dispatcher {
         if claims.is_empty() {
             return Ok(());
         }
-        let (won, claimed) = self.ctx.store.dispatch_claim(&claims, to_ms(now)).await?;
+        let node = self.ctx.leases.fence_node().map(str::to_owned);
+        let (won, claimed) = self
+            .ctx
+            .store
+            .dispatch_claim(&claims, node.as_deref(), to_ms(now))
+            .await?;
         let won: std::collections::HashSet<i64> = won.into_iter().collect();
         for c in &claims {
             if won.contains(&c.template_id)

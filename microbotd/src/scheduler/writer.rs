@@ -13,24 +13,28 @@ use tokio_util::sync::CancellationToken;
 use crate::store::deliveries::RowOutcome;
 use crate::store::{Store, to_ms};
 
+/// A batch of outcomes of one account, with the lease epoch it was sent under.
+type Batch = (i64, Vec<RowOutcome>);
+
 /// Where workers hand their outcomes. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Outcomes {
-    tx: mpsc::UnboundedSender<Vec<RowOutcome>>,
+    tx: mpsc::UnboundedSender<Batch>,
 }
 
 impl Outcomes {
-    pub fn channel() -> (Outcomes, mpsc::UnboundedReceiver<Vec<RowOutcome>>) {
+    pub fn channel() -> (Outcomes, mpsc::UnboundedReceiver<Batch>) {
         let (tx, rx) = mpsc::unbounded_channel();
         (Outcomes { tx }, rx)
     }
 
-    /// Queues outcomes for the next commit. A writer that has stopped (the
-    /// daemon is stopping) loses them harmlessly: the rows stay open and are
+    /// Queues outcomes for the next commit, fenced by `epoch` (the lease
+    /// the account was sent under). A writer that has stopped (the daemon
+    /// is stopping) loses them harmlessly: the rows stay open and are
     /// re-sent with their `random_id` after the restart.
-    pub fn record(&self, outcomes: Vec<RowOutcome>) {
+    pub fn record(&self, epoch: i64, outcomes: Vec<RowOutcome>) {
         if !outcomes.is_empty() {
-            let _ = self.tx.send(outcomes);
+            let _ = self.tx.send((epoch, outcomes));
         }
     }
 }
@@ -40,21 +44,28 @@ impl Outcomes {
 pub async fn run(
     store: Store,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
-    mut rx: mpsc::UnboundedReceiver<Vec<RowOutcome>>,
+    node: Option<String>,
+    mut rx: mpsc::UnboundedReceiver<Batch>,
     cancel: CancellationToken,
 ) {
-    let mut pending: Vec<RowOutcome> = Vec::new();
+    let mut pending: Vec<(i64, RowOutcome)> = Vec::new();
+    let add = |pending: &mut Vec<(i64, RowOutcome)>, (epoch, batch): Batch| {
+        pending.extend(batch.into_iter().map(|o| (epoch, o)));
+    };
     loop {
         if pending.is_empty() {
             match rx.recv().await {
-                Some(batch) => pending.extend(batch),
+                Some(batch) => add(&mut pending, batch),
                 None => return,
             }
         }
         while let Ok(batch) = rx.try_recv() {
-            pending.extend(batch);
+            add(&mut pending, batch);
         }
-        match store.outbox_apply(&pending, to_ms(clock.now())).await {
+        match store
+            .outbox_apply(&pending, node.as_deref(), to_ms(clock.now()))
+            .await
+        {
             Ok(_) => pending.clear(),
             Err(e) if cancel.is_cancelled() => {
                 tracing::warn!(error = %e, rows = pending.len(), "outcomes not written at shutdown; those rows are re-sent (same random_id) after the restart");

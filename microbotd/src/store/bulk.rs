@@ -49,6 +49,7 @@ impl Col {
 #[derive(Debug, Clone)]
 pub(crate) enum Scalar {
     I64(i64),
+    OptText(Option<String>),
 }
 
 /// Named columns of equal length.
@@ -112,6 +113,7 @@ macro_rules! bind_scalars {
         for s in $scalars {
             q = match s {
                 Scalar::I64(v) => q.bind(*v),
+                Scalar::OptText(v) => q.bind(v.clone()),
             };
         }
         q

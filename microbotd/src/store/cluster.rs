@@ -22,19 +22,19 @@ pub const PG_NOW_MS: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIG
 /// that then changes nothing came from a stale owner, which must drop the
 /// account (`Leases::lost`).
 ///
-/// On SQLite (single-node, epoch always 0) it is true for epoch 0 and still
-/// uses the `node` and `epoch` expressions, so one statement text with the
-/// same bound parameters runs on both backends.
+/// A NULL `node` is a daemon without leases (`Leases::fence_node` is
+/// `None`): SQLite always, and PostgreSQL only where a test runs the
+/// scheduler without a lease manager — `cluster::start` gives every
+/// PostgreSQL daemon one. On SQLite (single-node, epoch always 0) the fence
+/// is true for epoch 0.
 pub fn lease_fence(backend: Backend, account: &str, node: &str, epoch: &str) -> String {
     match backend {
         Backend::Postgres => format!(
-            "EXISTS (SELECT 1 FROM account_leases fence_l \
+            "(CAST({node} AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM account_leases fence_l \
              WHERE fence_l.account_id = {account} AND fence_l.owner = {node} \
-             AND fence_l.epoch = {epoch} AND fence_l.expires_at > {PG_NOW_MS})"
+             AND fence_l.epoch = {epoch} AND fence_l.expires_at > {PG_NOW_MS}))"
         ),
-        Backend::Sqlite => {
-            format!("({node} IS NOT NULL AND {epoch} = 0 AND {account} IS NOT NULL)")
-        }
+        Backend::Sqlite => format!("({epoch} = 0 AND {account} IS NOT NULL)"),
     }
 }
 

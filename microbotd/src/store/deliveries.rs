@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use super::bulk::{Col, Rows, Scalar};
+use super::cluster::lease_fence;
 use super::tx::{Tx, on_tx};
 use super::{Store, StoreError, on_pool};
 
@@ -65,6 +66,50 @@ pub enum RowOutcome {
     Cancelled { id: i64, reason: String },
 }
 
+/// The columns of one kind of outcome, as [`Store::outbox_apply`] binds them.
+#[derive(Default)]
+struct Cols {
+    id: Vec<i64>,
+    epoch: Vec<i64>,
+    attempts: Vec<i64>,
+    n: Vec<Option<i64>>,
+    t: Vec<Option<i64>>,
+    e: Vec<Option<String>>,
+}
+
+impl Cols {
+    fn push(
+        &mut self,
+        id: i64,
+        epoch: i64,
+        attempts: i64,
+        n: Option<i64>,
+        t: Option<i64>,
+        e: Option<String>,
+    ) {
+        self.id.push(id);
+        self.epoch.push(epoch);
+        self.attempts.push(attempts);
+        self.n.push(n);
+        self.t.push(t);
+        self.e.push(e);
+    }
+
+    fn rows(self) -> Rows {
+        Rows::new(
+            &["id", "epoch", "attempts", "n", "t", "e"],
+            vec![
+                Col::I64(self.id),
+                Col::I64(self.epoch),
+                Col::I64(self.attempts),
+                Col::OptI64(self.n),
+                Col::OptI64(self.t),
+                Col::OptText(self.e),
+            ],
+        )
+    }
+}
+
 /// Which claimed rows [`Tx::deliveries_unclaim`] withdraws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unclaim {
@@ -104,137 +149,87 @@ impl Store {
     }
 
     /// Writes the outcomes of many rows (of any accounts) in one transaction:
-    /// one set-based statement per kind. Returns how many rows changed.
+    /// one set-based statement per kind. Each outcome comes with the lease
+    /// epoch its account was sent under: a row whose account this `node` no
+    /// longer holds under that epoch is left alone (the new owner re-sends
+    /// it with the same `random_id`). Returns how many rows changed.
     pub async fn outbox_apply(
         &self,
-        outcomes: &[RowOutcome],
+        outcomes: &[(i64, RowOutcome)],
+        node: Option<&str>,
         now_ms: i64,
     ) -> Result<usize, StoreError> {
         if outcomes.is_empty() {
             return Ok(0);
         }
-        let mut sent = (vec![], vec![], vec![], vec![]);
-        let mut failed = (vec![], vec![], vec![]);
-        let mut retry = (vec![], vec![], vec![], vec![]);
-        let mut cancelled = (vec![], vec![]);
-        for o in outcomes {
+        let fence = lease_fence(self.backend(), "deliveries.account_id", "$2", "v.epoch");
+        let (mut sent, mut failed, mut retry, mut cancelled) = (
+            Cols::default(),
+            Cols::default(),
+            Cols::default(),
+            Cols::default(),
+        );
+        for (epoch, o) in outcomes {
             match o.clone() {
                 RowOutcome::Sent {
                     id,
                     message_id,
                     at,
                     attempts,
-                } => {
-                    sent.0.push(id);
-                    sent.1.push(message_id);
-                    sent.2.push(at);
-                    sent.3.push(attempts);
-                }
+                } => sent.push(id, *epoch, attempts, message_id, Some(at), None),
                 RowOutcome::Failed {
                     id,
                     error,
                     attempts,
-                } => {
-                    failed.0.push(id);
-                    failed.1.push(error);
-                    failed.2.push(attempts);
-                }
+                } => failed.push(id, *epoch, attempts, None, None, Some(error)),
                 RowOutcome::Retry {
                     id,
                     not_before,
                     error,
                     attempts,
-                } => {
-                    retry.0.push(id);
-                    retry.1.push(not_before);
-                    retry.2.push(error);
-                    retry.3.push(attempts);
-                }
+                } => retry.push(id, *epoch, attempts, None, not_before, Some(error)),
                 RowOutcome::Cancelled { id, reason } => {
-                    cancelled.0.push(id);
-                    cancelled.1.push(reason);
+                    cancelled.push(id, *epoch, 0, None, None, Some(reason))
                 }
             }
         }
-        let now = [Scalar::I64(now_ms)];
+        // `n` is message_id (sent) or not_before (retry); `t` the send time
+        // (sent); `e` the error or reason. A row an operator cancelled while
+        // its send was in flight was sent all the same: `sent` replaces
+        // `cancelled`, the truth wins over the cancel.
+        let statements = [
+            (
+                sent,
+                "state = 'sent', message_id = v.n, sent_at = v.t, attempts = v.attempts,
+                    last_error = NULL, not_before = NULL",
+                "('pending', 'sending', 'cancelled')",
+            ),
+            (
+                failed,
+                "state = 'failed', last_error = v.e, attempts = v.attempts",
+                OPEN,
+            ),
+            (
+                retry,
+                "state = 'pending', not_before = v.t, last_error = v.e, attempts = v.attempts",
+                OPEN,
+            ),
+            (cancelled, "state = 'cancelled', last_error = v.e", OPEN),
+        ];
+        let scalars = [
+            Scalar::I64(now_ms),
+            Scalar::OptText(node.map(str::to_owned)),
+        ];
         let mut changed = 0;
         let mut tx = self.begin().await?;
-        // A row an operator cancelled while its send was in flight was sent
-        // all the same: the truth wins over the cancel.
-        let rows = Rows::new(
-            &["id", "message_id", "at", "attempts"],
-            vec![
-                Col::I64(sent.0),
-                Col::OptI64(sent.1),
-                Col::I64(sent.2),
-                Col::I64(sent.3),
-            ],
-        );
-        changed += tx
-            .bulk::<(i64,)>(
-                &rows,
-                &now,
-                "UPDATE deliveries SET state = 'sent', message_id = v.message_id, sent_at = v.at,
-                    attempts = v.attempts, updated_at = $1, last_error = NULL, not_before = NULL
-             FROM v WHERE deliveries.id = v.id
-               AND deliveries.state IN ('pending', 'sending', 'cancelled')
-             RETURNING deliveries.id",
-            )
-            .await?
-            .len();
-        let rows = Rows::new(
-            &["id", "error", "attempts"],
-            vec![Col::I64(failed.0), Col::Text(failed.1), Col::I64(failed.2)],
-        );
-        changed += tx
-            .bulk::<(i64,)>(
-                &rows,
-                &now,
-                &format!(
-            "UPDATE deliveries SET state = 'failed', last_error = v.error, attempts = v.attempts,
-                    updated_at = $1
-             FROM v WHERE deliveries.id = v.id AND deliveries.state IN {OPEN}
-             RETURNING deliveries.id"),
-            )
-            .await?
-            .len();
-        let rows = Rows::new(
-            &["id", "not_before", "error", "attempts"],
-            vec![
-                Col::I64(retry.0),
-                Col::OptI64(retry.1),
-                Col::Text(retry.2),
-                Col::I64(retry.3),
-            ],
-        );
-        changed += tx
-            .bulk::<(i64,)>(
-                &rows,
-                &now,
-                &format!(
-                    "UPDATE deliveries SET state = 'pending', not_before = v.not_before,
-                    last_error = v.error, attempts = v.attempts, updated_at = $1
-             FROM v WHERE deliveries.id = v.id AND deliveries.state IN {OPEN}
-             RETURNING deliveries.id"
-                ),
-            )
-            .await?
-            .len();
-        let rows = Rows::new(
-            &["id", "reason"],
-            vec![Col::I64(cancelled.0), Col::Text(cancelled.1)],
-        );
-        changed += tx
-            .bulk::<(i64,)>(
-                &rows,
-                &now,
-                &format!(
-            "UPDATE deliveries SET state = 'cancelled', last_error = v.reason, updated_at = $1
-             FROM v WHERE deliveries.id = v.id AND deliveries.state IN {OPEN}
-             RETURNING deliveries.id"),
-            )
-            .await?
-            .len();
+        for (cols, set, from) in statements {
+            let sql = format!(
+                "UPDATE deliveries SET {set}, updated_at = $1
+                 FROM v WHERE deliveries.id = v.id AND deliveries.state IN {from} AND {fence}
+                 RETURNING deliveries.id"
+            );
+            changed += tx.bulk::<(i64,)>(&cols.rows(), &scalars, &sql).await?.len();
+        }
         tx.commit().await?;
         Ok(changed)
     }
@@ -280,34 +275,57 @@ impl Store {
     }
 
     /// FLOOD_WAIT: the whole account waits until `until_ms`.
+    /// Fenced by the lease (`node`, `epoch`): false when this node no longer
+    /// holds the account, and nothing was written.
+    #[allow(clippy::too_many_arguments)]
     pub async fn account_flood_wait(
         &self,
         account_id: i64,
         until_ms: i64,
         error: &str,
         now_ms: i64,
-    ) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
-            "UPDATE accounts SET flood_wait_until = $2, last_error = $3, updated_at = $4 WHERE id = $1"
-        ).bind(account_id).bind(until_ms).bind(error).bind(now_ms).execute(p).await.map(|_| ()))?;
-        Ok(())
+        node: Option<&str>,
+        epoch: i64,
+    ) -> Result<bool, StoreError> {
+        let fence = lease_fence(self.backend(), "$1", "$5", "$6");
+        let sql = format!(
+            "UPDATE accounts SET flood_wait_until = $2, last_error = $3, updated_at = $4
+             WHERE id = $1 AND {fence}"
+        );
+        let n = on_pool!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account_id).bind(until_ms).bind(error).bind(now_ms).bind(node).bind(epoch)
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
     }
 }
 
 impl Tx {
     /// PEER_FLOOD (`limited`) or an auth error (`logged_out`): the account
     /// stops sending until an operator acts.
+    /// Fenced by the lease like [`Store::account_flood_wait`]: false when
+    /// this node no longer holds the account.
+    #[allow(clippy::too_many_arguments)]
     pub async fn account_stop_sending(
         &mut self,
         account_id: i64,
         state: &str,
         error: &str,
         now_ms: i64,
-    ) -> Result<(), StoreError> {
-        on_tx!(self, c => sqlx::query(
-            "UPDATE accounts SET state = $2, last_error = $3, updated_at = $4 WHERE id = $1"
-        ).bind(account_id).bind(state).bind(error).bind(now_ms).execute(&mut *c).await.map(|_| ()))?;
-        Ok(())
+        node: Option<&str>,
+        epoch: i64,
+    ) -> Result<bool, StoreError> {
+        let fence = match self {
+            Tx::Sqlite(_) => lease_fence(super::Backend::Sqlite, "$1", "$5", "$6"),
+            Tx::Postgres(_) => lease_fence(super::Backend::Postgres, "$1", "$5", "$6"),
+        };
+        let sql = format!(
+            "UPDATE accounts SET state = $2, last_error = $3, updated_at = $4
+             WHERE id = $1 AND {fence}"
+        );
+        let n = on_tx!(self, c => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account_id).bind(state).bind(error).bind(now_ms).bind(node).bind(epoch)
+            .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
     }
 
     /// Withdraws rows claimed ahead of their slot (`pending`, slot after

@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 
 use super::bulk::{Col, Rows, Scalar};
+use super::cluster::lease_fence;
 use super::{Store, StoreError, on_pool};
 
 /// `1,2,3` for an `IN (…)` list. Only integers reach SQL this way, never
@@ -83,6 +84,9 @@ pub struct Claim {
     pub account_id: i64,
     /// The `next_slot` the dispatcher fired; the claim fails if it moved.
     pub expected_next_slot: i64,
+    /// The lease epoch this node holds the account under; the claim fails
+    /// if the lease moved on (see `cluster::lease_fence`).
+    pub epoch: i64,
     pub new_next_slot: Option<i64>,
     pub rows: Vec<NewDelivery>,
     /// Written to `last_error` of `missed` rows.
@@ -198,6 +202,7 @@ impl Store {
     pub async fn dispatch_claim(
         &self,
         claims: &[Claim],
+        node: Option<&str>,
         now_ms: i64,
     ) -> Result<(Vec<i64>, Vec<Claimed>), StoreError> {
         if claims.is_empty() {
@@ -205,20 +210,24 @@ impl Store {
         }
         let mut tx = self.begin().await?;
         let cas = Rows::new(
-            &["id", "expected", "next"],
+            &["id", "expected", "next", "epoch"],
             vec![
                 Col::I64(claims.iter().map(|c| c.template_id).collect()),
                 Col::I64(claims.iter().map(|c| c.expected_next_slot).collect()),
                 Col::OptI64(claims.iter().map(|c| c.new_next_slot).collect()),
+                Col::I64(claims.iter().map(|c| c.epoch).collect()),
             ],
         );
+        let fence = lease_fence(self.backend(), "templates.account_id", "$1", "v.epoch");
         let won: Vec<(i64,)> = tx
             .bulk(
                 &cas,
-                &[],
-                "UPDATE templates SET next_slot = v.next FROM v
-                 WHERE templates.id = v.id AND templates.next_slot = v.expected
-                 RETURNING templates.id",
+                &[Scalar::OptText(node.map(str::to_owned))],
+                &format!(
+                    "UPDATE templates SET next_slot = v.next FROM v
+                     WHERE templates.id = v.id AND templates.next_slot = v.expected AND {fence}
+                     RETURNING templates.id"
+                ),
             )
             .await?;
         let won: Vec<i64> = won.into_iter().map(|(id,)| id).collect();

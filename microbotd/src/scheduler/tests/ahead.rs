@@ -189,24 +189,34 @@ async fn outcomes_never_overwrite_a_cancel_unless_the_row_was_sent() {
         let n = store
             .outbox_apply(
                 &[
-                    RowOutcome::Failed {
-                        id: failed,
-                        error: "x".into(),
-                        attempts: 1,
-                    },
-                    RowOutcome::Sent {
-                        id: sent,
-                        message_id: Some(5),
-                        at: 9,
-                        attempts: 1,
-                    },
-                    RowOutcome::Retry {
-                        id: retried,
-                        not_before: None,
-                        error: "y".into(),
-                        attempts: 2,
-                    },
+                    (
+                        0,
+                        RowOutcome::Failed {
+                            id: failed,
+                            error: "x".into(),
+                            attempts: 1,
+                        },
+                    ),
+                    (
+                        0,
+                        RowOutcome::Sent {
+                            id: sent,
+                            message_id: Some(5),
+                            at: 9,
+                            attempts: 1,
+                        },
+                    ),
+                    (
+                        0,
+                        RowOutcome::Retry {
+                            id: retried,
+                            not_before: None,
+                            error: "y".into(),
+                            attempts: 2,
+                        },
+                    ),
                 ],
+                None,
                 10,
             )
             .await

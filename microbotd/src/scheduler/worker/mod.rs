@@ -85,6 +85,8 @@ pub struct Worker {
     more_in_db: bool,
     /// Chats in slow mode (target id → until), as Telegram last said.
     slowmode: HashMap<i64, i64>,
+    /// The lease epoch this turn sends under (0 on SQLite).
+    epoch: i64,
     /// Templates whose rows must be re-read before anything else.
     stale: HashSet<i64>,
     reload: bool,
@@ -116,6 +118,7 @@ impl Worker {
             account: None,
             settled: HashMap::new(),
             slowmode: HashMap::new(),
+            epoch: 0,
             more_in_db: false,
             stale: HashSet::new(),
             reload: true,
@@ -247,6 +250,14 @@ impl Worker {
         if acct.state != "active" || !acct.scheduler_enabled {
             return Ok(Turn::Wait(IDLE));
         }
+        // Several nodes: only the lease holder sends. A lease gained later
+        // comes as a Reload, and everything is read again then (another
+        // node may have sent meanwhile).
+        let Some(epoch) = self.ctx.leases.held(self.account_id) else {
+            self.reload = true;
+            return Ok(Turn::Wait(IDLE));
+        };
+        self.epoch = epoch;
         let key = AccountKey {
             id: self.account_id,
             name: acct.name.clone(),
@@ -325,8 +336,14 @@ impl Worker {
                 });
                 continue;
             };
-            // The last check before the send call, with no await between:
-            // a template edited since this row was read is read again.
+            // The last checks before the send call, with no await between:
+            // the lease is still ours (its local deadline comes before the
+            // database could give it away), and a template edited since
+            // this row was read is read again.
+            if ctx.leases.held(self.account_id) != Some(self.epoch) {
+                self.queue.put(r);
+                break;
+            }
             if revisions.template(r.template_id) > r.seen {
                 self.stale.insert(r.template_id);
                 continue;
@@ -408,7 +425,7 @@ impl Worker {
                 }
             }
         }
-        self.outcomes.record(outcomes);
+        self.outcomes.record(self.epoch, outcomes);
         if let Some(v) = stop {
             self.stop_account(key, v).await?;
         }
@@ -443,10 +460,16 @@ impl Worker {
             Verdict::AccountWait { seconds, error } => {
                 tracing::warn!(account = %key.name, seconds, "FLOOD_WAIT: account paused; its sends wait");
                 let until = now + i64::from(seconds) * 1000;
-                self.ctx
+                let node = self.ctx.leases.fence_node();
+                if !self
+                    .ctx
                     .store
-                    .account_flood_wait(key.id, until, &error, now)
-                    .await?;
+                    .account_flood_wait(key.id, until, &error, now, node, self.epoch)
+                    .await?
+                {
+                    self.ctx.leases.lost(key.id, self.epoch);
+                    return Ok(());
+                }
                 if let Some((_, a)) = self.account.as_mut() {
                     a.flood_wait_until = Some(until);
                 }
@@ -454,7 +477,14 @@ impl Worker {
             Verdict::AccountStop { state, error } => {
                 tracing::error!(account = %key.name, state, %error, "account stops sending until an operator acts");
                 let mut tx = self.ctx.store.begin().await?;
-                tx.account_stop_sending(key.id, state, &error, now).await?;
+                let node = self.ctx.leases.fence_node();
+                if !tx
+                    .account_stop_sending(key.id, state, &error, now, node, self.epoch)
+                    .await?
+                {
+                    self.ctx.leases.lost(key.id, self.epoch);
+                    return Ok(());
+                }
                 // Slots claimed ahead are planned again when it may send.
                 let reason = format!("cancelled: the account stopped sending ({state})");
                 tx.deliveries_unclaim(Unclaim::Account(key.id), now, &reason, true)

@@ -111,7 +111,7 @@ impl Worker {
                 }
             }
         }
-        self.outcomes.record(outcomes);
+        self.outcomes.record(self.epoch, outcomes);
         Ok(stop)
     }
 }
