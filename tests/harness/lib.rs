@@ -1,8 +1,10 @@
 //! Test harness shared by every end-to-end test and by the daemon's store
 //! tests: [`pg`] (a throwaway PostgreSQL cluster) and [`daemon`] (the real
-//! `microbotd` binary on a temp socket, driven by the real `microbotctl`).
+//! `microbotd` binary on a temp socket, driven by the real `microbotctl`) and
+//! [`live`] (that daemon in live mode, talking to the test MTProto server).
 
 pub mod daemon;
+pub mod live;
 pub mod pg;
 
 /// True under CI (`CI=true`), where missing prerequisites fail instead of skip.

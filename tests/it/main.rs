@@ -8,6 +8,7 @@ mod doctor;
 mod foundation;
 mod maintenance;
 mod man;
+mod mtproto;
 mod permissions;
 mod scheduler;
 mod startup_errors;

@@ -1,0 +1,1 @@
+//! Telegram's errors and network trouble, injected by the test server.
