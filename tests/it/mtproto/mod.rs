@@ -38,6 +38,7 @@ fn template(live: &Live, acct: &str, name: &str, chats: &[&str], text: &str, mod
         .unwrap_or_else(|| panic!("template id in {t}"))
 }
 
+#[allow(dead_code)]
 fn disable(live: &Live, id: i64) {
     live.daemon
         .ctl_ok(&["template", "disable", &id.to_string()]);

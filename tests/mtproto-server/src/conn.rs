@@ -5,7 +5,7 @@
 
 use std::io;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use grammers_crypto::DequeBuffer;
 use grammers_mtproto::transport::{Full, Transport};
@@ -16,7 +16,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::crypto::{CryptoError, ServerKey};
 use crate::rpc;
-use crate::world::{Action, World};
+use crate::world::{Action, Attempt, World};
 
 const RPC_RESULT: u32 = 0xf35c_6d01;
 const MSG_CONTAINER: u32 = 0x73f1_f8dc;
@@ -310,7 +310,17 @@ impl Conn {
             let mut w = self.world.lock().unwrap_or_else(|p| p.into_inner());
             w.calls.extend(wrappers.iter().map(|s| (*s).to_owned()));
             w.calls.push(name.to_owned());
-            w.take_fault(name, rpc::target_peer(name, &inner))
+            let target = rpc::send_target(name, &inner);
+            let action = w.take_fault(name, target.and_then(|t| t.1));
+            if let Some((random_id, peer)) = target {
+                w.attempts.push(Attempt {
+                    random_id,
+                    peer,
+                    at: Instant::now(),
+                    fault: action.as_ref().map(|a| format!("{a:?}")),
+                });
+            }
+            action
         };
         let outcome = match &action {
             Some(Action::DropBefore) => return Flow::Close,

@@ -18,7 +18,7 @@ use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-pub use world::{Action, ChatKind, ChatSpec, Fault, SentMessage, SentPeer, World};
+pub use world::{Action, Attempt, ChatKind, ChatSpec, Fault, SentMessage, SentPeer, World};
 
 use crate::crypto::ServerKey;
 
@@ -139,9 +139,18 @@ impl MtprotoServer {
         self.lock().kept.clone()
     }
 
-    /// `random_id` of every `messages.sendMessage` received, repeats included.
-    pub fn send_attempts(&self) -> Vec<i64> {
-        self.lock().send_attempts.clone()
+    /// Every `messages.sendMessage` received, repeats and faulted ones included.
+    pub fn attempts(&self) -> Vec<Attempt> {
+        self.lock().attempts.clone()
+    }
+
+    /// How many `messages.sendMessage` calls carried this `random_id`.
+    pub fn attempts_of(&self, random_id: i64) -> usize {
+        self.lock()
+            .attempts
+            .iter()
+            .filter(|a| a.random_id == random_id)
+            .count()
     }
 
     /// A chat by username (see [`World::new`] for the fixed set).

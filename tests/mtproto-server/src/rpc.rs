@@ -25,13 +25,13 @@ const UNAUTHORIZED_OK: &[&str] = &[
     "auth.checkPassword",
 ];
 
-/// The chat a request is aimed at (bare id), for per-chat faults.
-pub fn target_peer(name: &str, body: &[u8]) -> Option<i64> {
+/// `(random_id, chat's bare id)` of a `messages.sendMessage`.
+pub fn send_target(name: &str, body: &[u8]) -> Option<(i64, Option<i64>)> {
     if name != "messages.sendMessage" {
         return None;
     }
     let req: tl::functions::messages::SendMessage = parse(body).ok()?;
-    sent_peer(&req.peer).bare_id()
+    Some((req.random_id, sent_peer(&req.peer).bare_id()))
 }
 
 fn sent_peer(p: &tl::enums::InputPeer) -> SentPeer {
@@ -222,7 +222,6 @@ fn authorize(w: &mut World) -> Vec<u8> {
 /// message again instead of sending a second one.
 fn send_message(w: &mut World, body: &[u8]) -> Result<Vec<u8>, RpcErr> {
     let req: tl::functions::messages::SendMessage = parse(body)?;
-    w.send_attempts.push(req.random_id);
     let peer = sent_peer(&req.peer);
     let known = w
         .chats

@@ -112,6 +112,17 @@ impl SentPeer {
     }
 }
 
+/// One `messages.sendMessage` call as it arrived, faulted or not.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub random_id: i64,
+    /// Bare id of the chat it named.
+    pub peer: Option<i64>,
+    pub at: std::time::Instant,
+    /// The injected fault that answered it, if any.
+    pub fault: Option<String>,
+}
+
 /// A `messages.sendMessage` as received.
 #[derive(Clone, Debug)]
 pub struct SentMessage {
@@ -134,8 +145,8 @@ pub struct World {
     pub chats: Vec<ChatSpec>,
     /// TL names of every call, in order (wrappers and pings included).
     pub calls: Vec<String>,
-    /// `random_id` of every `messages.sendMessage` received, repeats included.
-    pub send_attempts: Vec<i64>,
+    /// Every `messages.sendMessage` received, repeats and faulted ones included.
+    pub attempts: Vec<Attempt>,
     /// Messages kept (one per `random_id`).
     pub kept: Vec<SentMessage>,
     pub by_random_id: HashMap<i64, usize>,
@@ -178,7 +189,7 @@ impl World {
                 },
             ],
             calls: Vec::new(),
-            send_attempts: Vec::new(),
+            attempts: Vec::new(),
             kept: Vec::new(),
             by_random_id: HashMap::new(),
             password_checks: Vec::new(),
