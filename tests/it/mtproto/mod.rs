@@ -3,6 +3,7 @@
 //! server in `tests/mtproto-server`, driven by the real `microbotctl`.
 //! `cargo test mtproto` runs them all, on SQLite and PostgreSQL.
 
+mod doctor;
 mod faults;
 mod login;
 mod send;

@@ -157,10 +157,7 @@ pub async fn serve(stream: TcpStream, key: ServerKey, world: Arc<Mutex<World>>) 
     };
     let mut plain = plain;
     let mut first_msg = true;
-    loop {
-        let Some((msg_id, body)) = message(&plain) else {
-            break;
-        };
+    while let Some((msg_id, body)) = message(&plain) {
         if first_msg {
             first_msg = false;
             let created = tl::enums::NewSession::Created(tl::types::NewSessionCreated {

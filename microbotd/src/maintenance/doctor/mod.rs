@@ -3,6 +3,7 @@
 //! to do. Thresholds live in [`rules`].
 
 pub mod rules;
+mod telegram;
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -74,6 +75,7 @@ pub async fn run(ctx: &Context) -> Vec<Check> {
     });
     checks.push(accounts);
     checks.push(limits);
+    checks.extend(telegram::checks(ctx).await);
     checks.push(backups(&ctx.config.backup.dir, SystemTime::now()));
     checks.push(or_fail(
         "database bloat",

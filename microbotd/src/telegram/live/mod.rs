@@ -9,6 +9,7 @@
 //! retries I/O errors, so every FLOOD_WAIT reaches the scheduler.
 
 pub mod login;
+pub mod probe;
 pub mod resolve;
 pub mod rpc_map;
 pub mod send;
