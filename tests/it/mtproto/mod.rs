@@ -6,6 +6,7 @@
 mod doctor;
 mod faults;
 mod login;
+mod proxy;
 mod send;
 
 use microbot_tests::live::Live;

@@ -11,6 +11,7 @@
 mod conn;
 mod crypto;
 mod rpc;
+mod socks5;
 mod srp;
 mod world;
 
@@ -18,6 +19,7 @@ use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
+pub use socks5::{Socks5Proxy, Tunnel};
 pub use world::{Action, Attempt, ChatKind, ChatSpec, Fault, SentMessage, SentPeer, World};
 
 use crate::crypto::ServerKey;
@@ -73,6 +75,7 @@ impl MtprotoServer {
                     tokio::select! {
                         _ = &mut stopped => break,
                         accepted = listener.accept() => if let Ok((stream, _)) = accepted {
+                            world.lock().unwrap_or_else(|p| p.into_inner()).connections += 1;
                             tokio::spawn(conn::serve(stream, key.clone(), Arc::clone(&world)));
                         },
                     }

@@ -155,6 +155,8 @@ pub struct World {
     pub faults: Vec<Fault>,
     pub next_message_id: i32,
     pub pts: i32,
+    /// TCP connections accepted.
+    pub connections: usize,
     pub port: u16,
 }
 
@@ -196,6 +198,7 @@ impl World {
             faults: Vec::new(),
             next_message_id: 1,
             pts: 1,
+            connections: 0,
             port: 0,
         }
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{Check, check};
-use crate::config::TelegramMode;
+use crate::config::{TelegramMode, redact_database_url};
 use crate::context::Context;
 use crate::maintenance::doctor::rules::Level;
 use crate::store::on_pool;
@@ -42,6 +42,10 @@ pub async fn checks(ctx: &Context) -> Vec<Check> {
             None => unreadable.push(name),
         }
     }
+    let proxy = ctx.config.telegram.proxy.as_ref();
+    let via = proxy
+        .map(|p| format!(" via {}", redact_database_url(p.expose())))
+        .unwrap_or_default();
     let mut out = Vec::new();
     if dcs.is_empty() && unreadable.is_empty() {
         out.push(check(
@@ -53,16 +57,20 @@ pub async fn checks(ctx: &Context) -> Vec<Check> {
     for ((dc_id, address), (target, names)) in dcs {
         let name = format!("telegram DC{dc_id}");
         let accounts = names.join(", ");
-        out.push(match probe::ping(&target).await {
+        out.push(match probe::ping(&target, proxy).await {
             Ok(rtt) => check(
                 &name,
                 Level::Ok,
                 format!(
-                    "{address} answered a ping in {} ms ({accounts})",
+                    "{address} answered a ping in {} ms{via} ({accounts})",
                     rtt.as_millis()
                 ),
             ),
-            Err(why) => check(&name, Level::Fail, format!("{address}: {why} ({accounts})")),
+            Err(why) => check(
+                &name,
+                Level::Fail,
+                format!("{address}{via}: {why} ({accounts})"),
+            ),
         });
     }
     if !unreadable.is_empty() {

@@ -8,9 +8,11 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use grammers_mtproto::transport;
-use grammers_mtsender::{InvocationError, ServerAddr, connect_with_auth};
+use grammers_mtsender::{InvocationError, connect_with_auth};
 use grammers_session::types::DcOption;
 use grammers_tl_types as tl;
+
+use crate::telegram::Secret;
 
 /// How long connect + ping may take before the DC counts as unreachable.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -43,19 +45,17 @@ impl DcTarget {
     }
 }
 
-/// Connect + ping; the ping's round-trip time, or why it failed (one line,
+/// Connect (through the proxy, if any) + ping; the ping's round-trip time, or why it failed (one line,
 /// no secrets).
-pub async fn ping(target: &DcTarget) -> Result<Duration, String> {
-    match tokio::time::timeout(PROBE_TIMEOUT, ping_inner(target)).await {
+pub async fn ping(target: &DcTarget, proxy: Option<&Secret>) -> Result<Duration, String> {
+    match tokio::time::timeout(PROBE_TIMEOUT, ping_inner(target, proxy)).await {
         Ok(r) => r,
         Err(_) => Err(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
     }
 }
 
-async fn ping_inner(target: &DcTarget) -> Result<Duration, String> {
-    let addr = ServerAddr::Tcp {
-        address: target.address,
-    };
+async fn ping_inner(target: &DcTarget, proxy: Option<&Secret>) -> Result<Duration, String> {
+    let addr = super::proxy::server_addr(target.address, proxy);
     let mut sender = connect_with_auth(transport::Full::new(), addr, target.auth_key)
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
