@@ -80,7 +80,7 @@ fn mtproto_slowmode_wait_delays_that_chat_only() {
         live.logged_in("ops");
         let room = live.server.chat("ops_room");
         live.server
-            .inject(Fault::rpc(SEND, 420, "SLOWMODE_WAIT_3").for_peer(room.id));
+            .inject(Fault::rpc(SEND, 420, "SLOWMODE_WAIT_5").for_peer(room.id));
         template(
             &live,
             "ops",
