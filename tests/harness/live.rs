@@ -113,6 +113,17 @@ impl Live {
     }
 }
 
+impl Drop for Live {
+    /// Every test also proves the daemon kept MTProto's msg_id / seq_no
+    /// rules (unless it failed already: no double panic).
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let errors = self.server.lock().protocol_errors.clone();
+            assert!(errors.is_empty(), "MTProto rules broken: {errors:?}");
+        }
+    }
+}
+
 /// Direct database access for what the CLI does not show.
 pub mod db {
     use sqlx::Row;

@@ -123,6 +123,7 @@ enum Flow {
 struct Conn {
     world: Arc<Mutex<World>>,
     writer: Arc<tokio::sync::Mutex<Writer>>,
+    seen: Mutex<std::collections::HashSet<i64>>,
 }
 
 /// Serves one connection until the client leaves or a fault closes it.
@@ -154,10 +155,11 @@ pub async fn serve(stream: TcpStream, key: ServerKey, world: Arc<Mutex<World>>) 
             last_msg_id: 0,
             seq: 0,
         })),
+        seen: Mutex::new(std::collections::HashSet::new()),
     };
     let mut plain = plain;
     let mut first_msg = true;
-    while let Some((msg_id, body)) = message(&plain) {
+    while let Some((msg_id, seq_no, body)) = message(&plain) {
         if first_msg {
             first_msg = false;
             let created = tl::enums::NewSession::Created(tl::types::NewSessionCreated {
@@ -169,6 +171,7 @@ pub async fn serve(stream: TcpStream, key: ServerKey, world: Arc<Mutex<World>>) 
                 break;
             }
         }
+        conn.check(msg_id, seq_no, &body);
         if let Flow::Close = conn.handle(msg_id, body).await {
             break;
         }
@@ -183,11 +186,18 @@ pub async fn serve(stream: TcpStream, key: ServerKey, world: Arc<Mutex<World>>) 
     conn.writer.lock().await.close().await;
 }
 
-/// `(msg_id, body)` of a decrypted packet (`salt | session | msg_id | seq | len | body`).
-fn message(plain: &[u8]) -> Option<(i64, Vec<u8>)> {
+/// `(msg_id, seq_no, body)` of a decrypted packet (`salt | session | msg_id | seq | len | body`).
+fn message(plain: &[u8]) -> Option<(i64, i32, Vec<u8>)> {
     let msg_id = i64::from_le_bytes(plain.get(16..24)?.try_into().ok()?);
+    let seq_no = i32::from_le_bytes(plain.get(24..28)?.try_into().ok()?);
     let len = i32::from_le_bytes(plain.get(28..32)?.try_into().ok()?) as usize;
-    Some((msg_id, plain.get(32..32 + len)?.to_vec()))
+    Some((msg_id, seq_no, plain.get(32..32 + len)?.to_vec()))
+}
+
+/// Whether a client message must carry an odd seq_no: everything but
+/// acks and containers (MTProto's "content-related" messages).
+fn content_related(body: &[u8]) -> bool {
+    !matches!(ctor(body), MSGS_ACK | MSG_CONTAINER)
 }
 
 async fn read_frame(rd: &mut OwnedReadHalf, transport: &mut Full) -> io::Result<Option<Vec<u8>>> {
@@ -214,6 +224,45 @@ async fn read_frame(rd: &mut OwnedReadHalf, transport: &mut Full) -> io::Result<
 }
 
 impl Conn {
+    /// Telegram's rules for client msg_ids and seq_nos; a break is recorded
+    /// in [`World::protocol_errors`] (Telegram would answer bad_msg_notification).
+    fn check(&self, msg_id: i64, seq_no: i32, body: &[u8]) {
+        let mut problems = Vec::new();
+        if msg_id % 4 != 0 {
+            problems.push(format!("msg_id {msg_id} not divisible by 4"));
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs() as i64;
+        if ((msg_id >> 32) - now).abs() > 300 {
+            problems.push(format!(
+                "msg_id {msg_id} more than 300 s off the server's clock"
+            ));
+        }
+        if !self
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(msg_id)
+        {
+            problems.push(format!("msg_id {msg_id} used twice in one session"));
+        }
+        if content_related(body) != (seq_no % 2 == 1) {
+            problems.push(format!(
+                "seq_no {seq_no} has the wrong parity for {}",
+                tl::name_for_id(ctor(body))
+            ));
+        }
+        if !problems.is_empty() {
+            self.world
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .protocol_errors
+                .extend(problems);
+        }
+    }
+
     async fn send(&self, body: &[u8], content_related: bool, answer: bool) -> io::Result<()> {
         self.writer
             .lock()
@@ -234,18 +283,19 @@ impl Conn {
         for _ in 0..count {
             let parsed = (|| {
                 let id = i64::deserialize(&mut cur)?;
-                let _seq = i32::deserialize(&mut cur)?;
+                let seq = i32::deserialize(&mut cur)?;
                 let len = i32::deserialize(&mut cur)? as usize;
                 let mut b = vec![0u8; len];
                 cur.read_exact(&mut b)?;
-                Ok::<_, tl::deserialize::Error>((id, b))
+                Ok::<_, tl::deserialize::Error>((id, seq, b))
             })();
             match parsed {
                 Ok(m) => inner.push(m),
                 Err(_) => return Flow::Close,
             }
         }
-        for (id, b) in inner {
+        for (id, seq, b) in inner {
+            self.check(id, seq, &b);
             if let Flow::Close = self.handle_one(id, b).await {
                 return Flow::Close;
             }

@@ -157,6 +157,8 @@ pub struct World {
     pub pts: i32,
     /// TCP connections accepted.
     pub connections: usize,
+    /// Client messages that broke MTProto's msg_id / seq_no rules.
+    pub protocol_errors: Vec<String>,
     pub port: u16,
 }
 
@@ -199,6 +201,7 @@ impl World {
             next_message_id: 1,
             pts: 1,
             connections: 0,
+            protocol_errors: Vec::new(),
             port: 0,
         }
     }

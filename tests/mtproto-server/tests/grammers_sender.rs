@@ -75,6 +75,7 @@ async fn config_ping_errors_and_a_held_answer() {
             .await
             .is_ok()
     );
+    assert_eq!(server.lock().protocol_errors, Vec::<String>::new());
     let calls = server.calls();
     assert_eq!(
         &calls[..3],
