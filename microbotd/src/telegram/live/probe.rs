@@ -45,8 +45,8 @@ impl DcTarget {
     }
 }
 
-/// Connect (through the proxy, if any) + ping; the ping's round-trip time, or why it failed (one line,
-/// no secrets).
+/// Connect (through the proxy, if any) + ping: the ping's round-trip time,
+/// or why it failed (one line, no secrets).
 pub async fn ping(target: &DcTarget, proxy: Option<&Secret>) -> Result<Duration, String> {
     match tokio::time::timeout(PROBE_TIMEOUT, ping_inner(target, proxy)).await {
         Ok(r) => r,
