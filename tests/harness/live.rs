@@ -54,10 +54,15 @@ impl Live {
     pub fn add_account(&self, name: &str) {
         self.daemon
             .ctl_ok(&["account", "add", name, "--phone", PHONE]);
+        self.seed_session(name, &self.server.dc_option());
+    }
+
+    /// Stores a session whose home DC (2) is `dc` for account `name`.
+    pub fn seed_session(&self, name: &str, dc: &grammers_session::types::DcOption) {
         let snapshot = serde_json::json!({
             "version": 1,
             "home_dc": 2,
-            "dc_options": [self.server.dc_option()],
+            "dc_options": [dc],
             "peers": [],
             "updates": { "pts": 0, "qts": 0, "date": 0, "seq": 0, "channels": [] },
         });
