@@ -10,6 +10,7 @@
 
 mod conn;
 mod crypto;
+mod objects;
 mod rpc;
 mod socks5;
 mod srp;

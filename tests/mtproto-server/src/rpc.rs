@@ -3,7 +3,8 @@
 
 use grammers_tl_types::{self as tl, Deserializable, Serializable};
 
-use crate::world::{self, ChatKind, SentMessage, SentPeer, World};
+use crate::objects;
+use crate::world::{ChatKind, ChatSpec, SentMessage, SentPeer, World};
 
 /// `rpc_error` code and message.
 pub type RpcErr = (i32, String);
@@ -73,7 +74,7 @@ pub fn call(w: &mut World, name: &str, body: &[u8]) -> Result<Vec<u8>, RpcErr> {
         return Err(err(401, "AUTH_KEY_UNREGISTERED"));
     }
     match name {
-        "help.getConfig" => Ok(world::config(w.port).to_bytes()),
+        "help.getConfig" => Ok(objects::config(w.port).to_bytes()),
         "auth.sendCode" => {
             let _: tl::functions::auth::SendCode = parse(body)?;
             Ok(tl::enums::auth::SentCode::Code(tl::types::auth::SentCode {
@@ -140,7 +141,7 @@ pub fn call(w: &mut World, name: &str, body: &[u8]) -> Result<Vec<u8>, RpcErr> {
         "updates.getState" => Ok(tl::enums::updates::State::State(tl::types::updates::State {
             pts: w.pts,
             qts: 0,
-            date: world::now(),
+            date: objects::now(),
             seq: 0,
             unread_count: 0,
         })
@@ -151,12 +152,12 @@ pub fn call(w: &mut World, name: &str, body: &[u8]) -> Result<Vec<u8>, RpcErr> {
                 .id
                 .iter()
                 .filter_map(|u| match u {
-                    tl::enums::InputUser::UserSelf => Some(world::user(&w.me, true)),
+                    tl::enums::InputUser::UserSelf => Some(objects::user(&w.me, true)),
                     tl::enums::InputUser::User(u) => w
                         .chats
                         .iter()
                         .find(|c| c.kind == ChatKind::User && c.id == u.user_id)
-                        .map(|c| world::user(c, false)),
+                        .map(|c| objects::user(c, false)),
                     _ => None,
                 })
                 .collect();
@@ -169,10 +170,10 @@ pub fn call(w: &mut World, name: &str, body: &[u8]) -> Result<Vec<u8>, RpcErr> {
                 .iter()
                 .find(|c| c.username.as_deref() == Some(req.username.as_str()))
                 .ok_or_else(|| err(400, "USERNAME_NOT_OCCUPIED"))?;
-            let (users, chats) = world::split(&[found]);
+            let (users, chats) = objects::split(&[found]);
             Ok(
                 tl::enums::contacts::ResolvedPeer::Peer(tl::types::contacts::ResolvedPeer {
-                    peer: world::peer(found),
+                    peer: objects::peer(found),
                     chats,
                     users,
                 })
@@ -180,12 +181,12 @@ pub fn call(w: &mut World, name: &str, body: &[u8]) -> Result<Vec<u8>, RpcErr> {
             )
         }
         "messages.getDialogs" => {
-            let all: Vec<&world::ChatSpec> = w.chats.iter().collect();
-            let (mut users, chats) = world::split(&all);
-            users.push(world::user(&w.me, true));
+            let all: Vec<&ChatSpec> = w.chats.iter().collect();
+            let (mut users, chats) = objects::split(&all);
+            users.push(objects::user(&w.me, true));
             Ok(
                 tl::enums::messages::Dialogs::Dialogs(tl::types::messages::Dialogs {
-                    dialogs: w.chats.iter().map(world::dialog).collect(),
+                    dialogs: w.chats.iter().map(objects::dialog).collect(),
                     messages: Vec::new(),
                     chats,
                     users,
@@ -213,7 +214,7 @@ fn authorize(w: &mut World) -> Vec<u8> {
         otherwise_relogin_days: None,
         tmp_sessions: None,
         future_auth_token: None,
-        user: world::user(&w.me, true),
+        user: objects::user(&w.me, true),
     })
     .to_bytes()
 }
@@ -258,7 +259,7 @@ fn send_message(w: &mut World, body: &[u8]) -> Result<Vec<u8>, RpcErr> {
         ],
         users: Vec::new(),
         chats: Vec::new(),
-        date: world::now(),
+        date: objects::now(),
         seq: 0,
     })
     .to_bytes())
