@@ -284,11 +284,14 @@ fn default_messenger(config: &Config, store: &Store) -> Result<Arc<dyn Messenger
             let hash = config.telegram.api_hash.clone().ok_or_else(|| {
                 DaemonError::Telegram("telegram.api_hash is not set (checked at load)".into())
             })?;
-            Ok(Arc::new(telegram::live::LiveMessenger::new(
-                config.telegram.api_id,
-                hash,
-                Arc::new(store.clone()),
-            )))
+            Ok(Arc::new(
+                telegram::live::LiveMessenger::new(
+                    config.telegram.api_id,
+                    hash,
+                    Arc::new(store.clone()),
+                )
+                .with_proxy(config.telegram.proxy.clone()),
+            ))
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Test harness shared by every end-to-end test and by the daemon's store
 //! tests: [`pg`] (a throwaway PostgreSQL cluster) and [`daemon`] (the real
 //! `microbotd` binary on a temp socket, driven by the real `microbotctl`),
-//! and [`proxy`] (a TCP link to PostgreSQL a test can cut).
+//! [`proxy`] (a TCP link to PostgreSQL a test can cut) and [`live`] (that
+//! daemon in live mode, talking to the test MTProto server).
 
 pub mod daemon;
+pub mod live;
 pub mod pg;
 pub mod proxy;
 

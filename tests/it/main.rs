@@ -10,6 +10,7 @@ mod foundation;
 mod lookahead;
 mod maintenance;
 mod man;
+mod mtproto;
 mod permissions;
 mod scheduler;
 mod startup_errors;

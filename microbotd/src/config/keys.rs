@@ -172,6 +172,15 @@ pub const KEYS: &[KeyDoc] = &[
         "Messages per minute per account (a token bucket), on top of Telegram's own limits.",
     ),
     key(
+        "telegram",
+        "proxy",
+        Literal("\"\""),
+        false,
+        "SOCKS5 proxy for every Telegram connection, \"socks5://[user[:password]@]host:port\" \
+         (for networks where Telegram is filtered); empty = connect directly. The password is \
+         never logged and check-config shows it as ***.",
+    ),
+    key(
         "scheduler",
         "default_timezone",
         Literal("\"UTC\""),

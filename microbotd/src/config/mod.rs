@@ -112,6 +112,8 @@ pub struct TelegramConfig {
     /// Where the hash came from, for `check-config` (never the value).
     pub api_hash_source: Option<String>,
     pub rate_limit_per_minute: u32,
+    /// `socks5://[user[:password]@]host:port` for every Telegram connection.
+    pub proxy: Option<Secret>,
 }
 
 /// `[scheduler]`.

@@ -82,6 +82,7 @@ struct RawTelegram {
     api_hash: String,
     api_hash_file: Option<PathBuf>,
     rate_limit_per_minute: u32,
+    proxy: String,
 }
 
 impl std::fmt::Debug for RawTelegram {
@@ -91,6 +92,7 @@ impl std::fmt::Debug for RawTelegram {
             .field("api_id", &self.api_id)
             .field("api_hash", &"***")
             .field("api_hash_file", &self.api_hash_file)
+            .field("proxy", &super::render::redact_url(&self.proxy))
             .finish()
     }
 }
@@ -103,6 +105,7 @@ impl Default for RawTelegram {
             api_hash: String::new(),
             api_hash_file: None,
             rate_limit_per_minute: 20,
+            proxy: String::new(),
         }
     }
 }
@@ -399,12 +402,21 @@ fn resolve_telegram(
             ),
         ));
     }
+    let proxy = match t.proxy.trim() {
+        "" => None,
+        url => {
+            crate::telegram::live::proxy::validate(url)
+                .map_err(|why| ConfigError::invalid("telegram.proxy", why))?;
+            Some(Secret::new(url))
+        }
+    };
     Ok(TelegramConfig {
         mode,
         api_id,
         api_hash,
         api_hash_source: source,
         rate_limit_per_minute: t.rate_limit_per_minute,
+        proxy,
     })
 }
 

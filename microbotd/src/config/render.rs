@@ -85,6 +85,8 @@ pub(crate) fn to_toml(c: &Config) -> String {
         "rate_limit_per_minute = {}\n",
         t.rate_limit_per_minute
     ));
+    let proxy = t.proxy.as_ref().map(|p| redact_url(p.expose()));
+    out.push_str(&format!("proxy = {}\n", q(proxy.as_deref().unwrap_or(""))));
     out.push_str("\n[scheduler]\n");
     out.push_str(&format!(
         "default_timezone = {}\n",

@@ -222,3 +222,32 @@ fn cluster_keys_and_node_id_from_file_and_environment() {
         other => panic!("{other}"),
     }
 }
+
+#[test]
+fn proxy_is_checked_and_its_password_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "[telegram]\nproxy = \"http://u:hunter2@h:8080\"\n",
+    );
+    let err = Config::load_from(Some(&p), &env(dir.path()), &dry())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("telegram.proxy"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    let p = write(
+        dir.path(),
+        "[telegram]\nproxy = \"socks5://u:hunter2@127.0.0.1:1080\"\n",
+    );
+    let c = Config::load_from(Some(&p), &env(dir.path()), &dry()).unwrap();
+    assert_eq!(
+        c.telegram.proxy.as_ref().map(|s| s.expose()),
+        Some("socks5://u:hunter2@127.0.0.1:1080")
+    );
+    let shown = format!("{:?}\n{}", c, c.to_redacted_toml());
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(
+        shown.contains("proxy = \"socks5://u:***@127.0.0.1:1080\""),
+        "{shown}"
+    );
+}

@@ -135,6 +135,11 @@ fn value_of(c: &Config, key: &KeyDoc) -> String {
             .unwrap_or_default(),
         ("telegram", "api_hash_file") => t.api_hash_source.clone().unwrap_or_default(),
         ("telegram", "rate_limit_per_minute") => t.rate_limit_per_minute.to_string(),
+        ("telegram", "proxy") => t
+            .proxy
+            .as_ref()
+            .map(|s| s.expose().to_string())
+            .unwrap_or_default(),
         ("scheduler", "default_timezone") => c.scheduler.default_timezone.name().to_string(),
         ("scheduler", "misfire_grace") => format_duration(c.scheduler.misfire_grace),
         ("scheduler", "lookahead") => format_duration(c.scheduler.lookahead),

@@ -3,6 +3,7 @@
 //! to do. Thresholds live in [`rules`].
 
 pub mod rules;
+mod telegram;
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -77,6 +78,7 @@ pub async fn run(ctx: &Context) -> Vec<Check> {
     if ctx.leases.is_cluster() {
         checks.push(or_fail("account leases", leases(ctx).await));
     }
+    checks.extend(telegram::checks(ctx).await);
     checks.push(backups(&ctx.config.backup.dir, SystemTime::now()));
     checks.push(or_fail(
         "database bloat",

@@ -9,6 +9,8 @@
 //! retries I/O errors, so every FLOOD_WAIT reaches the scheduler.
 
 pub mod login;
+pub mod probe;
+pub mod proxy;
 pub mod resolve;
 pub mod rpc_map;
 pub mod send;
@@ -103,6 +105,8 @@ pub struct LiveMessenger {
     api_hash: Secret,
     sessions: Arc<dyn SessionStore>,
     slots: Mutex<HashMap<i64, Arc<Slot>>>,
+    /// `[telegram] proxy`, the whole URL (it may hold a password).
+    proxy: Option<Secret>,
 }
 
 impl fmt::Debug for LiveMessenger {
@@ -121,7 +125,20 @@ impl LiveMessenger {
             api_hash,
             sessions,
             slots: Mutex::new(HashMap::new()),
+            proxy: None,
         }
+    }
+
+    /// Sends every connection through this SOCKS5 proxy (see [`proxy`]).
+    pub fn with_proxy(mut self, proxy: Option<Secret>) -> Self {
+        if let Some(p) = &proxy {
+            tracing::info!(
+                proxy = %crate::config::redact_database_url(p.expose()),
+                "Telegram connections go through a SOCKS5 proxy"
+            );
+        }
+        self.proxy = proxy;
+        self
     }
 
     fn slot(&self, account: &AccountKey) -> Arc<Slot> {
@@ -161,6 +178,7 @@ impl LiveMessenger {
             device_model: "microbot".to_owned(),
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
             retry_policy: Box::new(ReconnectOnly),
+            proxy_url: self.proxy.as_ref().map(|p| p.expose().to_owned()),
             ..ConnectionParams::default()
         };
         let pool = SenderPool::with_configuration(Arc::clone(&session), self.api_id, params);

@@ -113,6 +113,19 @@ impl State {
     }
 }
 
+/// The home data centre recorded in a stored session (its id, addresses
+/// and auth key), without loading the rest; `None` for an unreadable
+/// snapshot or one whose home DC has no address recorded.
+pub fn stored_home_dc(bytes: &[u8]) -> Option<DcOption> {
+    let snap: Snapshot = serde_json::from_slice(bytes).ok()?;
+    if snap.version != SNAPSHOT_VERSION {
+        return None;
+    }
+    let mut state = State::from_snapshot(snap);
+    let home = state.home_dc;
+    state.dc_options.remove(&home)
+}
+
 /// One account's MTProto session. Cheap to query; see the module docs for
 /// when it is written to the [`SessionStore`].
 pub struct DbSession {

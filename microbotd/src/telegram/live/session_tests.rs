@@ -173,3 +173,18 @@ async fn debug_never_shows_auth_keys() {
         "{dbg}"
     );
 }
+
+#[tokio::test]
+async fn the_stored_home_dc_is_read_back_with_its_key() {
+    let store = Arc::new(MemStore::default());
+    let s = DbSession::load(7, store.clone()).await.unwrap();
+    s.set_dc_option(&keyed(4, 9)).await.unwrap();
+    s.set_home_dc_id(4).await.unwrap();
+    s.flush().await.unwrap();
+    let bytes = store.load_session(7).await.unwrap().unwrap();
+    let home = stored_home_dc(&bytes).expect("home dc");
+    assert_eq!((home.id, home.auth_key), (4, Some([9; 256])));
+    assert!(stored_home_dc(b"not json").is_none());
+    let probe = super::super::probe::DcTarget::from_option(&home).unwrap();
+    assert!(!format!("{probe:?}").contains("auth_key"), "{probe:?}");
+}
