@@ -11,6 +11,7 @@ mod man;
 mod permissions;
 mod scheduler;
 mod startup_errors;
+mod stock_clients;
 mod systemd;
 mod template_apply;
 mod templates;

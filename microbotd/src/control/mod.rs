@@ -15,6 +15,7 @@ pub mod error;
 pub mod guard;
 pub mod login_limit;
 pub mod maintenance;
+pub mod reflection;
 pub mod scheduler;
 pub mod slow;
 pub mod system;
@@ -53,11 +54,7 @@ pub async fn serve(
     health_reporter
         .set_serving::<SystemServer<system::SystemService>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(microbot_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .expect("embedded descriptor sets are valid");
+    let (reflection, reflection_v1alpha) = reflection::services();
     let guard = Guard::new(policy);
     Server::builder()
         .layer(SlowCallLayer {
@@ -66,6 +63,7 @@ pub async fn serve(
         .layer(InterceptorLayer::new(move |req| guard.check(req)))
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(SystemServer::new(system::SystemService::new(ctx.clone())))
         .add_service(AccountsServer::new(accounts::AccountsService::new(
             ctx.clone(),
