@@ -19,6 +19,7 @@ pub mod live;
 pub mod logging;
 pub mod maintenance;
 pub mod man;
+pub mod metrics;
 pub mod schedule;
 pub mod scheduler;
 pub mod socket;
@@ -58,6 +59,8 @@ pub enum DaemonError {
     Dispatcher(#[from] scheduler::DispatchError),
     #[error("dispatcher panicked: {0}")]
     DispatcherPanic(String),
+    #[error(transparent)]
+    Metrics(#[from] metrics::serve::BindError),
 }
 
 /// What tests (and embedders) may swap in; production uses the defaults.
@@ -100,12 +103,25 @@ pub async fn run_with(
         None => default_messenger(&config, &store)?,
     };
     let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
+    // Cancelled when shutdown starts (stop taking new sends) or when the
+    // dispatcher dies (the daemon must not keep serving without it).
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let heartbeat = events::Heartbeat::default();
+    let messenger = metrics::start(
+        &config.metrics,
+        &store,
+        &heartbeat,
+        clock.clone(),
+        messenger,
+        cancel.clone(),
+    )
+    .await?;
     // The dispatcher (scheduler module) takes the receiver.
     let (events, changes) = events::Events::channel();
     let live = Arc::new(LiveSettings::from_config(&config));
     let ctx = Context {
         events,
-        heartbeat: events::Heartbeat::default(),
+        heartbeat,
         config: Arc::new(config),
         store: store.clone(),
         messenger,
@@ -122,9 +138,6 @@ pub async fn run_with(
         &ctx.config.daemon.admin_group,
     );
     let status = status_line(&store).await?;
-    // Cancelled when shutdown starts (stop taking new sends) or when the
-    // dispatcher dies (the daemon must not keep serving without it).
-    let cancel = tokio_util::sync::CancellationToken::new();
     let mut dispatcher = tokio::spawn(scheduler::run(ctx.clone(), changes, cancel.clone()));
     let stop = cancel.clone();
     let shutdown = async move {

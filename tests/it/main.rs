@@ -8,6 +8,7 @@ mod doctor;
 mod foundation;
 mod maintenance;
 mod man;
+mod metrics;
 mod permissions;
 mod scheduler;
 mod startup_errors;

@@ -191,6 +191,23 @@ pub const KEYS: &[KeyDoc] = &[
         false,
         "Backups older than this many days are pruned.",
     ),
+    key(
+        "metrics",
+        "listen",
+        Literal("\"\""),
+        false,
+        "Address:port of the Prometheus endpoint (GET /metrics, OpenMetrics text), e.g. \
+         \"127.0.0.1:9464\". Empty: no metrics and no TCP listener at all. The endpoint has \
+         no authentication: bind it to loopback or a monitoring network.",
+    ),
+    key(
+        "metrics",
+        "per_account",
+        Literal("false"),
+        false,
+        "Add an account label to the send metrics (one series per account and outcome). \
+         Off by default to keep the number of series small.",
+    ),
 ];
 
 /// The table entry for `section.name`.

@@ -121,6 +121,15 @@ pub struct BackupConfig {
     pub keep_days: u32,
 }
 
+/// `[metrics]`: the opt-in Prometheus endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsConfig {
+    /// Where `/metrics` is served; `None` (the default) serves nothing.
+    pub listen: Option<std::net::SocketAddr>,
+    /// Label send metrics with the account name (one series per account).
+    pub per_account: bool,
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -129,6 +138,7 @@ pub struct Config {
     pub telegram: TelegramConfig,
     pub scheduler: SchedulerConfig,
     pub backup: BackupConfig,
+    pub metrics: MetricsConfig,
     /// The file it was read from, if any.
     pub source: Option<PathBuf>,
 }

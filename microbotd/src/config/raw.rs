@@ -7,11 +7,18 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     BackupConfig, Config, ConfigError, DaemonConfig, DatabaseConfig, Environment, HumanDuration,
-    SchedulerConfig, TelegramConfig, TelegramMode,
+    MetricsConfig, SchedulerConfig, TelegramConfig, TelegramMode,
 };
 use crate::telegram::Secret;
 
-const SECTIONS: [&str; 5] = ["daemon", "database", "telegram", "scheduler", "backup"];
+const SECTIONS: [&str; 6] = [
+    "daemon",
+    "database",
+    "telegram",
+    "scheduler",
+    "backup",
+    "metrics",
+];
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -21,6 +28,7 @@ pub(crate) struct RawConfig {
     telegram: RawTelegram,
     scheduler: RawScheduler,
     backup: RawBackup,
+    metrics: RawMetrics,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -126,6 +134,13 @@ impl Default for RawBackup {
             keep_days: 30,
         }
     }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawMetrics {
+    listen: String,
+    per_account: bool,
 }
 
 /// Parses the file text (if any) with the environment overlay applied.
@@ -278,9 +293,26 @@ impl RawConfig {
                 dir: backup_dir,
                 keep_days: self.backup.keep_days,
             },
+            metrics: resolve_metrics(self.metrics)?,
             source: None,
         })
     }
+}
+
+fn resolve_metrics(m: RawMetrics) -> Result<MetricsConfig, ConfigError> {
+    let listen = match m.listen.trim() {
+        "" => None,
+        addr => Some(addr.parse::<std::net::SocketAddr>().map_err(|_| {
+            ConfigError::invalid(
+                "metrics.listen",
+                format!("{addr:?} is not an address:port such as \"127.0.0.1:9464\""),
+            )
+        })?),
+    };
+    Ok(MetricsConfig {
+        listen,
+        per_account: m.per_account,
+    })
 }
 
 fn absolute(key: &str, p: PathBuf) -> Result<PathBuf, ConfigError> {

@@ -99,6 +99,12 @@ pub(crate) fn to_toml(c: &Config) -> String {
         q(&c.backup.dir.display().to_string())
     ));
     out.push_str(&format!("keep_days = {}\n", c.backup.keep_days));
+    out.push_str("\n[metrics]\n");
+    out.push_str(&format!(
+        "listen = {}\n",
+        q(&c.metrics.listen.map(|a| a.to_string()).unwrap_or_default())
+    ));
+    out.push_str(&format!("per_account = {}\n", c.metrics.per_account));
     out
 }
 

@@ -137,6 +137,8 @@ fn value_of(c: &Config, key: &KeyDoc) -> String {
         ("scheduler", "misfire_grace") => format_duration(c.scheduler.misfire_grace),
         ("backup", "dir") => c.backup.dir.display().to_string(),
         ("backup", "keep_days") => c.backup.keep_days.to_string(),
+        ("metrics", "listen") => c.metrics.listen.map(|a| a.to_string()).unwrap_or_default(),
+        ("metrics", "per_account") => c.metrics.per_account.to_string(),
         // A key added to the table but not here: every reload warns about it
         // (tested below), so it cannot go unnoticed.
         _ => format!("<unknown key {}>", key.path()),
