@@ -62,6 +62,8 @@ pub enum Command {
     Doctor,
     /// The audit trail: who changed what.
     Audit(crate::commands::audit::AuditArgs),
+    /// Sent, failed, missed, cancelled, flood waits and lateness per day, account or template.
+    Stats(crate::commands::stats::StatsArgs),
     /// Change the daemon's log level without a restart. Admin only.
     LogLevel(crate::commands::log_level::LogLevelArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).

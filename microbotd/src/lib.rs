@@ -24,6 +24,7 @@ pub mod schedule;
 pub mod scheduler;
 pub mod socket;
 pub mod state_dir;
+pub mod stats;
 pub mod store;
 pub mod systemd;
 pub mod telegram;
@@ -107,6 +108,8 @@ pub async fn run_with(
     // dispatcher dies (the daemon must not keep serving without it).
     let cancel = tokio_util::sync::CancellationToken::new();
     let heartbeat = events::Heartbeat::default();
+    let messenger: Arc<dyn Messenger> =
+        Arc::new(stats::flood_log::FloodLog::new(messenger, store.clone()));
     let messenger = metrics::start(
         &config.metrics,
         &store,

@@ -15,6 +15,7 @@ use crate::v1::deliveries_client::DeliveriesClient;
 use crate::v1::maintenance_client::MaintenanceClient;
 use crate::v1::scheduler_client::SchedulerClient;
 use crate::v1::schedules_client::SchedulesClient;
+use crate::v1::stats_client::StatsClient;
 use crate::v1::system_client::SystemClient;
 use crate::v1::templates_client::TemplatesClient;
 use crate::{DAEMON_PROTOCOL_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION};
@@ -168,5 +169,10 @@ impl Client {
     /// The `Backup` service.
     pub fn backup(&self) -> BackupClient<Transport> {
         BackupClient::new(self.transport())
+    }
+
+    /// The `Stats` service.
+    pub fn stats(&self) -> StatsClient<Transport> {
+        StatsClient::new(self.transport())
     }
 }

@@ -12,6 +12,7 @@ mod metrics;
 mod permissions;
 mod scheduler;
 mod startup_errors;
+mod stats;
 mod stock_clients;
 mod systemd;
 mod template_apply;

@@ -12,6 +12,7 @@ mod doctor;
 mod health;
 pub mod log_level;
 pub mod scheduler;
+pub mod stats;
 mod status;
 pub mod template;
 
@@ -65,6 +66,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Backup(cmd) => backup::run(&ctx, cmd).await,
         Command::Doctor => doctor::run(&ctx).await,
         Command::Audit(args) => audit::run(&ctx, args).await,
+        Command::Stats(args) => stats::run(&ctx, args).await,
         Command::LogLevel(args) => log_level::run(&ctx, args).await,
         Command::Completions { .. } | Command::Man { .. } => unreachable!("answered above"),
     }

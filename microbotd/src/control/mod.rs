@@ -18,6 +18,7 @@ pub mod maintenance;
 pub mod reflection;
 pub mod scheduler;
 pub mod slow;
+pub mod stats;
 pub mod system;
 pub mod template_apply;
 pub mod templates;
@@ -30,6 +31,7 @@ use microbot_proto::v1::deliveries_server::DeliveriesServer;
 use microbot_proto::v1::maintenance_server::MaintenanceServer;
 use microbot_proto::v1::scheduler_server::SchedulerServer;
 use microbot_proto::v1::schedules_server::SchedulesServer;
+use microbot_proto::v1::stats_server::StatsServer;
 use microbot_proto::v1::system_server::SystemServer;
 use microbot_proto::v1::templates_server::TemplatesServer;
 use tokio_stream::wrappers::UnixListenerStream;
@@ -84,6 +86,7 @@ pub async fn serve(
             maintenance::MaintenanceService::new(ctx.clone()),
         ))
         .add_service(BackupServer::new(backup::BackupService::new(ctx.clone())))
+        .add_service(StatsServer::new(stats::StatsService::new(ctx.clone())))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await
 }

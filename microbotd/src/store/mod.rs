@@ -18,6 +18,7 @@ mod open;
 pub mod scheduler_ops;
 pub mod sessions;
 pub mod state_counts;
+pub mod stats;
 pub mod system;
 pub mod targets;
 pub mod templates;
