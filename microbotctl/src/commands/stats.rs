@@ -1,7 +1,7 @@
 //! `microbotctl stats`: sent, failed, missed, cancelled, flood waits and
 //! lateness per UTC day, account or template (runbook 8.1 and 8.3). On a
-//! terminal, the per-day table ends with a bar per day so a trend shows at a
-//! glance.
+//! terminal, the per-day table is followed by a bar per day so a trend shows
+//! at a glance.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -117,6 +117,27 @@ pub fn bar(r: &StatsRow, busiest: i64) -> String {
     )
 }
 
+/// Below the table on a terminal: one bar per day, so a trend shows at a
+/// glance (fits 80 columns).
+fn print_trend(rows: &[StatsRow]) {
+    let busiest = rows
+        .iter()
+        .map(|r| r.sent + r.failed + r.missed)
+        .max()
+        .unwrap_or(0);
+    println!();
+    for r in rows {
+        let total = r.sent + r.failed + r.missed;
+        let count = if total == 0 {
+            String::new()
+        } else {
+            format!(" {total}")
+        };
+        println!("{} │{}{count}", r.day, bar(r, busiest));
+    }
+    println!("{:10} └ █ sent  ▓ failed  ░ missed (UTC days)", "");
+}
+
 pub async fn run(ctx: &Ctx, args: StatsArgs) -> Result<ExitCode, Failure> {
     let resp = ctx
         .client
@@ -131,24 +152,10 @@ pub async fn run(ctx: &Ctx, args: StatsArgs) -> Result<ExitCode, Failure> {
         .into_inner();
     let mut columns: Vec<&str> = args.by.key_columns().to_vec();
     columns.extend(COUNT_COLUMNS);
-    let mut rows: Vec<Vec<Value>> = resp.rows.iter().map(|r| row(args.by, r)).collect();
-    let trend =
-        ctx.format == Format::Table && args.by == By::Day && std::io::stdout().is_terminal();
-    if trend {
-        let busiest = resp
-            .rows
-            .iter()
-            .map(|r| r.sent + r.failed + r.missed)
-            .max()
-            .unwrap_or(0);
-        columns.push("trend");
-        for (cells, r) in rows.iter_mut().zip(&resp.rows) {
-            cells.push(json!(bar(r, busiest)));
-        }
-    }
+    let rows: Vec<Vec<Value>> = resp.rows.iter().map(|r| row(args.by, r)).collect();
     print_rows(ctx.format, &columns, &rows);
-    if trend {
-        println!("trend: █ sent  ▓ failed  ░ missed (days in UTC; lateness = sent_at - slot)");
+    if ctx.format == Format::Table && args.by == By::Day && std::io::stdout().is_terminal() {
+        print_trend(&resp.rows);
     }
     Ok(ExitCode::SUCCESS)
 }

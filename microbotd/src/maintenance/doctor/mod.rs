@@ -3,6 +3,7 @@
 //! to do. Thresholds live in [`rules`].
 
 pub mod rules;
+mod sessions;
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -73,6 +74,10 @@ pub async fn run(ctx: &Context) -> Vec<Check> {
         )
     });
     checks.push(accounts);
+    checks.push(or_fail(
+        "active sessions",
+        sessions::active_sessions(ctx).await,
+    ));
     checks.push(limits);
     checks.push(backups(&ctx.config.backup.dir, SystemTime::now()));
     checks.push(or_fail(
