@@ -62,6 +62,8 @@ pub enum DaemonError {
     DispatcherPanic(String),
     #[error(transparent)]
     Metrics(#[from] metrics::serve::BindError),
+    #[error(transparent)]
+    Remote(#[from] control::remote::RemoteError),
 }
 
 /// What tests (and embedders) may swap in; production uses the defaults.
@@ -141,6 +143,22 @@ pub async fn run_with(
         &ctx.config.daemon.admin_group,
     );
     let status = status_line(&store).await?;
+    // Bound (and its files read) before READY, so a mistake stops start-up.
+    if let Some(tcp) = control::remote::bind(&ctx.config.control).await? {
+        let tls = control::remote::tls_config(&ctx.config.control)?;
+        let remote = control::serve_remote(
+            ctx.clone(),
+            tcp,
+            tls,
+            policy.clone(),
+            cancel.clone().cancelled_owned(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = remote.await {
+                tracing::error!(error = %e, "remote control listener stopped");
+            }
+        });
+    }
     let mut dispatcher = tokio::spawn(scheduler::run(ctx.clone(), changes, cancel.clone()));
     let stop = cancel.clone();
     let shutdown = async move {

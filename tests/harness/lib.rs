@@ -2,6 +2,7 @@
 //! tests: [`pg`] (a throwaway PostgreSQL cluster) and [`daemon`] (the real
 //! `microbotd` binary on a temp socket, driven by the real `microbotctl`).
 
+pub mod certs;
 pub mod daemon;
 pub mod pg;
 

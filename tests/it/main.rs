@@ -10,6 +10,7 @@ mod maintenance;
 mod man;
 mod metrics;
 mod permissions;
+mod remote;
 mod scheduler;
 mod startup_errors;
 mod stats;

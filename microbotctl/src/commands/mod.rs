@@ -45,11 +45,16 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Man { dir } => return docs::man(dir),
         _ => {}
     }
-    let socket = cli
-        .socket
-        .clone()
-        .unwrap_or_else(crate::socket::default_socket);
-    let client = Client::connect(&socket).await?;
+    let client = match &cli.endpoint {
+        Some(endpoint) => crate::remote::connect(endpoint, &cli).await?,
+        None => {
+            let socket = cli
+                .socket
+                .clone()
+                .unwrap_or_else(crate::socket::default_socket);
+            Client::connect(&socket).await?
+        }
+    };
     let ctx = Ctx {
         client,
         format: cli.output,

@@ -130,6 +130,22 @@ pub struct MetricsConfig {
     pub per_account: bool,
 }
 
+/// `[control]`: the optional remote control listener (gRPC over mutual TLS).
+#[derive(Debug, Clone, Default)]
+pub struct ControlConfig {
+    /// `None` (the default): the Unix socket only.
+    pub tcp_listen: Option<std::net::SocketAddr>,
+    pub tls_cert: Option<PathBuf>,
+    /// A path only; the key itself is read at start-up and never logged.
+    pub tls_key: Option<PathBuf>,
+    /// Client certificates must chain to this CA.
+    pub client_ca: Option<PathBuf>,
+    /// Client certificate subject common names (CN) with the admin role.
+    pub admin_names: Vec<String>,
+    /// … and with the operator role. Any other CN is refused.
+    pub operator_names: Vec<String>,
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -139,6 +155,7 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub backup: BackupConfig,
     pub metrics: MetricsConfig,
+    pub control: ControlConfig,
     /// The file it was read from, if any.
     pub source: Option<PathBuf>,
 }

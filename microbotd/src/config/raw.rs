@@ -6,18 +6,19 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BackupConfig, Config, ConfigError, DaemonConfig, DatabaseConfig, Environment, HumanDuration,
-    MetricsConfig, SchedulerConfig, TelegramConfig, TelegramMode,
+    BackupConfig, Config, ConfigError, ControlConfig, DaemonConfig, DatabaseConfig, Environment,
+    HumanDuration, MetricsConfig, SchedulerConfig, TelegramConfig, TelegramMode,
 };
 use crate::telegram::Secret;
 
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "daemon",
     "database",
     "telegram",
     "scheduler",
     "backup",
     "metrics",
+    "control",
 ];
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -29,6 +30,7 @@ pub(crate) struct RawConfig {
     scheduler: RawScheduler,
     backup: RawBackup,
     metrics: RawMetrics,
+    control: RawControl,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -141,6 +143,17 @@ impl Default for RawBackup {
 struct RawMetrics {
     listen: String,
     per_account: bool,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawControl {
+    tcp_listen: String,
+    tls_cert: String,
+    tls_key: String,
+    client_ca: String,
+    admin_names: Vec<String>,
+    operator_names: Vec<String>,
 }
 
 /// Parses the file text (if any) with the environment overlay applied.
@@ -294,6 +307,7 @@ impl RawConfig {
                 keep_days: self.backup.keep_days,
             },
             metrics: resolve_metrics(self.metrics)?,
+            control: resolve_control(self.control)?,
             source: None,
         })
     }
@@ -312,6 +326,36 @@ fn resolve_metrics(m: RawMetrics) -> Result<MetricsConfig, ConfigError> {
     Ok(MetricsConfig {
         listen,
         per_account: m.per_account,
+    })
+}
+
+fn resolve_control(c: RawControl) -> Result<ControlConfig, ConfigError> {
+    let tcp_listen = match c.tcp_listen.trim() {
+        "" => None,
+        addr => Some(addr.parse::<std::net::SocketAddr>().map_err(|_| {
+            ConfigError::invalid(
+                "control.tcp_listen",
+                format!("{addr:?} is not an address:port such as \"0.0.0.0:7443\""),
+            )
+        })?),
+    };
+    let file = |key: &str, value: String| -> Result<Option<PathBuf>, ConfigError> {
+        match value.trim() {
+            "" if tcp_listen.is_some() => Err(ConfigError::invalid(
+                format!("control.{key}"),
+                "required with control.tcp_listen (PEM file)",
+            )),
+            "" => Ok(None),
+            v => absolute(&format!("control.{key}"), PathBuf::from(v)).map(Some),
+        }
+    };
+    Ok(ControlConfig {
+        tcp_listen,
+        tls_cert: file("tls_cert", c.tls_cert)?,
+        tls_key: file("tls_key", c.tls_key)?,
+        client_ca: file("client_ca", c.client_ca)?,
+        admin_names: c.admin_names,
+        operator_names: c.operator_names,
     })
 }
 

@@ -2,6 +2,7 @@
 //! ([`run`]), each an OK / WARN / FAIL [`Check`] with a detail that says what
 //! to do. Thresholds live in [`rules`].
 
+mod certificate;
 pub mod rules;
 mod sessions;
 
@@ -80,6 +81,10 @@ pub async fn run(ctx: &Context) -> Vec<Check> {
     ));
     checks.push(limits);
     checks.push(backups(&ctx.config.backup.dir, SystemTime::now()));
+    checks.extend(certificate::server_certificate(
+        &ctx.config.control,
+        ctx.now().timestamp(),
+    ));
     checks.push(or_fail(
         "database bloat",
         db::bloat(&ctx.store)
