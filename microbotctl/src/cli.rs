@@ -18,6 +18,18 @@ pub struct Cli {
     /// Control socket of the daemon [default: the user's daemon if running, else /run/microbot/control.sock]
     #[arg(long, global = true, env = "MICROBOT_SOCKET", value_name = "PATH")]
     pub socket: Option<PathBuf>,
+    /// Remote daemon over mutual TLS, https://HOST:PORT (its [control] tcp_listen); used instead of --socket
+    #[arg(long, global = true, env = "MICROBOT_ENDPOINT", value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// With --endpoint: CA certificate (PEM) the daemon's certificate must chain to
+    #[arg(long, global = true, env = "MICROBOT_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// With --endpoint: this client's certificate (PEM); its subject CN decides the role
+    #[arg(long, global = true, env = "MICROBOT_CERT", value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// With --endpoint: the key of --cert (PEM)
+    #[arg(long, global = true, env = "MICROBOT_KEY", value_name = "FILE")]
+    pub key: Option<PathBuf>,
     /// Output format.
     #[arg(
         short = 'o',
@@ -65,6 +77,8 @@ pub enum Command {
     Doctor,
     /// The audit trail: who changed what.
     Audit(crate::commands::audit::AuditArgs),
+    /// Sent, failed, missed, cancelled, flood waits and lateness per day, account or template.
+    Stats(crate::commands::stats::StatsArgs),
     /// Change the daemon's log level without a restart. Admin only.
     LogLevel(crate::commands::log_level::LogLevelArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).

@@ -41,7 +41,9 @@ impl From<ClientError> for Failure {
         match e {
             ClientError::Unreachable { socket, reason } => Failure {
                 message: format!("cannot reach microbotd at {}: {reason}", socket.display()),
-                hint: Some(if reason.to_lowercase().contains("permission") {
+                hint: Some(if socket.to_string_lossy().starts_with("https://") {
+                    "is tcp_listen set on that daemon, and are --ca, --cert and --key the right files (signed by its client_ca, not expired)?".into()
+                } else if reason.to_lowercase().contains("permission") {
                     "ask an admin to add you to the microbot group (then log in again)".into()
                 } else {
                     "is microbotd running? (systemctl status microbotd; or pass --socket / set MICROBOT_SOCKET)".into()

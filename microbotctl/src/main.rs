@@ -8,6 +8,7 @@ mod commands;
 mod failure;
 mod output;
 mod prompt;
+mod remote;
 mod socket;
 
 use std::process::ExitCode;

@@ -22,10 +22,12 @@ pub mod live;
 pub mod logging;
 pub mod maintenance;
 pub mod man;
+pub mod metrics;
 pub mod schedule;
 pub mod scheduler;
 pub mod socket;
 pub mod state_dir;
+pub mod stats;
 pub mod store;
 pub mod systemd;
 pub mod telegram;
@@ -63,6 +65,10 @@ pub enum DaemonError {
     DispatcherPanic(String),
     #[error(transparent)]
     Lock(#[from] cluster::single_node::LockError),
+    #[error(transparent)]
+    Metrics(#[from] metrics::serve::BindError),
+    #[error(transparent)]
+    Remote(#[from] control::remote::RemoteError),
 }
 
 /// What tests (and embedders) may swap in; production uses the defaults.
@@ -120,6 +126,21 @@ pub async fn run_with(
         None => default_messenger(&config, &store)?,
     };
     let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
+    // Cancelled when shutdown starts (stop taking new sends) or when the
+    // dispatcher dies (the daemon must not keep serving without it).
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let heartbeat = events::Heartbeat::default();
+    let messenger: Arc<dyn Messenger> =
+        Arc::new(stats::flood_log::FloodLog::new(messenger, store.clone()));
+    let messenger = metrics::start(
+        &config.metrics,
+        &store,
+        &heartbeat,
+        clock.clone(),
+        messenger,
+        cancel.clone(),
+    )
+    .await?;
     // The dispatcher (scheduler module) takes the receiver.
     let (events, changes) = events::Events::channel();
     let live = Arc::new(LiveSettings::from_config(&config));
@@ -127,7 +148,7 @@ pub async fn run_with(
     let ctx = Context {
         leases,
         events,
-        heartbeat: events::Heartbeat::default(),
+        heartbeat,
         config: Arc::new(config),
         store: store.clone(),
         messenger,
@@ -144,9 +165,6 @@ pub async fn run_with(
         &ctx.config.daemon.admin_group,
     );
     let status = status_line(&store).await?;
-    // Cancelled when shutdown starts (stop taking new sends) or when the
-    // dispatcher dies (the daemon must not keep serving without it).
-    let cancel = tokio_util::sync::CancellationToken::new();
     // Stopped only after the dispatcher, so no send outlives its lease here.
     let lease_stop = tokio_util::sync::CancellationToken::new();
     let lease_task = lease_manager.map(|manager| {
@@ -158,6 +176,22 @@ pub async fn run_with(
             manager.run(stop).await
         })
     });
+    // Bound (and its files read) before READY, so a mistake stops start-up.
+    if let Some(tcp) = control::remote::bind(&ctx.config.control).await? {
+        let tls = control::remote::tls_config(&ctx.config.control)?;
+        let remote = control::serve_remote(
+            ctx.clone(),
+            tcp,
+            tls,
+            policy.clone(),
+            cancel.clone().cancelled_owned(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = remote.await {
+                tracing::error!(error = %e, "remote control listener stopped");
+            }
+        });
+    }
     let mut dispatcher = tokio::spawn(scheduler::run(ctx.clone(), changes, cancel.clone()));
     let stop = cancel.clone();
     let shutdown = async move {

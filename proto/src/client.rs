@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use tonic::codegen::InterceptedService;
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Status};
 
 use crate::v1::accounts_client::AccountsClient;
@@ -16,6 +16,7 @@ use crate::v1::deliveries_client::DeliveriesClient;
 use crate::v1::maintenance_client::MaintenanceClient;
 use crate::v1::scheduler_client::SchedulerClient;
 use crate::v1::schedules_client::SchedulesClient;
+use crate::v1::stats_client::StatsClient;
 use crate::v1::system_client::SystemClient;
 use crate::v1::templates_client::TemplatesClient;
 use crate::{DAEMON_PROTOCOL_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION};
@@ -38,7 +39,7 @@ pub type Transport = InterceptedService<Channel, ProtocolInterceptor>;
 /// Why a call to the daemon failed, in the terms an operator acts on.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// Nothing answers on the socket.
+    /// Nothing answers on the socket (or endpoint), or TLS refused.
     #[error("cannot reach microbotd at {}: {reason}", socket.display())]
     Unreachable { socket: PathBuf, reason: String },
     /// The daemon speaks another protocol version.
@@ -56,7 +57,13 @@ impl ClientError {
         if status.metadata().get(DAEMON_PROTOCOL_HEADER).is_some() {
             return ClientError::ProtocolMismatch(status.message().to_string());
         }
-        if status.code() == Code::Unavailable && is_transport_failure(&status) {
+        // A status made from a transport error carries it as its source; one
+        // the daemon sent does not. Over TLS 1.3 a refused client
+        // certificate surfaces that way at the first call ("operation was
+        // canceled").
+        let from_transport = std::error::Error::source(&status).is_some()
+            && matches!(status.code(), Code::Cancelled | Code::Unknown);
+        if from_transport || (status.code() == Code::Unavailable && is_transport_failure(&status)) {
             return ClientError::Unreachable {
                 socket: socket.to_path_buf(),
                 reason: transport_reason(&status),
@@ -115,7 +122,45 @@ impl Client {
         })
     }
 
-    /// The socket this client talks to.
+    /// Connects to a remote daemon over mutual TLS (`https://HOST:PORT`,
+    /// `[control] tcp_listen`): `ca` is the PEM the server certificate must
+    /// chain to, `identity` the client certificate and key (PEM). The
+    /// handshake's verdict on a refused certificate shows up as
+    /// [`ClientError::Unreachable`] with TLS's reason.
+    pub async fn connect_tls(
+        endpoint: &str,
+        ca: &[u8],
+        identity: Option<(&[u8], &[u8])>,
+    ) -> Result<Self, ClientError> {
+        let unreachable = |reason: String| ClientError::Unreachable {
+            socket: PathBuf::from(endpoint),
+            reason,
+        };
+        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca));
+        if let Some((cert, key)) = identity {
+            tls = tls.identity(Identity::from_pem(cert, key));
+        }
+        let channel = Endpoint::from_shared(endpoint.to_string())
+            .and_then(|e| e.tls_config(tls))
+            .map_err(|e| unreachable(e.to_string()))?
+            .connect()
+            .await
+            .map_err(|e| {
+                let mut reason = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(err) = source {
+                    reason = err.to_string();
+                    source = err.source();
+                }
+                unreachable(reason)
+            })?;
+        Ok(Client {
+            channel: InterceptedService::new(channel, ProtocolInterceptor),
+            socket: PathBuf::from(endpoint),
+        })
+    }
+
+    /// The socket (or remote endpoint) this client talks to.
     pub fn socket(&self) -> &Path {
         &self.socket
     }
@@ -174,5 +219,10 @@ impl Client {
     /// The `Backup` service.
     pub fn backup(&self) -> BackupClient<Transport> {
         BackupClient::new(self.transport())
+    }
+
+    /// The `Stats` service.
+    pub fn stats(&self) -> StatsClient<Transport> {
+        StatsClient::new(self.transport())
     }
 }

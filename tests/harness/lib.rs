@@ -4,6 +4,7 @@
 //! [`proxy`] (a TCP link to PostgreSQL a test can cut) and [`live`] (that
 //! daemon in live mode, talking to the test MTProto server).
 
+pub mod certs;
 pub mod daemon;
 pub mod live;
 pub mod pg;

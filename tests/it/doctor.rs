@@ -81,6 +81,10 @@ fn doctor_reports_each_condition_it_checks() {
     }
     assert_eq!(result_of(&v, "deliveries (24 h)").0, "OK");
     assert_eq!(result_of(&v, "accounts").0, "OK");
+    assert_eq!(
+        result_of(&v, "active sessions"),
+        ("OK".into(), "0/0 accounts logged in".into())
+    );
     let (r, detail) = result_of(&v, "backups");
     assert_eq!(r, "FAIL", "{detail}");
     assert!(detail.contains("no backup"), "{detail}");
@@ -122,6 +126,12 @@ fn doctor_reports_each_condition_it_checks() {
     let (r, detail) = result_of(&doctor(&d).1, "accounts");
     assert_eq!(r, "WARN");
     assert!(detail.contains("1 logged out (a)"), "{detail}");
+    let (r, detail) = result_of(&doctor(&d).1, "active sessions");
+    assert_eq!(r, "WARN");
+    assert!(
+        detail.starts_with("0/3 accounts logged in; not: a, b, c"),
+        "{detail}"
+    );
     assert_eq!(result_of(&doctor(&d).1, "telegram limits").0, "OK");
     sqlite(
         &d,

@@ -48,12 +48,17 @@ pub async fn run(ctx: &Ctx, args: AuditArgs) -> Result<ExitCode, Failure> {
                     json!(e.target)
                 },
                 json!(e.result),
+                if e.subject.is_empty() {
+                    Value::Null
+                } else {
+                    json!(e.subject)
+                },
             ]
         })
         .collect();
     print_rows(
         ctx.format,
-        &["at", "uid", "pid", "method", "target", "result"],
+        &["at", "uid", "pid", "method", "target", "result", "subject"],
         &rows,
     );
     Ok(ExitCode::SUCCESS)

@@ -29,7 +29,7 @@ pub enum DeliveriesCommand {
 }
 
 /// `24h` → seconds. Units: s, m, h, d.
-fn parse_since(s: &str) -> Result<i64, String> {
+pub(crate) fn parse_since(s: &str) -> Result<i64, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);

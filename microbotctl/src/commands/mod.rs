@@ -13,6 +13,7 @@ mod doctor;
 mod health;
 pub mod log_level;
 pub mod scheduler;
+pub mod stats;
 mod status;
 pub mod template;
 
@@ -45,11 +46,16 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Man { dir } => return docs::man(dir),
         _ => {}
     }
-    let socket = cli
-        .socket
-        .clone()
-        .unwrap_or_else(crate::socket::default_socket);
-    let client = Client::connect(&socket).await?;
+    let client = match &cli.endpoint {
+        Some(endpoint) => crate::remote::connect(endpoint, &cli).await?,
+        None => {
+            let socket = cli
+                .socket
+                .clone()
+                .unwrap_or_else(crate::socket::default_socket);
+            Client::connect(&socket).await?
+        }
+    };
     let ctx = Ctx {
         client,
         format: cli.output,
@@ -67,6 +73,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Cluster(cmd) => cluster::run(&ctx, cmd).await,
         Command::Doctor => doctor::run(&ctx).await,
         Command::Audit(args) => audit::run(&ctx, args).await,
+        Command::Stats(args) => stats::run(&ctx, args).await,
         Command::LogLevel(args) => log_level::run(&ctx, args).await,
         Command::Completions { .. } | Command::Man { .. } => unreachable!("answered above"),
     }

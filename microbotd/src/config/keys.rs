@@ -245,6 +245,73 @@ pub const KEYS: &[KeyDoc] = &[
         "How often a node renews its leases, takes free or expired ones up to its fair share \
          and gives surplus back.",
     ),
+    key(
+        "metrics",
+        "listen",
+        Literal("\"\""),
+        false,
+        "Address:port of the Prometheus endpoint (GET /metrics, OpenMetrics text), e.g. \
+         \"127.0.0.1:9464\". Empty: no metrics and no TCP listener at all. The endpoint has \
+         no authentication: bind it to loopback or a monitoring network.",
+    ),
+    key(
+        "metrics",
+        "per_account",
+        Literal("false"),
+        false,
+        "Add an account label to the send metrics (one series per account and outcome). \
+         Off by default to keep the number of series small.",
+    ),
+    key(
+        "control",
+        "tcp_listen",
+        Literal("\"\""),
+        false,
+        "Address:port for remote control: the same gRPC API over mutual TLS, e.g. \
+         \"0.0.0.0:7443\". Empty: the Unix socket only and no TCP listener. Needs tls_cert, \
+         tls_key and client_ca; callers present a client certificate signed by client_ca whose \
+         subject common name (CN) is listed in admin_names or operator_names.",
+    ),
+    key(
+        "control",
+        "tls_cert",
+        Literal("\"\""),
+        false,
+        "Server certificate chain (PEM) for tcp_listen. microbotctl doctor warns 30 days \
+         before it expires.",
+    ),
+    key(
+        "control",
+        "tls_key",
+        Literal("\"\""),
+        false,
+        "Private key (PEM, PKCS#8, PKCS#1 or SEC1) of tls_cert; keep it mode 0600.",
+    ),
+    key(
+        "control",
+        "client_ca",
+        Literal("\"\""),
+        false,
+        "CA certificate(s) (PEM) client certificates must chain to. A connection without a \
+         valid client certificate (none, another CA, expired) is refused during the TLS \
+         handshake, before any service runs.",
+    ),
+    key(
+        "control",
+        "admin_names",
+        Literal("[]"),
+        false,
+        "Client certificate subject common names (CN) that get the admin role over tcp_listen.",
+    ),
+    key(
+        "control",
+        "operator_names",
+        Literal("[]"),
+        false,
+        "Client certificate subject common names (CN) that get the operator role over \
+         tcp_listen. A valid certificate whose CN is in neither list gets PERMISSION_DENIED. \
+         The audit trail records remote callers with uid -1 and their CN as subject.",
+    ),
 ];
 
 /// The table entry for `section.name`.

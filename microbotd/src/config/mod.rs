@@ -133,6 +133,31 @@ pub struct BackupConfig {
     pub keep_days: u32,
 }
 
+/// `[metrics]`: the opt-in Prometheus endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsConfig {
+    /// Where `/metrics` is served; `None` (the default) serves nothing.
+    pub listen: Option<std::net::SocketAddr>,
+    /// Label send metrics with the account name (one series per account).
+    pub per_account: bool,
+}
+
+/// `[control]`: the optional remote control listener (gRPC over mutual TLS).
+#[derive(Debug, Clone, Default)]
+pub struct ControlConfig {
+    /// `None` (the default): the Unix socket only.
+    pub tcp_listen: Option<std::net::SocketAddr>,
+    pub tls_cert: Option<PathBuf>,
+    /// A path only; the key itself is read at start-up and never logged.
+    pub tls_key: Option<PathBuf>,
+    /// Client certificates must chain to this CA.
+    pub client_ca: Option<PathBuf>,
+    /// Client certificate subject common names (CN) with the admin role.
+    pub admin_names: Vec<String>,
+    /// … and with the operator role. Any other CN is refused.
+    pub operator_names: Vec<String>,
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -142,6 +167,8 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub backup: BackupConfig,
     pub cluster: ClusterConfig,
+    pub metrics: MetricsConfig,
+    pub control: ControlConfig,
     /// The file it was read from, if any.
     pub source: Option<PathBuf>,
 }

@@ -7,18 +7,20 @@ use serde::{Deserialize, Serialize};
 
 use super::cluster::{RawCluster, resolve_node_id};
 use super::{
-    BackupConfig, Config, ConfigError, DaemonConfig, DatabaseConfig, Environment, HumanDuration,
-    SchedulerConfig, TelegramConfig, TelegramMode,
+    BackupConfig, Config, ConfigError, ControlConfig, DaemonConfig, DatabaseConfig, Environment,
+    HumanDuration, MetricsConfig, SchedulerConfig, TelegramConfig, TelegramMode,
 };
 use crate::telegram::Secret;
 
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 8] = [
     "daemon",
     "database",
     "telegram",
     "scheduler",
     "backup",
     "cluster",
+    "metrics",
+    "control",
 ];
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -30,6 +32,8 @@ pub(crate) struct RawConfig {
     scheduler: RawScheduler,
     backup: RawBackup,
     cluster: RawCluster,
+    metrics: RawMetrics,
+    control: RawControl,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -145,6 +149,24 @@ impl Default for RawBackup {
             keep_days: 30,
         }
     }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawMetrics {
+    listen: String,
+    per_account: bool,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawControl {
+    tcp_listen: String,
+    tls_cert: String,
+    tls_key: String,
+    client_ca: String,
+    admin_names: Vec<String>,
+    operator_names: Vec<String>,
 }
 
 /// Parses the file text (if any) with the environment overlay applied.
@@ -310,9 +332,57 @@ impl RawConfig {
                 keep_days: self.backup.keep_days,
             },
             cluster,
+            metrics: resolve_metrics(self.metrics)?,
+            control: resolve_control(self.control)?,
             source: None,
         })
     }
+}
+
+fn resolve_metrics(m: RawMetrics) -> Result<MetricsConfig, ConfigError> {
+    let listen = match m.listen.trim() {
+        "" => None,
+        addr => Some(addr.parse::<std::net::SocketAddr>().map_err(|_| {
+            ConfigError::invalid(
+                "metrics.listen",
+                format!("{addr:?} is not an address:port such as \"127.0.0.1:9464\""),
+            )
+        })?),
+    };
+    Ok(MetricsConfig {
+        listen,
+        per_account: m.per_account,
+    })
+}
+
+fn resolve_control(c: RawControl) -> Result<ControlConfig, ConfigError> {
+    let tcp_listen = match c.tcp_listen.trim() {
+        "" => None,
+        addr => Some(addr.parse::<std::net::SocketAddr>().map_err(|_| {
+            ConfigError::invalid(
+                "control.tcp_listen",
+                format!("{addr:?} is not an address:port such as \"0.0.0.0:7443\""),
+            )
+        })?),
+    };
+    let file = |key: &str, value: String| -> Result<Option<PathBuf>, ConfigError> {
+        match value.trim() {
+            "" if tcp_listen.is_some() => Err(ConfigError::invalid(
+                format!("control.{key}"),
+                "required with control.tcp_listen (PEM file)",
+            )),
+            "" => Ok(None),
+            v => absolute(&format!("control.{key}"), PathBuf::from(v)).map(Some),
+        }
+    };
+    Ok(ControlConfig {
+        tcp_listen,
+        tls_cert: file("tls_cert", c.tls_cert)?,
+        tls_key: file("tls_key", c.tls_key)?,
+        client_ca: file("client_ca", c.client_ca)?,
+        admin_names: c.admin_names,
+        operator_names: c.operator_names,
+    })
 }
 
 fn absolute(key: &str, p: PathBuf) -> Result<PathBuf, ConfigError> {

@@ -115,6 +115,34 @@ pub(crate) fn to_toml(c: &Config) -> String {
     ] {
         out.push_str(&format!("{name} = {}\n", q(&format_duration(d))));
     }
+    out.push_str("\n[metrics]\n");
+    out.push_str(&format!(
+        "listen = {}\n",
+        q(&c.metrics.listen.map(|a| a.to_string()).unwrap_or_default())
+    ));
+    out.push_str(&format!("per_account = {}\n", c.metrics.per_account));
+    let k = &c.control;
+    let path = |p: &Option<std::path::PathBuf>| {
+        q(&p.as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default())
+    };
+    let names = |v: &[String]| {
+        format!(
+            "[{}]",
+            v.iter().map(|n| q(n)).collect::<Vec<_>>().join(", ")
+        )
+    };
+    out.push_str("\n[control]\n");
+    out.push_str(&format!(
+        "tcp_listen = {}\n",
+        q(&k.tcp_listen.map(|a| a.to_string()).unwrap_or_default())
+    ));
+    out.push_str(&format!("tls_cert = {}\n", path(&k.tls_cert)));
+    out.push_str(&format!("tls_key = {}\n", path(&k.tls_key)));
+    out.push_str(&format!("client_ca = {}\n", path(&k.client_ca)));
+    out.push_str(&format!("admin_names = {}\n", names(&k.admin_names)));
+    out.push_str(&format!("operator_names = {}\n", names(&k.operator_names)));
     out
 }
 

@@ -13,6 +13,7 @@ const ADMIN: Caller = Caller {
     uid: 1000,
     pid: None,
     role: Role::Admin,
+    subject: None,
 };
 
 async fn setup(name: &str, script: LoginScript) -> (TestContext, LoginLimiter) {

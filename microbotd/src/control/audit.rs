@@ -30,14 +30,15 @@ where
     let at = crate::store::to_ms(ctx.now());
     if let Err(e) = ctx
         .store
-        .audit_append(
-            at,
-            caller.uid,
-            caller.pid,
+        .audit_append(&crate::store::audit::NewAudit {
+            at_ms: at,
+            uid: caller.uid,
+            pid: caller.pid,
+            subject: caller.subject.as_deref(),
             method,
-            target.as_deref(),
-            &outcome,
-        )
+            target: target.as_deref(),
+            result: &outcome,
+        })
         .await
     {
         tracing::error!(method, error = %e, "cannot write the audit row");
@@ -49,6 +50,6 @@ where
 pub fn caller_of<T>(req: &tonic::Request<T>) -> Result<Caller, Status> {
     req.extensions()
         .get::<Caller>()
-        .copied()
+        .cloned()
         .ok_or_else(|| Status::permission_denied("caller unknown"))
 }

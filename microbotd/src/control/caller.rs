@@ -16,11 +16,14 @@ pub enum Role {
 }
 
 /// The peer of one control call, attached to the request's extensions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub uid: u32,
     pub pid: Option<i32>,
     pub role: Role,
+    /// A remote caller's client certificate CN (mutual TLS); `None` on the
+    /// Unix socket.
+    pub subject: Option<std::sync::Arc<str>>,
 }
 
 impl Caller {
@@ -28,6 +31,10 @@ impl Caller {
     pub fn require_admin(&self, what: &str) -> Result<(), Status> {
         if self.role == Role::Admin {
             Ok(())
+        } else if let Some(cn) = &self.subject {
+            Err(Status::permission_denied(format!(
+                "{what} needs admin rights; certificate CN {cn:?} is an operator (control.operator_names)"
+            )))
         } else {
             Err(Status::permission_denied(format!(
                 "{what} needs admin rights (root, the daemon's user or the admin group); uid {} is an operator",
@@ -148,6 +155,7 @@ mod tests {
             uid: 1000,
             pid: None,
             role: Role::Operator,
+            subject: None,
         };
         let err = c.require_admin("backup restore").unwrap_err();
         assert_eq!(err.code(), tonic::Code::PermissionDenied);
@@ -155,7 +163,7 @@ mod tests {
         assert!(
             Caller {
                 role: Role::Admin,
-                ..c
+                ..c.clone()
             }
             .require_admin("x")
             .is_ok()

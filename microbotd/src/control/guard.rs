@@ -1,5 +1,6 @@
 //! The interceptor in front of every service: checks the protocol version
-//! and admits the caller (SO_PEERCRED → [`Caller`]) or refuses it.
+//! and admits the caller (SO_PEERCRED → [`Caller`], or on the remote
+//! listener its client certificate's CN → [`Caller`]) or refuses it.
 
 use std::sync::Arc;
 
@@ -9,17 +10,25 @@ use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Status};
 
 use super::caller::{AccessPolicy, Caller, groups_of};
+use super::remote::RemoteRoles;
 
 /// Clone-able interceptor closure state.
 #[derive(Clone)]
 pub struct Guard {
     policy: Arc<AccessPolicy>,
+    remote: Arc<RemoteRoles>,
 }
 
 impl Guard {
     pub fn new(policy: AccessPolicy) -> Self {
+        Self::with_remote(policy, RemoteRoles::default())
+    }
+
+    /// A guard that also admits mutual-TLS callers by certificate CN.
+    pub fn with_remote(policy: AccessPolicy, remote: RemoteRoles) -> Self {
         Guard {
             policy: Arc::new(policy),
+            remote: Arc::new(remote),
         }
     }
 
@@ -42,6 +51,13 @@ impl Guard {
                 return Err(status);
             }
         }
+        // Only the TLS listener's connections carry peer certificates (the
+        // handshake already checked the chain and validity).
+        if let Some(certs) = req.peer_certs() {
+            let caller = self.remote.caller(&certs)?;
+            req.extensions_mut().insert(caller);
+            return Ok(req);
+        }
         let cred = req
             .extensions()
             .get::<UdsConnectInfo>()
@@ -60,7 +76,12 @@ impl Guard {
                 "uid {uid} may not use microbotd: join the operator or admin group"
             ))
         })?;
-        req.extensions_mut().insert(Caller { uid, pid, role });
+        req.extensions_mut().insert(Caller {
+            uid,
+            pid,
+            role,
+            subject: None,
+        });
         Ok(req)
     }
 }

@@ -161,6 +161,7 @@ impl Maintenance for MaintenanceService {
                     method: a.method,
                     target: a.target.unwrap_or_default(),
                     result: a.result,
+                    subject: a.subject.unwrap_or_default(),
                 })
                 .collect(),
         }))

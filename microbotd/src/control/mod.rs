@@ -2,6 +2,7 @@
 //! interceptor ([`guard`]) admitting callers by SO_PEERCRED and checking the
 //! protocol version, one error mapping ([`error`]), a slow-call log
 //! ([`slow`]), plus `grpc.health.v1` and server reflection for stock clients.
+//! The same services can also be served remotely over mutual TLS ([`remote`]).
 
 pub mod account_login;
 pub mod account_manage;
@@ -16,8 +17,11 @@ pub mod error;
 pub mod guard;
 pub mod login_limit;
 pub mod maintenance;
+pub mod reflection;
+pub mod remote;
 pub mod scheduler;
 pub mod slow;
+pub mod stats;
 pub mod system;
 pub mod template_apply;
 pub mod templates;
@@ -31,9 +35,10 @@ use microbot_proto::v1::deliveries_server::DeliveriesServer;
 use microbot_proto::v1::maintenance_server::MaintenanceServer;
 use microbot_proto::v1::scheduler_server::SchedulerServer;
 use microbot_proto::v1::schedules_server::SchedulesServer;
+use microbot_proto::v1::stats_server::StatsServer;
 use microbot_proto::v1::system_server::SystemServer;
 use microbot_proto::v1::templates_server::TemplatesServer;
-use tokio_stream::wrappers::UnixListenerStream;
+use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 use tonic::service::InterceptorLayer;
 use tonic::transport::Server;
 
@@ -43,6 +48,51 @@ use self::caller::AccessPolicy;
 use self::guard::Guard;
 use self::slow::SlowCallLayer;
 
+/// Adds every control service to a server builder (with its layers).
+macro_rules! with_services {
+    ($builder:expr, $ctx:expr, $health:expr) => {{
+        let ctx: &Context = $ctx;
+        let (reflection, reflection_v1alpha) = reflection::services();
+        $builder
+            .add_service($health)
+            .add_service(reflection)
+            .add_service(reflection_v1alpha)
+            .add_service(SystemServer::new(system::SystemService::new(ctx.clone())))
+            .add_service(AccountsServer::new(accounts::AccountsService::new(
+                ctx.clone(),
+            )))
+            .add_service(TemplatesServer::new(templates::TemplatesService::new(
+                ctx.clone(),
+            )))
+            .add_service(SchedulesServer::new(cron::SchedulesService::new(
+                ctx.clone(),
+            )))
+            .add_service(SchedulerServer::new(scheduler::SchedulerService::new(
+                ctx.clone(),
+            )))
+            .add_service(DeliveriesServer::new(deliveries::DeliveriesService::new(
+                ctx.clone(),
+            )))
+            .add_service(MaintenanceServer::new(
+                maintenance::MaintenanceService::new(ctx.clone()),
+            ))
+            .add_service(BackupServer::new(backup::BackupService::new(ctx.clone())))
+            .add_service(StatsServer::new(stats::StatsService::new(ctx.clone())))
+            .add_service(ClusterServer::new(cluster::ClusterService::new(
+                ctx.clone(),
+            )))
+    }};
+}
+
+async fn health()
+-> tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<SystemServer<system::SystemService>>()
+        .await;
+    health_service
+}
+
 /// Serves every control service on `listener` until `shutdown` resolves,
 /// then finishes in-flight calls and returns.
 pub async fn serve(
@@ -51,46 +101,34 @@ pub async fn serve(
     policy: AccessPolicy,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<SystemServer<system::SystemService>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(microbot_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .expect("embedded descriptor sets are valid");
     let guard = Guard::new(policy);
-    Server::builder()
+    let mut builder = Server::builder()
         .layer(SlowCallLayer {
             live: ctx.live.clone(),
         })
-        .layer(InterceptorLayer::new(move |req| guard.check(req)))
-        .add_service(health_service)
-        .add_service(reflection)
-        .add_service(SystemServer::new(system::SystemService::new(ctx.clone())))
-        .add_service(AccountsServer::new(accounts::AccountsService::new(
-            ctx.clone(),
-        )))
-        .add_service(TemplatesServer::new(templates::TemplatesService::new(
-            ctx.clone(),
-        )))
-        .add_service(SchedulesServer::new(cron::SchedulesService::new(
-            ctx.clone(),
-        )))
-        .add_service(SchedulerServer::new(scheduler::SchedulerService::new(
-            ctx.clone(),
-        )))
-        .add_service(DeliveriesServer::new(deliveries::DeliveriesService::new(
-            ctx.clone(),
-        )))
-        .add_service(MaintenanceServer::new(
-            maintenance::MaintenanceService::new(ctx.clone()),
-        ))
-        .add_service(BackupServer::new(backup::BackupService::new(ctx.clone())))
-        .add_service(ClusterServer::new(cluster::ClusterService::new(
-            ctx.clone(),
-        )))
+        .layer(InterceptorLayer::new(move |req| guard.check(req)));
+    with_services!(builder, &ctx, health().await)
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
+        .await
+}
+
+/// Serves the same services on the remote listener over mutual TLS
+/// (`[control] tcp_listen`) until `shutdown` resolves.
+pub async fn serve_remote(
+    ctx: Context,
+    listener: tokio::net::TcpListener,
+    tls: tonic::transport::ServerTlsConfig,
+    policy: AccessPolicy,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let guard = Guard::with_remote(policy, remote::RemoteRoles::new(&ctx.config.control));
+    let mut builder = Server::builder()
+        .tls_config(tls)?
+        .layer(SlowCallLayer {
+            live: ctx.live.clone(),
+        })
+        .layer(InterceptorLayer::new(move |req| guard.check(req)));
+    with_services!(builder, &ctx, health().await)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
 }

@@ -181,7 +181,13 @@ mod tests {
             assert!(c.pool_size >= 1);
             for i in 0..300 {
                 store
-                    .audit_append(i, 0, None, "test.fill", Some(&"x".repeat(500)), "ok")
+                    .audit_append(&crate::store::audit::NewAudit {
+                        at_ms: i,
+                        method: "test.fill",
+                        target: Some(&"x".repeat(500)),
+                        result: "ok",
+                        ..Default::default()
+                    })
                     .await
                     .unwrap();
             }

@@ -17,6 +17,21 @@ pub struct AuditEntry {
     pub target: Option<String>,
     /// `ok`, or the error's code and message.
     pub result: String,
+    /// A remote caller's client certificate CN (uid is then -1).
+    pub subject: Option<String>,
+}
+
+/// One audit row to write.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewAudit<'a> {
+    pub at_ms: i64,
+    pub uid: u32,
+    pub pid: Option<i32>,
+    /// A remote caller's certificate CN; the row's uid is then -1.
+    pub subject: Option<&'a str>,
+    pub method: &'a str,
+    pub target: Option<&'a str>,
+    pub result: &'a str,
 }
 
 /// Filters for [`Store::audit_list`].
@@ -29,24 +44,24 @@ pub struct AuditFilter {
 
 impl Store {
     /// Appends an audit row.
-    pub async fn audit_append(
-        &self,
-        at_ms: i64,
-        uid: u32,
-        pid: Option<i32>,
-        method: &str,
-        target: Option<&str>,
-        result: &str,
-    ) -> Result<(), StoreError> {
+    pub async fn audit_append(&self, row: &NewAudit<'_>) -> Result<(), StoreError> {
+        // Remote callers have no uid: -1, with the certificate's CN.
+        let uid = if row.subject.is_some() {
+            -1
+        } else {
+            i64::from(row.uid)
+        };
         on_pool!(self, p => sqlx::query(
-            "INSERT INTO audit (at, uid, pid, method, target, result) VALUES ($1, $2, $3, $4, $5, $6)"
+            "INSERT INTO audit (at, uid, pid, method, target, result, subject)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
         )
-        .bind(at_ms)
-        .bind(i64::from(uid))
-        .bind(pid.map(i64::from))
-        .bind(method)
-        .bind(target)
-        .bind(result)
+        .bind(row.at_ms)
+        .bind(uid)
+        .bind(row.pid.map(i64::from))
+        .bind(row.method)
+        .bind(row.target)
+        .bind(row.result)
+        .bind(row.subject)
         .execute(p).await.map(|_| ()))?;
         Ok(())
     }
@@ -56,7 +71,7 @@ impl Store {
         let limit = if f.limit > 0 { f.limit } else { 1000 };
         Ok(on_pool!(self, p => sqlx::query_as::<_, AuditEntry>(
             "SELECT * FROM (
-                SELECT id, at, uid, pid, method, target, result FROM audit
+                SELECT id, at, uid, pid, method, target, result, subject FROM audit
                 WHERE ($1 IS NULL OR at >= $1) AND ($2 IS NULL OR uid = $2)
                 ORDER BY id DESC LIMIT $3
              ) newest ORDER BY id"
@@ -77,11 +92,24 @@ mod tests {
     async fn audit_round_trip_and_filters() {
         for_each_backend(|store| async move {
             store
-                .audit_append(1000, 0, Some(10), "a.x", Some("t1"), "ok")
+                .audit_append(&NewAudit {
+                    at_ms: 1000,
+                    pid: Some(10),
+                    method: "a.x",
+                    target: Some("t1"),
+                    result: "ok",
+                    ..NewAudit::default()
+                })
                 .await
                 .unwrap();
             store
-                .audit_append(2000, 1000, None, "a.y", None, "PERMISSION_DENIED")
+                .audit_append(&NewAudit {
+                    at_ms: 2000,
+                    uid: 1000,
+                    method: "a.y",
+                    result: "PERMISSION_DENIED",
+                    ..NewAudit::default()
+                })
                 .await
                 .unwrap();
             let all = store.audit_list(&AuditFilter::default()).await.unwrap();

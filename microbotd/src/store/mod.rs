@@ -19,6 +19,8 @@ pub mod dispatch;
 mod open;
 pub mod scheduler_ops;
 pub mod sessions;
+pub mod state_counts;
+pub mod stats;
 pub mod system;
 pub mod targets;
 pub mod templates;

@@ -148,6 +148,18 @@ fn value_of(c: &Config, key: &KeyDoc) -> String {
         ("cluster", "lease") => format_duration(c.cluster.lease),
         ("cluster", "renew") => format_duration(c.cluster.renew),
         ("cluster", "retry") => format_duration(c.cluster.retry),
+        ("metrics", "listen") => c.metrics.listen.map(|a| a.to_string()).unwrap_or_default(),
+        ("metrics", "per_account") => c.metrics.per_account.to_string(),
+        ("control", "tcp_listen") => c
+            .control
+            .tcp_listen
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        ("control", "tls_cert") => format!("{:?}", c.control.tls_cert),
+        ("control", "tls_key") => format!("{:?}", c.control.tls_key),
+        ("control", "client_ca") => format!("{:?}", c.control.client_ca),
+        ("control", "admin_names") => c.control.admin_names.join(","),
+        ("control", "operator_names") => c.control.operator_names.join(","),
         // A key added to the table but not here: every reload warns about it
         // (tested below), so it cannot go unnoticed.
         _ => format!("<unknown key {}>", key.path()),

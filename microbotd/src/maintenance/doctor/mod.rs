@@ -2,7 +2,9 @@
 //! ([`run`]), each an OK / WARN / FAIL [`Check`] with a detail that says what
 //! to do. Thresholds live in [`rules`].
 
+mod certificate;
 pub mod rules;
+mod sessions;
 mod telegram;
 
 use std::path::Path;
@@ -74,12 +76,20 @@ pub async fn run(ctx: &Context) -> Vec<Check> {
         )
     });
     checks.push(accounts);
+    checks.push(or_fail(
+        "active sessions",
+        sessions::active_sessions(ctx).await,
+    ));
     checks.push(limits);
     if ctx.leases.is_cluster() {
         checks.push(or_fail("account leases", leases(ctx).await));
     }
     checks.extend(telegram::checks(ctx).await);
     checks.push(backups(&ctx.config.backup.dir, SystemTime::now()));
+    checks.extend(certificate::server_certificate(
+        &ctx.config.control,
+        ctx.now().timestamp(),
+    ));
     checks.push(or_fail(
         "database bloat",
         db::bloat(&ctx.store)

@@ -1,0 +1,93 @@
+//! The "active sessions" check (runbook 8.1's daily list): how many
+//! accounts are logged in at Telegram, of all accounts.
+
+use super::{Check, check};
+use crate::context::Context;
+use crate::maintenance::doctor::rules::Level;
+use crate::store::{StoreError, on_pool};
+
+/// States of an account whose Telegram session is in place (a paused or
+/// limited account keeps its session).
+const LOGGED_IN: [&str; 3] = ["active", "limited", "paused"];
+
+/// Names listed in the detail before "…".
+const SHOWN: usize = 5;
+
+/// OK when every account is logged in (or there is none); WARN naming the
+/// ones that are not.
+pub async fn active_sessions(ctx: &Context) -> Result<Check, StoreError> {
+    let rows: Vec<(String, String)> = on_pool!(ctx.store, p => sqlx::query_as(
+        "SELECT name, state FROM accounts ORDER BY name"
+    ).fetch_all(p).await)?;
+    Ok(judge(&rows))
+}
+
+fn judge(rows: &[(String, String)]) -> Check {
+    let name = "active sessions";
+    let out: Vec<&str> = rows
+        .iter()
+        .filter(|(_, state)| !LOGGED_IN.contains(&state.as_str()))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let logged_in = rows.len() - out.len();
+    if out.is_empty() {
+        return check(
+            name,
+            Level::Ok,
+            format!("{logged_in}/{} accounts logged in", rows.len()),
+        );
+    }
+    let mut names = out
+        .iter()
+        .take(SHOWN)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if out.len() > SHOWN {
+        names.push_str(", …");
+    }
+    check(
+        name,
+        Level::Warn,
+        format!(
+            "{logged_in}/{} accounts logged in; not: {names} (microbotctl account login NAME)",
+            rows.len()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(states: &[&str]) -> Vec<(String, String)> {
+        states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("a{i}"), s.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn counts_logged_in_accounts() {
+        let c = judge(&rows(&[]));
+        assert_eq!(
+            (c.level, c.detail.as_str()),
+            (Level::Ok, "0/0 accounts logged in")
+        );
+        let c = judge(&rows(&["active", "paused", "limited"]));
+        assert_eq!(
+            (c.level, c.detail.as_str()),
+            (Level::Ok, "3/3 accounts logged in")
+        );
+        let c = judge(&rows(&["active", "new", "logged_out"]));
+        assert_eq!(c.level, Level::Warn);
+        assert!(
+            c.detail.starts_with("1/3 accounts logged in; not: a1, a2"),
+            "{}",
+            c.detail
+        );
+        let c = judge(&rows(&["new"; 7]));
+        assert!(c.detail.contains("a4, …"), "{}", c.detail);
+    }
+}
