@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod failure;
+mod input;
 mod output;
 mod prompt;
 mod socket;

@@ -2,6 +2,7 @@
 //! (see `harness/`). One binary, one module per area.
 
 mod accounts;
+mod bounds;
 mod crash;
 mod cron;
 mod doctor;

@@ -8,6 +8,7 @@
 //! environment variables. Anything wrong stops start-up with one line that
 //! names the key and why ([`ConfigError`]).
 
+mod bytes;
 mod duration;
 pub mod keys;
 mod paths;
@@ -17,6 +18,7 @@ mod render;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use bytes::{ByteSize, format_bytes, parse_bytes};
 pub use duration::{HumanDuration, format_duration, parse_duration};
 pub use paths::Environment;
 pub use render::redact_url as redact_database_url;
@@ -119,6 +121,24 @@ pub struct SchedulerConfig {
 pub struct BackupConfig {
     pub dir: PathBuf,
     pub keep_days: u32,
+    /// Cap on an uploaded archive, on each member it unpacks to, and on
+    /// their total.
+    pub max_unpacked_bytes: u64,
+}
+
+/// `[retention]`.
+#[derive(Debug, Clone)]
+pub struct RetentionConfig {
+    /// Finished deliveries older than this many days are pruned daily; 0
+    /// keeps them forever.
+    pub deliveries_days: u32,
+}
+
+/// `[templates]`.
+#[derive(Debug, Clone)]
+pub struct TemplatesConfig {
+    /// Most chats one template may send to.
+    pub max_chats: u32,
 }
 
 /// The effective configuration.
@@ -129,6 +149,8 @@ pub struct Config {
     pub telegram: TelegramConfig,
     pub scheduler: SchedulerConfig,
     pub backup: BackupConfig,
+    pub retention: RetentionConfig,
+    pub templates: TemplatesConfig,
     /// The file it was read from, if any.
     pub source: Option<PathBuf>,
 }

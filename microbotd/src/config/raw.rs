@@ -6,12 +6,20 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BackupConfig, Config, ConfigError, DaemonConfig, DatabaseConfig, Environment, HumanDuration,
-    SchedulerConfig, TelegramConfig, TelegramMode,
+    BackupConfig, ByteSize, Config, ConfigError, DaemonConfig, DatabaseConfig, Environment,
+    HumanDuration, RetentionConfig, SchedulerConfig, TelegramConfig, TelegramMode, TemplatesConfig,
 };
 use crate::telegram::Secret;
 
-const SECTIONS: [&str; 5] = ["daemon", "database", "telegram", "scheduler", "backup"];
+const SECTIONS: [&str; 7] = [
+    "daemon",
+    "database",
+    "telegram",
+    "scheduler",
+    "backup",
+    "retention",
+    "templates",
+];
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -21,6 +29,8 @@ pub(crate) struct RawConfig {
     telegram: RawTelegram,
     scheduler: RawScheduler,
     backup: RawBackup,
+    retention: RawRetention,
+    templates: RawTemplates,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -117,6 +127,7 @@ impl Default for RawScheduler {
 struct RawBackup {
     dir: Option<PathBuf>,
     keep_days: u32,
+    max_unpacked_bytes: ByteSize,
 }
 
 impl Default for RawBackup {
@@ -124,7 +135,34 @@ impl Default for RawBackup {
         RawBackup {
             dir: None,
             keep_days: 30,
+            max_unpacked_bytes: ByteSize(1 << 30),
         }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawRetention {
+    deliveries_days: u32,
+}
+
+impl Default for RawRetention {
+    fn default() -> Self {
+        RawRetention {
+            deliveries_days: 90,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawTemplates {
+    max_chats: u32,
+}
+
+impl Default for RawTemplates {
+    fn default() -> Self {
+        RawTemplates { max_chats: 1000 }
     }
 }
 
@@ -256,6 +294,19 @@ impl RawConfig {
                 .dir
                 .unwrap_or_else(|| env.default_backup_dir(&state_dir)),
         )?;
+        let max_unpacked_bytes = self.backup.max_unpacked_bytes.0;
+        if !(MIN_UNPACKED..=MAX_UNPACKED).contains(&max_unpacked_bytes) {
+            return Err(ConfigError::invalid(
+                "backup.max_unpacked_bytes",
+                "must be between 1MiB and 4GiB",
+            ));
+        }
+        if self.templates.max_chats == 0 {
+            return Err(ConfigError::invalid(
+                "templates.max_chats",
+                "must be at least 1",
+            ));
+        }
         Ok(Config {
             daemon: DaemonConfig {
                 socket,
@@ -277,11 +328,23 @@ impl RawConfig {
             backup: BackupConfig {
                 dir: backup_dir,
                 keep_days: self.backup.keep_days,
+                max_unpacked_bytes,
+            },
+            retention: RetentionConfig {
+                deliveries_days: self.retention.deliveries_days,
+            },
+            templates: TemplatesConfig {
+                max_chats: self.templates.max_chats,
             },
             source: None,
         })
     }
 }
+
+/// Bounds of `backup.max_unpacked_bytes`: the CLI refuses backup files
+/// above [`MAX_UNPACKED`] before reading them, so the key cannot exceed it.
+const MIN_UNPACKED: u64 = 1 << 20;
+pub(crate) const MAX_UNPACKED: u64 = 4 << 30;
 
 fn absolute(key: &str, p: PathBuf) -> Result<PathBuf, ConfigError> {
     if p.is_absolute() {

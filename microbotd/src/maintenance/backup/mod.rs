@@ -16,7 +16,10 @@
 pub mod archive;
 pub mod restore;
 pub mod snapshot;
+mod unpack;
 pub mod verify;
+
+pub use unpack::Limits;
 
 use serde::{Deserialize, Serialize};
 
