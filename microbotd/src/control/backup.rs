@@ -20,7 +20,7 @@ use crate::context::Context;
 use crate::events::Change;
 use crate::maintenance::backup::{self, BackupError, archive, restore, snapshot, verify};
 
-use super::audit::{audited, caller_of};
+use super::audit::{audited, caller_of, require_admin};
 use super::error::ApiError;
 
 /// Bytes per streamed chunk: well under gRPC's 4 MiB message limit.
@@ -132,7 +132,7 @@ impl Backup for BackupService {
     ) -> Result<Response<ChunkStream>, Status> {
         let caller = caller_of(&req)?;
         // The archive holds every session: as sensitive as the database.
-        caller.require_admin("backup create")?;
+        require_admin(&self.ctx, &caller, "backup.create", "backup create").await?;
         let ctx = &self.ctx;
         let at = ctx.now();
         let name = backup::file_name(at);
@@ -205,7 +205,7 @@ impl Backup for BackupService {
         req: Request<Streaming<v1::UploadChunk>>,
     ) -> Result<Response<v1::RestoreBackupResponse>, Status> {
         let caller = caller_of(&req)?;
-        caller.require_admin("backup restore")?;
+        require_admin(&self.ctx, &caller, "backup.restore", "backup restore").await?;
         let ctx = &self.ctx;
         let upload = receive(ctx, req.into_inner()).await?;
         let target = Some(match &upload {

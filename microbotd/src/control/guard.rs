@@ -1,5 +1,6 @@
 //! The interceptor in front of every service: checks the protocol version
-//! and admits the caller (SO_PEERCRED → [`Caller`]) or refuses it.
+//! and admits the caller (SO_PEERCRED → [`Caller`]) or refuses it; a
+//! refusal is audited (uid, pid, gRPC path, reason) and logged at WARN.
 
 use std::sync::Arc;
 
@@ -8,19 +9,39 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Status};
 
+use super::audit::record_refusal;
 use super::caller::{AccessPolicy, Caller, groups_of};
+use super::slow::CallPath;
+use crate::context::Context;
 
 /// Clone-able interceptor closure state.
 #[derive(Clone)]
 pub struct Guard {
     policy: Arc<AccessPolicy>,
+    ctx: Context,
 }
 
 impl Guard {
-    pub fn new(policy: AccessPolicy) -> Self {
+    pub fn new(policy: AccessPolicy, ctx: Context) -> Self {
         Guard {
             policy: Arc::new(policy),
+            ctx,
         }
+    }
+
+    /// Audits a refusal without holding up the reply: the interceptor is
+    /// synchronous, so the row is written by a task of its own.
+    fn record(&self, req: &Request<()>, uid: u32, pid: Option<i32>, reason: String) {
+        let method = req
+            .extensions()
+            .get::<CallPath>()
+            .map(|p| p.0.clone())
+            .unwrap_or_else(|| "unknown".into());
+        let store = self.ctx.store.clone();
+        let at = self.ctx.now();
+        tokio::spawn(async move {
+            record_refusal(&store, at, uid, pid, &method, &reason).await;
+        });
     }
 
     /// Admits or refuses one request.
@@ -46,20 +67,20 @@ impl Guard {
             .extensions()
             .get::<UdsConnectInfo>()
             .and_then(|info| info.peer_cred)
-            .ok_or_else(|| Status::permission_denied("caller credentials unavailable"))?;
+            .ok_or_else(|| {
+                // No uid to audit: the log line is all there is.
+                tracing::warn!("refused control call: caller credentials unavailable");
+                Status::permission_denied("caller credentials unavailable")
+            })?;
         let uid = cred.uid();
         let pid = cred.pid();
         let gids = groups_of(pid, uid, cred.gid());
-        let role = self.policy.role(uid, &gids).ok_or_else(|| {
-            tracing::warn!(
-                uid,
-                pid,
-                "refused control call from a caller outside the microbot groups"
-            );
-            Status::permission_denied(format!(
-                "uid {uid} may not use microbotd: join the operator or admin group"
-            ))
-        })?;
+        let Some(role) = self.policy.role(uid, &gids) else {
+            let reason =
+                format!("uid {uid} may not use microbotd: join the operator or admin group");
+            self.record(&req, uid, pid, reason.clone());
+            return Err(Status::permission_denied(reason));
+        };
         req.extensions_mut().insert(Caller { uid, pid, role });
         Ok(req)
     }

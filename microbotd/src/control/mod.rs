@@ -58,7 +58,7 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .expect("embedded descriptor sets are valid");
-    let guard = Guard::new(policy);
+    let guard = Guard::new(policy, ctx.clone());
     Server::builder()
         .layer(SlowCallLayer {
             live: ctx.live.clone(),

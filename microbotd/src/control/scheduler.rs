@@ -10,7 +10,7 @@ use crate::events::Change;
 use crate::store::scheduler_ops::SchedulerRow;
 use crate::store::to_ms;
 
-use super::audit::{audited, caller_of};
+use super::audit::{audited, caller_of, require_admin};
 use super::error::ApiError;
 
 pub struct SchedulerService {
@@ -45,7 +45,13 @@ impl SchedulerService {
         // docs/DESIGN.md: operators manage the schedulers of accounts; switching
         // every account at once (runbook 1.2, 4.3) is an admin's call.
         if r.all {
-            caller.require_admin(&format!("scheduler {verb} --all"))?;
+            require_admin(
+                &self.ctx,
+                &caller,
+                &format!("scheduler.{verb}"),
+                &format!("scheduler {verb} --all"),
+            )
+            .await?;
         }
         let target = if r.all {
             "all accounts".to_string()
