@@ -29,6 +29,7 @@ pub mod telegram;
 pub mod templates;
 #[cfg(test)]
 pub mod testing;
+mod toml_error;
 
 use std::future::Future;
 use std::sync::Arc;

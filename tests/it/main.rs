@@ -7,6 +7,7 @@ mod crash;
 mod cron;
 mod doctor;
 mod foundation;
+mod input_hygiene;
 mod maintenance;
 mod man;
 mod permissions;

@@ -180,7 +180,7 @@ pub(crate) fn parse(
             .parse()
             .map_err(|e: toml::de::Error| ConfigError::Syntax {
                 path: shown.clone(),
-                message: syntax_message(text, &e),
+                message: crate::toml_error::describe(text, &e),
             })?,
         None => toml::Table::new(),
     };
@@ -190,18 +190,6 @@ pub(crate) fn parse(
         let reason = e.into_inner().message().to_string();
         ConfigError::Invalid { key, reason }
     })
-}
-
-/// One line for a TOML syntax error: "line N: message".
-fn syntax_message(text: &str, e: &toml::de::Error) -> String {
-    let msg = e.message().trim().replace('\n', " ");
-    match e.span() {
-        Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!("line {line}: {msg}")
-        }
-        None => msg,
-    }
 }
 
 /// Applies `MICROBOT_<SECTION>_<KEY>=value` on top of the file.

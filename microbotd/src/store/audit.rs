@@ -27,6 +27,12 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+/// NUL cannot be stored in PostgreSQL text; a refused request may carry
+/// one into its audit row.
+fn printable(s: &str) -> String {
+    s.replace('\0', "\\0")
+}
+
 impl Store {
     /// Appends an audit row.
     pub async fn audit_append(
@@ -44,9 +50,9 @@ impl Store {
         .bind(at_ms)
         .bind(i64::from(uid))
         .bind(pid.map(i64::from))
-        .bind(method)
-        .bind(target)
-        .bind(result)
+        .bind(printable(method))
+        .bind(target.map(printable))
+        .bind(printable(result))
         .execute(p).await.map(|_| ()))?;
         Ok(())
     }

@@ -116,8 +116,8 @@ pub enum FileError {
 
 /// Reads and validates a whole file: every entry, in file order.
 pub fn parse(content: &str, default_tz: Tz) -> Result<Vec<TemplateSpec>, FileError> {
-    let doc: FileDoc =
-        toml::from_str(content).map_err(|e| FileError::Syntax(one_line(&e.to_string())))?;
+    let doc: FileDoc = toml::from_str(content)
+        .map_err(|e| FileError::Syntax(crate::toml_error::describe(content, &e)))?;
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
     let mut out = Vec::with_capacity(doc.template.len());
     for (i, entry) in doc.template.iter().enumerate() {
@@ -150,15 +150,6 @@ pub fn render(specs: &[TemplateSpec]) -> String {
     };
     let body = toml::to_string_pretty(&doc).expect("template entries serialize");
     format!("# microbot templates: `microbotctl template apply -f FILE` reads this file.\n\n{body}")
-}
-
-/// toml's messages span lines (a source excerpt); the CLI shows one line.
-fn one_line(msg: &str) -> String {
-    msg.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('|') && *l != "^")
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 #[cfg(test)]

@@ -273,11 +273,28 @@ pub fn validate_tz(tz: Option<&str>, default: Tz) -> Result<Tz, FieldError> {
     }
 }
 
-/// Non-empty and at most 4096 UTF-16 code units, counted on the raw text
-/// (markup included) — stricter than Telegram for markdown/html, never looser.
+/// Non-empty, no control characters but tab and line breaks (Telegram
+/// refuses them; PostgreSQL cannot store NUL), and at most 4096 UTF-16
+/// code units, counted on the raw text (markup included) — stricter than
+/// Telegram for markdown/html, never looser.
 pub fn validate_text(text: &str) -> Result<(), FieldError> {
     if text.trim().is_empty() {
         return Err(FieldError::new(Field::Text, "must not be empty"));
+    }
+    if let Some((at, c)) = text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(FieldError::new(
+            Field::Text,
+            format!(
+                "control character U+{:04X} at character {}: Telegram refuses it (tab and line \
+                 breaks are fine)",
+                u32::from(c),
+                at + 1
+            ),
+        ));
     }
     let units = text.encode_utf16().count();
     if units > MAX_TEXT_UTF16 {
@@ -376,6 +393,8 @@ mod tests {
             (|i| i.timezone = Some("Mars/Base".into()), Field::Tz),
             (|i| i.text = " \n".into(), Field::Text),
             (|i| i.text = "é".repeat(4097), Field::Text),
+            (|i| i.text = "a\0b".into(), Field::Text),
+            (|i| i.text = "bell\u{7}".into(), Field::Text),
             (|i| i.parse_mode = Some("rtf".into()), Field::ParseMode),
             (|i| i.misfire = Some("never".into()), Field::Misfire),
         ];
@@ -400,6 +419,13 @@ mod tests {
             "{e}"
         );
         assert!(validate_text(&"a".repeat(4096)).is_ok());
+        assert!(validate_text("tab\there\r\nline").is_ok());
+        let e = validate_text("ab\0").unwrap_err();
+        assert!(
+            e.reason
+                .starts_with("control character U+0000 at character 3"),
+            "{e}"
+        );
     }
 
     #[test]
