@@ -177,9 +177,9 @@ impl Backup for BackupService {
     ) -> Result<Response<v1::VerifyBackupResponse>, Status> {
         let ctx = &self.ctx;
         let state_dir = &ctx.config.daemon.state_dir;
-        let cap = ctx.config.backup.max_unpacked_bytes;
+        let caps = verify::Caps::of(&ctx.config);
         let checked = match receive(ctx, req.into_inner()).await? {
-            Ok(upload) => verify::verify(upload.file, state_dir, cap).await,
+            Ok(upload) => verify::verify(upload.file, state_dir, caps).await,
             Err(e) => Err(e),
         };
         Ok(Response::new(match checked {
@@ -222,7 +222,7 @@ impl Backup for BackupService {
             let b = verify::read_file(
                 upload.file,
                 ctx.store.latest_schema_version(),
-                ctx.config.backup.max_unpacked_bytes,
+                verify::Caps::of(&ctx.config),
                 &ctx.config.daemon.state_dir,
             )
             .await?;

@@ -17,6 +17,7 @@ pub mod dispatch;
 mod open;
 pub mod scheduler_ops;
 pub mod sessions;
+pub mod states;
 pub mod system;
 pub mod targets;
 pub mod templates;

@@ -15,6 +15,7 @@
 
 pub mod archive;
 pub mod restore;
+mod rows;
 pub mod snapshot;
 mod unpack;
 pub mod verify;

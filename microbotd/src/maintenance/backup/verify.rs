@@ -9,35 +9,52 @@ use std::path::Path;
 use super::BackupError;
 use super::archive::{self, Backup};
 use super::restore::restore;
+use super::rows;
 use super::unpack::Limits;
 use crate::maintenance::tables::TABLES;
 use crate::store::{Store, on_pool};
 
-/// Reads and checks the archive in `file` on a blocking thread.
+/// What an archive may hold: `backup.max_unpacked_bytes` and
+/// `templates.max_chats`.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub max_unpacked: u64,
+    pub max_chats: u32,
+}
+
+impl Caps {
+    pub fn of(config: &crate::config::Config) -> Caps {
+        Caps {
+            max_unpacked: config.backup.max_unpacked_bytes,
+            max_chats: config.templates.max_chats,
+        }
+    }
+}
+
+/// Reads and checks the archive in `file` — framing, checksums, counts and
+/// every row's values — on a blocking thread.
 pub async fn read_file(
     file: File,
     latest_schema: i64,
-    max_unpacked: u64,
+    caps: Caps,
     scratch: &Path,
 ) -> Result<Backup, BackupError> {
     let scratch = scratch.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let limits = Limits {
-            max_unpacked,
+            max_unpacked: caps.max_unpacked,
             scratch: &scratch,
         };
-        archive::read(file, latest_schema, limits)
+        let backup = archive::read(file, latest_schema, limits)?;
+        rows::check(&backup, caps.max_chats)?;
+        Ok(backup)
     })
     .await
     .map_err(|e| BackupError::Io(format!("reading the archive: {e}")))?
 }
 
 /// Checks the archive in `file` end to end; returns the checked backup.
-pub async fn verify(
-    file: File,
-    scratch_parent: &Path,
-    max_unpacked: u64,
-) -> Result<Backup, BackupError> {
+pub async fn verify(file: File, scratch_parent: &Path, caps: Caps) -> Result<Backup, BackupError> {
     let dir = tempfile::Builder::new()
         .prefix("verify-")
         .tempdir_in(scratch_parent)
@@ -51,13 +68,7 @@ pub async fn verify(
     let scratch = Store::open(&url, 1).await?;
     let result = async {
         scratch.migrate().await?;
-        let backup = read_file(
-            file,
-            scratch.latest_schema_version(),
-            max_unpacked,
-            dir.path(),
-        )
-        .await?;
+        let backup = read_file(file, scratch.latest_schema_version(), caps, dir.path()).await?;
         restore(&scratch, &backup, true).await?;
         for t in &backup.manifest.tables {
             let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {}", t.name));

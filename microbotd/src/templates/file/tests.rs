@@ -114,7 +114,7 @@ fn arb_entry() -> impl Strategy<Value = Entry> {
     (
         "[a-z][a-z0-9-]{0,10}",
         "[a-zA-Z0-9][a-zA-Z0-9._-]{0,20}",
-        prop::collection::btree_set("[a-z][a-z0-9_]{4,10}", 1..4),
+        prop::collection::btree_set("[a-z](_?[a-z0-9]){4,10}", 1..4),
         prop_oneof![
             Just((Some("0 9 * * 1-5".to_owned()), None)),
             Just((Some("*/5 * * * *".to_owned()), None)),
