@@ -11,6 +11,7 @@ mod input_hygiene;
 mod maintenance;
 mod man;
 mod permissions;
+mod restore_values;
 mod scheduler;
 mod startup_errors;
 mod systemd;
