@@ -8,6 +8,7 @@ mod cron;
 mod doctor;
 mod foundation;
 mod input_hygiene;
+mod limits;
 mod maintenance;
 mod man;
 mod permissions;

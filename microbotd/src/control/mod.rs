@@ -41,6 +41,13 @@ use self::caller::AccessPolicy;
 use self::guard::Guard;
 use self::slow::SlowCallLayer;
 
+/// Largest request message most services accept: names, ids, one upload
+/// chunk (256 KiB). Bigger is refused with OUT_OF_RANGE before it is read.
+const REQUEST_LIMIT: usize = 1 << 20;
+/// `Templates` takes a whole template file in `template apply` (the CLI
+/// reads at most 16 MiB of it).
+const TEMPLATES_REQUEST_LIMIT: usize = 17 << 20;
+
 /// Serves every control service on `listener` until `shutdown` resolves,
 /// then finishes in-flight calls and returns.
 pub async fn serve(
@@ -66,26 +73,38 @@ pub async fn serve(
         .layer(InterceptorLayer::new(move |req| guard.check(req)))
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(SystemServer::new(system::SystemService::new(ctx.clone())))
-        .add_service(AccountsServer::new(accounts::AccountsService::new(
-            ctx.clone(),
-        )))
-        .add_service(TemplatesServer::new(templates::TemplatesService::new(
-            ctx.clone(),
-        )))
-        .add_service(SchedulesServer::new(cron::SchedulesService::new(
-            ctx.clone(),
-        )))
-        .add_service(SchedulerServer::new(scheduler::SchedulerService::new(
-            ctx.clone(),
-        )))
-        .add_service(DeliveriesServer::new(deliveries::DeliveriesService::new(
-            ctx.clone(),
-        )))
-        .add_service(MaintenanceServer::new(
-            maintenance::MaintenanceService::new(ctx.clone()),
-        ))
-        .add_service(BackupServer::new(backup::BackupService::new(ctx.clone())))
+        .add_service(
+            SystemServer::new(system::SystemService::new(ctx.clone()))
+                .max_decoding_message_size(REQUEST_LIMIT),
+        )
+        .add_service(
+            AccountsServer::new(accounts::AccountsService::new(ctx.clone()))
+                .max_decoding_message_size(REQUEST_LIMIT),
+        )
+        .add_service(
+            TemplatesServer::new(templates::TemplatesService::new(ctx.clone()))
+                .max_decoding_message_size(TEMPLATES_REQUEST_LIMIT),
+        )
+        .add_service(
+            SchedulesServer::new(cron::SchedulesService::new(ctx.clone()))
+                .max_decoding_message_size(REQUEST_LIMIT),
+        )
+        .add_service(
+            SchedulerServer::new(scheduler::SchedulerService::new(ctx.clone()))
+                .max_decoding_message_size(REQUEST_LIMIT),
+        )
+        .add_service(
+            DeliveriesServer::new(deliveries::DeliveriesService::new(ctx.clone()))
+                .max_decoding_message_size(REQUEST_LIMIT),
+        )
+        .add_service(
+            MaintenanceServer::new(maintenance::MaintenanceService::new(ctx.clone()))
+                .max_decoding_message_size(REQUEST_LIMIT),
+        )
+        .add_service(
+            BackupServer::new(backup::BackupService::new(ctx.clone()))
+                .max_decoding_message_size(REQUEST_LIMIT),
+        )
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await
 }

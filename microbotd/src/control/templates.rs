@@ -187,6 +187,8 @@ impl TemplatesService {
             misfire: Some(r.misfire),
             active: !r.inactive,
         };
+        spec::check_chat_count(input.chats.len(), ctx.config.templates.max_chats)
+            .map_err(field_error)?;
         let spec =
             spec::validate(&input, ctx.config.scheduler.default_timezone).map_err(field_error)?;
         let account = ctx.store.account_by_name(&spec.account).await?;
@@ -241,6 +243,8 @@ impl TemplatesService {
             misfire: Some(r.misfire.unwrap_or_else(|| cur.misfire.to_owned())),
             active: cur.active,
         };
+        spec::check_chat_count(input.chats.len(), ctx.config.templates.max_chats)
+            .map_err(field_error)?;
         let new =
             spec::validate(&input, ctx.config.scheduler.default_timezone).map_err(field_error)?;
         let now = ctx.now();

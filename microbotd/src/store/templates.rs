@@ -189,23 +189,65 @@ impl Tx {
         self.template_set_targets(id, account_id, &t.chats).await
     }
 
-    /// Replaces the target list with `chats`, in order.
+    /// Replaces the target list with `chats`, in order: three set-based
+    /// statements whatever the number of chats (a statement per chat made
+    /// a large template hold the database for seconds).
     async fn template_set_targets(
         &mut self,
         id: i64,
         account_id: i64,
         chats: &[String],
     ) -> Result<(), StoreError> {
-        let ids = self.target_ids(account_id, chats).await?;
-        on_tx!(self, c => {
-            sqlx::query("DELETE FROM template_targets WHERE template_id = $1")
-                .bind(id).execute(&mut *c).await?;
-            for (pos, target) in ids.iter().enumerate() {
+        on_tx!(self, c => sqlx::query("DELETE FROM template_targets WHERE template_id = $1")
+            .bind(id).execute(&mut *c).await.map(drop))?;
+        match self {
+            Tx::Sqlite(t) => {
+                // SQLite has no arrays: the chats travel as one JSON array.
+                let list = serde_json::to_string(chats)
+                    .map_err(|e| StoreError::Setup(format!("chat list: {e}")))?;
                 sqlx::query(
-                    "INSERT INTO template_targets (template_id, target_id, position) VALUES ($1, $2, $3)"
-                ).bind(id).bind(target).bind(pos as i64).execute(&mut *c).await?;
+                    "INSERT INTO targets (account_id, spec)
+                     SELECT $1, value FROM json_each($2) WHERE TRUE
+                     ON CONFLICT (account_id, spec) DO NOTHING",
+                )
+                .bind(account_id)
+                .bind(&list)
+                .execute(&mut **t)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO template_targets (template_id, target_id, position)
+                     SELECT $1, g.id, j.key FROM json_each($2) j
+                     JOIN targets g ON g.account_id = $3 AND g.spec = j.value",
+                )
+                .bind(id)
+                .bind(&list)
+                .bind(account_id)
+                .execute(&mut **t)
+                .await?;
             }
-        });
+            Tx::Postgres(t) => {
+                sqlx::query(
+                    "INSERT INTO targets (account_id, spec)
+                     SELECT $1, s FROM UNNEST($2::text[]) AS s
+                     ON CONFLICT (account_id, spec) DO NOTHING",
+                )
+                .bind(account_id)
+                .bind(chats)
+                .execute(&mut **t)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO template_targets (template_id, target_id, position)
+                     SELECT $1, g.id, u.pos - 1
+                     FROM UNNEST($2::text[]) WITH ORDINALITY AS u(spec, pos)
+                     JOIN targets g ON g.account_id = $3 AND g.spec = u.spec",
+                )
+                .bind(id)
+                .bind(chats)
+                .bind(account_id)
+                .execute(&mut **t)
+                .await?;
+            }
+        }
         Ok(())
     }
 

@@ -244,6 +244,18 @@ pub fn validate_name(name: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// At most `max` chats per template (`templates.max_chats`): checked before
+/// anything else, so an oversized request costs nothing.
+pub fn check_chat_count(chats: usize, max: u32) -> Result<(), FieldError> {
+    if chats > max as usize {
+        return Err(FieldError::new(
+            Field::Chat,
+            format!("{chats} chats; a template may send to at most {max} (templates.max_chats)"),
+        ));
+    }
+    Ok(())
+}
+
 /// At least one chat; each parses; none twice (after canonicalisation).
 pub fn validate_chats(chats: &[String]) -> Result<Vec<String>, FieldError> {
     if chats.is_empty() {
@@ -253,11 +265,12 @@ pub fn validate_chats(chats: &[String]) -> Result<Vec<String>, FieldError> {
         ));
     }
     let mut out: Vec<String> = Vec::with_capacity(chats.len());
+    let mut seen = std::collections::HashSet::with_capacity(chats.len());
     for c in chats {
         let t = parse_target(c)
             .map_err(|e| FieldError::new(Field::Chat, format!("{c:?}: {e}")))?
             .canonical();
-        if out.contains(&t) {
+        if !seen.insert(t.clone()) {
             return Err(FieldError::new(Field::Chat, format!("{t} is listed twice")));
         }
         out.push(t);
@@ -425,6 +438,17 @@ mod tests {
             e.reason
                 .starts_with("control character U+0000 at character 3"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn chats_are_capped() {
+        assert!(check_chat_count(1000, 1000).is_ok());
+        let e = check_chat_count(1001, 1000).unwrap_err();
+        assert_eq!(e.field, Field::Chat);
+        assert_eq!(
+            e.reason,
+            "1001 chats; a template may send to at most 1000 (templates.max_chats)"
         );
     }
 
