@@ -9,6 +9,7 @@ mod failure;
 mod input;
 mod output;
 mod prompt;
+mod since;
 mod socket;
 
 use std::process::ExitCode;

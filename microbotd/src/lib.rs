@@ -146,7 +146,8 @@ pub async fn run_with(
         tracing::info!(socket = %ctx.config.daemon.socket.display(), "{status}");
         tokio::join!(
             watch(&ctx),
-            reloads(&ctx, overrides.reload.clone(), store.clone())
+            reloads(&ctx, overrides.reload.clone(), store.clone()),
+            maintenance::retention::run(ctx.clone())
         );
     };
     // The background loops never end on their own; should one ever return,

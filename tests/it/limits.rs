@@ -120,3 +120,89 @@ fn oversized_requests_are_refused_before_they_are_read() {
     );
     d.ctl_ok(&["health"]);
 }
+
+#[test]
+fn deliveries_list_pages_newest_first_and_since_is_bounded_alike() {
+    let d = daemon(Db::Sqlite);
+    // Deliveries list joins the account and the chat.
+    crate::maintenance::sql(
+        &d,
+        "INSERT INTO targets (id, account_id, spec) VALUES (1, 1, '-42')",
+    );
+    let now = crate::doctor::now_ms();
+    let values: Vec<String> = (1..=120)
+        .map(|i| format!("(1, 1, 1, {}, 'sent', {i}, {now}, {now})", now - i * 1000))
+        .collect();
+    crate::maintenance::sql(
+        &d,
+        &format!(
+            "INSERT INTO deliveries (account_id, template_id, target_id, slot, state, random_id, \
+             created_at, updated_at) VALUES {}",
+            values.join(", ")
+        ),
+    );
+    let all = d.ctl_json(&["deliveries", "list"]);
+    assert_eq!(all.as_array().unwrap().len(), 100, "the default limit");
+    let out = d.ctl(&["deliveries", "list"]);
+    assert!(
+        stderr(&out).contains("(the newest 100 shown; --limit N for more, --limit 0 for all)"),
+        "{}",
+        stderr(&out)
+    );
+    let three = d.ctl_json(&["deliveries", "list", "--limit", "3"]);
+    let slots: Vec<&str> = three
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["slot"].as_str().unwrap())
+        .collect();
+    assert_eq!(slots.len(), 3);
+    assert!(
+        slots[0] > slots[1] && slots[1] > slots[2],
+        "newest first: {slots:?}"
+    );
+    assert_eq!(
+        d.ctl_json(&["deliveries", "list", "--limit", "0"])
+            .as_array()
+            .unwrap()
+            .len(),
+        120
+    );
+    // The same --since is refused alike by every command that takes one.
+    for args in [
+        &["deliveries", "list", "--since", "999999999999d"][..],
+        &["audit", "--since", "999999999999d"][..],
+        &["deliveries", "list", "--since", "3651d"][..],
+        &["audit", "--since", "3651d"][..],
+    ] {
+        let out = d.ctl(args);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            stderr(&out).contains("must be at most 3650d (ten years)"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    d.ctl_ok(&["deliveries", "list", "--since", "3650d"]);
+    d.ctl_ok(&["audit", "--since", "3650d"]);
+    // A negative limit blames the limit.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = rt.block_on(async {
+        let client = microbot_proto::client::Client::connect(&d.socket)
+            .await
+            .unwrap();
+        client
+            .deliveries()
+            .list_deliveries(microbot_proto::v1::ListDeliveriesRequest {
+                limit: -1,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err()
+    });
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert_eq!(status.message(), "limit: must not be negative");
+}

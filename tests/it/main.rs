@@ -13,6 +13,7 @@ mod maintenance;
 mod man;
 mod permissions;
 mod restore_values;
+mod retention;
 mod scheduler;
 mod startup_errors;
 mod systemd;

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 /// Runs SQL against the test daemon's database with the backend's own CLI
 /// (`sqlite3` / `psql`); returns rows as `a|b` lines.
-fn sql(d: &TestDaemon, stmt: &str) -> String {
+pub(crate) fn sql(d: &TestDaemon, stmt: &str) -> String {
     let out = if let Some(path) = d.db_url.strip_prefix("sqlite://") {
         Command::new("sqlite3")
             .args(["-cmd", ".timeout 10000", path, stmt])

@@ -138,6 +138,9 @@ impl Maintenance for MaintenanceService {
         } else {
             let d = crate::schedule::parse_duration(&r.since)
                 .map_err(|e| ApiError::invalid("since", e.to_string()))?;
+            if d.as_secs() > microbot_proto::MAX_SINCE_SECONDS as u64 {
+                return Err(ApiError::invalid("since", microbot_proto::SINCE_TOO_FAR).into());
+            }
             Some(crate::store::to_ms(self.ctx.now()) - d.as_millis() as i64)
         };
         let rows = self

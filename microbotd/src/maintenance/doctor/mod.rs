@@ -74,6 +74,7 @@ pub async fn run(ctx: &Context) -> Vec<Check> {
     });
     checks.push(accounts);
     checks.push(limits);
+    checks.push(or_fail("retention", retention(ctx, now_ms).await));
     checks.push(backups(&ctx.config.backup.dir, SystemTime::now()));
     checks.push(or_fail(
         "database bloat",
@@ -139,6 +140,39 @@ async fn deliveries(ctx: &Context, now_ms: i64) -> Result<Check, StoreError> {
             ),
         )
     })
+}
+
+/// The delivery log's retention: the setting, the last prune and the
+/// oldest finished row (which should never be much older than the setting).
+async fn retention(ctx: &Context, now_ms: i64) -> Result<Check, StoreError> {
+    let name = "retention";
+    let days = ctx.config.retention.deliveries_days;
+    let oldest = ctx.store.oldest_finished_delivery().await?;
+    let age_days = oldest.map(|at| (now_ms - at).max(0) / 86_400_000);
+    let oldest_text = match age_days {
+        Some(d) => format!("oldest finished delivery {d} d old"),
+        None => "no finished deliveries".to_string(),
+    };
+    if days == 0 {
+        return Ok(check(
+            name,
+            Level::Ok,
+            format!("deliveries are kept forever (retention.deliveries_days = 0); {oldest_text}"),
+        ));
+    }
+    let last = match crate::maintenance::retention::last_run(ctx).await? {
+        Some((at, n)) => format!(
+            "last pruned {} ({n} removed)",
+            crate::store::from_ms(at).format("%Y-%m-%d %H:%M UTC")
+        ),
+        None => "not pruned yet".to_string(),
+    };
+    let level = rules::retention(days, age_days);
+    Ok(check(
+        name,
+        level,
+        format!("finished deliveries older than {days} d are pruned daily; {last}; {oldest_text}"),
+    ))
 }
 
 /// (name, state, flood_wait_until) of one account.
