@@ -41,7 +41,7 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
 pub fn format_bytes(n: u64) -> String {
     let (name, mult) = UNITS
         .iter()
-        .find(|(_, m)| n >= *m && n % m == 0)
+        .find(|(_, m)| n >= *m && n.is_multiple_of(*m))
         .copied()
         .unwrap_or(("B", 1));
     format!("{}{name}", n / mult)
