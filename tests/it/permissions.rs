@@ -65,6 +65,19 @@ fn outsiders_are_refused_operators_admitted() {
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("permission denied"), "{err}");
     assert!(err.contains("uid 65534"), "{err}");
+    // A supplementary group counts (SO_PEERGROUPS at connect time).
+    let ok = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=1", "--groups=65534", "--"])
+        .arg(bin("microbotctl"))
+        .arg("--socket")
+        .arg(&d.socket)
+        .arg("status")
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "supplementary operator refused: {ok:?}"
+    );
 }
 
 /// Audit rows (as JSON objects) whose uid is `uid`.

@@ -1,16 +1,17 @@
 //! The interceptor in front of every service: checks the protocol version
-//! and admits the caller (SO_PEERCRED → [`Caller`]) or refuses it; a
+//! and admits the caller (its [`Peer`], read at accept time → [`Caller`])
+//! or refuses it; a
 //! refusal is audited (uid, pid, gRPC path, reason) and logged at WARN.
 
 use std::sync::Arc;
 
 use microbot_proto::{DAEMON_PROTOCOL_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION};
 use tonic::metadata::MetadataValue;
-use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Status};
 
 use super::audit::record_refusal;
-use super::caller::{AccessPolicy, Caller, groups_of};
+use super::caller::{AccessPolicy, Caller};
+use super::peer::Peer;
 use super::slow::CallPath;
 use crate::context::Context;
 
@@ -63,19 +64,14 @@ impl Guard {
                 return Err(status);
             }
         }
-        let cred = req
-            .extensions()
-            .get::<UdsConnectInfo>()
-            .and_then(|info| info.peer_cred)
-            .ok_or_else(|| {
-                // No uid to audit: the log line is all there is.
-                tracing::warn!("refused control call: caller credentials unavailable");
-                Status::permission_denied("caller credentials unavailable")
-            })?;
-        let uid = cred.uid();
-        let pid = cred.pid();
-        let gids = groups_of(pid, uid, cred.gid());
-        let Some(role) = self.policy.role(uid, &gids) else {
+        // Read from the socket when the connection was accepted (peer.rs).
+        let peer = req.extensions().get::<Peer>().cloned().ok_or_else(|| {
+            // No uid to audit: the log line is all there is.
+            tracing::warn!("refused control call: caller credentials unavailable");
+            Status::permission_denied("caller credentials unavailable")
+        })?;
+        let (uid, pid) = (peer.uid, peer.pid);
+        let Some(role) = self.policy.role(uid, &peer.gids()) else {
             let reason =
                 format!("uid {uid} may not use microbotd: join the operator or admin group");
             self.record(&req, uid, pid, reason.clone());

@@ -1,5 +1,6 @@
 //! The gRPC control API on the Unix socket: one file per service, one
-//! interceptor ([`guard`]) admitting callers by SO_PEERCRED and checking the
+//! interceptor ([`guard`]) admitting callers by the credentials [`peer`]
+//! reads from each connection (SO_PEERCRED, SO_PEERGROUPS) and checking the
 //! protocol version, one error mapping ([`error`]), a slow-call log
 //! ([`slow`]), plus `grpc.health.v1` and server reflection for stock clients.
 
@@ -15,6 +16,7 @@ pub mod error;
 pub mod guard;
 pub mod login_limit;
 pub mod maintenance;
+pub mod peer;
 pub mod scheduler;
 pub mod slow;
 pub mod system;
@@ -31,7 +33,6 @@ use microbot_proto::v1::scheduler_server::SchedulerServer;
 use microbot_proto::v1::schedules_server::SchedulesServer;
 use microbot_proto::v1::system_server::SystemServer;
 use microbot_proto::v1::templates_server::TemplatesServer;
-use tokio_stream::wrappers::UnixListenerStream;
 use tonic::service::InterceptorLayer;
 use tonic::transport::Server;
 
@@ -105,6 +106,6 @@ pub async fn serve(
             BackupServer::new(backup::BackupService::new(ctx.clone()))
                 .max_decoding_message_size(REQUEST_LIMIT),
         )
-        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(peer::incoming(listener), shutdown)
         .await
 }
