@@ -220,7 +220,10 @@ impl TemplatesService {
                 "nothing to change: give at least one field",
             ));
         }
-        let row = ctx.store.template_get(r.id).await?;
+        // Read and write in one transaction holding the row, and write
+        // next_slot only over the value it was computed from.
+        let mut tx = ctx.store.begin_write().await?;
+        let row = tx.template_get(r.id).await?;
         let cur = row_spec(&row)?;
         let schedule_given = r.cron.is_some() || r.every.is_some();
         let (cur_cron, cur_every) = match cur.schedule.kind {
@@ -249,11 +252,11 @@ impl TemplatesService {
             spec::validate(&input, ctx.config.scheduler.default_timezone).map_err(field_error)?;
         let now = ctx.now();
         let (anchor, next) = schedule_state(Some((&row, &cur)), &new, now);
-        let mut tx = ctx.store.begin().await?;
-        tx.template_update(
+        tx.template_update_from(
             row.id,
             row.account_id,
             &data_of(&new, anchor, next),
+            row.next_slot,
             to_ms(now),
         )
         .await?;

@@ -137,6 +137,36 @@ impl Store {
 }
 
 impl Tx {
+    /// One template with its chats, read inside the transaction; on
+    /// PostgreSQL the row stays locked until the transaction ends (open it
+    /// with [`Store::begin_write`]).
+    pub async fn template_get(&mut self, id: i64) -> Result<TemplateRow, StoreError> {
+        let mut row = match self {
+            Tx::Sqlite(t) => {
+                sqlx::query_as::<_, TemplateRow>(sqlx::AssertSqlSafe(format!(
+                    "{SELECT} WHERE t.id = $1"
+                )))
+                .bind(id)
+                .fetch_optional(&mut **t)
+                .await?
+            }
+            Tx::Postgres(t) => {
+                sqlx::query_as::<_, TemplateRow>(sqlx::AssertSqlSafe(format!(
+                    "{SELECT} WHERE t.id = $1 FOR UPDATE OF t"
+                )))
+                .bind(id)
+                .fetch_optional(&mut **t)
+                .await?
+            }
+        }
+        .ok_or_else(|| StoreError::NotFound(format!("template {id}")))?;
+        row.chats = on_tx!(self, c => sqlx::query_scalar::<_, String>(
+            "SELECT g.spec FROM template_targets tt JOIN targets g ON g.id = tt.target_id
+             WHERE tt.template_id = $1 ORDER BY tt.position"
+        ).bind(id).fetch_all(&mut *c).await)?;
+        Ok(row)
+    }
+
     /// Inserts a template and its targets; a taken (account, name) is a conflict.
     pub async fn template_insert(
         &mut self,
@@ -172,15 +202,45 @@ impl Tx {
         t: &TemplateData,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        self.template_write(id, account_id, t, None, now_ms).await
+    }
+
+    /// [`Tx::template_update`], except that `next_slot` is written only
+    /// while it still holds `read_next_slot`, the value the new one was
+    /// computed from: a slot the dispatcher claimed meanwhile is never
+    /// handed out again.
+    pub async fn template_update_from(
+        &mut self,
+        id: i64,
+        account_id: i64,
+        t: &TemplateData,
+        read_next_slot: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.template_write(id, account_id, t, Some(read_next_slot), now_ms)
+            .await
+    }
+
+    async fn template_write(
+        &mut self,
+        id: i64,
+        account_id: i64,
+        t: &TemplateData,
+        guard: Option<Option<i64>>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let n = on_tx!(self, c => sqlx::query(
             "UPDATE templates SET name = $2, text = $3, parse_mode = $4, schedule_kind = $5,
                  schedule_expr = $6, timezone = $7, anchor_at = $8, active = $9, misfire = $10,
-                 next_slot = $11, updated_at = $12
+                 next_slot = CASE WHEN $13 = FALSE OR next_slot IS NOT DISTINCT FROM $14
+                                  THEN $11 ELSE next_slot END,
+                 updated_at = $12
              WHERE id = $1"
         )
         .bind(id).bind(&t.name).bind(&t.text).bind(&t.parse_mode)
         .bind(&t.schedule_kind).bind(&t.schedule_expr).bind(&t.timezone).bind(t.anchor_at)
         .bind(t.active).bind(&t.misfire).bind(t.next_slot).bind(now_ms)
+        .bind(guard.is_some()).bind(guard.flatten())
         .execute(&mut *c).await.map(|r| r.rows_affected()))
         .map_err(|e| name_taken(&t.name, e))?;
         if n == 0 {

@@ -190,3 +190,48 @@ async fn delete_cancels_pending_deliveries_only() {
     })
     .await;
 }
+
+/// `template edit`'s write: next_slot only over the value it was computed
+/// from, so a slot the dispatcher claimed in between is not handed out again.
+#[tokio::test]
+async fn next_slot_is_written_only_over_what_was_read() {
+    for_each_backend(|store| async move {
+        let a = store.account_create("a", "+1234567", 0).await.unwrap().id;
+        let id = insert(&store, a, &data("daily", &["-42"])).await.unwrap();
+        let mut edited = data("daily", &["-42"]);
+        edited.text = "changed".into();
+        edited.next_slot = Some(9000);
+        // Read 4000, but the row holds 5000 now: fields change, the slot stays.
+        let mut tx = store.begin_write().await.unwrap();
+        tx.template_update_from(id, a, &edited, Some(4000), 2000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let row = store.template_get(id).await.unwrap();
+        assert_eq!((row.text.as_str(), row.next_slot), ("changed", Some(5000)));
+        // Read inside the transaction: the slot is written.
+        let mut tx = store.begin_write().await.unwrap();
+        let read = tx.template_get(id).await.unwrap();
+        assert_eq!(read.chats, ["-42"]);
+        tx.template_update_from(id, a, &edited, read.next_slot, 3000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.template_get(id).await.unwrap().next_slot, Some(9000));
+        // NULL compares as a value too.
+        edited.next_slot = None;
+        let mut tx = store.begin_write().await.unwrap();
+        tx.template_update_from(id, a, &edited, Some(9000), 4000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        edited.next_slot = Some(7000);
+        let mut tx = store.begin_write().await.unwrap();
+        tx.template_update_from(id, a, &edited, None, 5000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.template_get(id).await.unwrap().next_slot, Some(7000));
+    })
+    .await;
+}
