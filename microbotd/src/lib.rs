@@ -173,16 +173,19 @@ pub async fn run_with(
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
             tracing::error!(error = %e, "dispatcher failed");
+            ctx.messenger.shutdown().await;
             store.close().await;
             return Err(e.into());
         }
         Err(e) => {
             tracing::error!(error = %e, "dispatcher panicked");
+            ctx.messenger.shutdown().await;
             store.close().await;
             return Err(DaemonError::DispatcherPanic(e.to_string()));
         }
     }
     served?;
+    ctx.messenger.shutdown().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
