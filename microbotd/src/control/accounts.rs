@@ -2,6 +2,7 @@
 //! and removing Telegram accounts. The login flow is in [`super::account_login`],
 //! the rest in [`super::account_manage`]; this file checks rights and audits.
 
+use crate::store::states::AccountState;
 use std::sync::Arc;
 
 use microbot_proto::convert::timestamp_ms;
@@ -39,10 +40,11 @@ fn target(name: &str) -> Option<String> {
 /// The wire form of an account; the state shows a live flood wait.
 pub fn account_to_proto(a: &AccountRow, now_ms: i64) -> v1::Account {
     let flood = a.flood_wait_until.filter(|until| *until > now_ms);
-    let state = if flood.is_some() && a.state == "active" {
+    // `flood_wait` is shown, never stored: an active account waiting.
+    let state = if flood.is_some() && a.state == AccountState::Active {
         "flood_wait".to_string()
     } else {
-        a.state.clone()
+        a.state.as_str().to_owned()
     };
     v1::Account {
         id: a.id,

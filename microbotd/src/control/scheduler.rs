@@ -1,6 +1,7 @@
 //! The `Scheduler` service: per-account dispatcher status, and starting or
 //! stopping an account's sending (persisted in `accounts.scheduler_enabled`).
 
+use crate::store::states::AccountState;
 use microbot_proto::convert::timestamp_ms;
 use microbot_proto::v1::{self, scheduler_server::Scheduler};
 use tonic::{Request, Response, Status};
@@ -95,8 +96,8 @@ impl SchedulerService {
 
 /// The one-word state an operator reads: what stops this account sending.
 pub fn scheduler_state(r: &SchedulerRow, now_ms: i64) -> String {
-    if r.state != "active" {
-        return r.state.clone();
+    if r.state != AccountState::Active {
+        return r.state.as_str().to_owned();
     }
     if !r.scheduler_enabled {
         return "stopped".into();

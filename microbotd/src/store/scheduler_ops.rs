@@ -1,6 +1,7 @@
 //! Operator reads and writes around the dispatcher: per-account scheduler
 //! status and start/stop, the delivery log and retrying a delivery.
 
+use super::states::AccountState;
 use super::{Store, StoreError, on_pool};
 
 /// One account's scheduler, as `scheduler status` shows it.
@@ -8,7 +9,7 @@ use super::{Store, StoreError, on_pool};
 pub struct SchedulerRow {
     pub id: i64,
     pub name: String,
-    pub state: String,
+    pub state: AccountState,
     pub scheduler_enabled: bool,
     pub flood_wait_until: Option<i64>,
     pub last_error: Option<String>,

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use super::states::{Misfire, ScheduleKind};
 use super::tx::{Tx, on_tx};
 use super::{Store, StoreError, on_pool};
 
@@ -20,12 +21,12 @@ pub struct TemplateRow {
     pub name: String,
     pub text: String,
     pub parse_mode: String,
-    pub schedule_kind: String,
+    pub schedule_kind: ScheduleKind,
     pub schedule_expr: String,
     pub timezone: String,
     pub anchor_at: i64,
     pub active: bool,
-    pub misfire: String,
+    pub misfire: Misfire,
     pub next_slot: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -40,12 +41,12 @@ pub struct TemplateData {
     pub name: String,
     pub text: String,
     pub parse_mode: String,
-    pub schedule_kind: String,
+    pub schedule_kind: ScheduleKind,
     pub schedule_expr: String,
     pub timezone: String,
     pub anchor_at: i64,
     pub active: bool,
-    pub misfire: String,
+    pub misfire: Misfire,
     pub next_slot: Option<i64>,
     pub chats: Vec<String>,
 }
@@ -181,8 +182,8 @@ impl Tx {
              ON CONFLICT (account_id, name) DO NOTHING RETURNING id"
         )
         .bind(account_id).bind(&t.name).bind(&t.text).bind(&t.parse_mode)
-        .bind(&t.schedule_kind).bind(&t.schedule_expr).bind(&t.timezone).bind(t.anchor_at)
-        .bind(t.active).bind(&t.misfire).bind(t.next_slot).bind(now_ms)
+        .bind(t.schedule_kind).bind(&t.schedule_expr).bind(&t.timezone).bind(t.anchor_at)
+        .bind(t.active).bind(t.misfire).bind(t.next_slot).bind(now_ms)
         .fetch_optional(&mut *c).await)?;
         let id = id.ok_or_else(|| {
             StoreError::Conflict(format!(
@@ -238,8 +239,8 @@ impl Tx {
              WHERE id = $1"
         )
         .bind(id).bind(&t.name).bind(&t.text).bind(&t.parse_mode)
-        .bind(&t.schedule_kind).bind(&t.schedule_expr).bind(&t.timezone).bind(t.anchor_at)
-        .bind(t.active).bind(&t.misfire).bind(t.next_slot).bind(now_ms)
+        .bind(t.schedule_kind).bind(&t.schedule_expr).bind(&t.timezone).bind(t.anchor_at)
+        .bind(t.active).bind(t.misfire).bind(t.next_slot).bind(now_ms)
         .bind(guard.is_some()).bind(guard.flatten())
         .execute(&mut *c).await.map(|r| r.rows_affected()))
         .map_err(|e| name_taken(&t.name, e))?;

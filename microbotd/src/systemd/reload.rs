@@ -137,6 +137,9 @@ fn value_of(c: &Config, key: &KeyDoc) -> String {
         ("scheduler", "misfire_grace") => format_duration(c.scheduler.misfire_grace),
         ("backup", "dir") => c.backup.dir.display().to_string(),
         ("backup", "keep_days") => c.backup.keep_days.to_string(),
+        ("backup", "max_unpacked_bytes") => c.backup.max_unpacked_bytes.to_string(),
+        ("retention", "deliveries_days") => c.retention.deliveries_days.to_string(),
+        ("templates", "max_chats") => c.templates.max_chats.to_string(),
         // A key added to the table but not here: every reload warns about it
         // (tested below), so it cannot go unnoticed.
         _ => format!("<unknown key {}>", key.path()),

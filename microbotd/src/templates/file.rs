@@ -23,6 +23,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::spec::{TemplateInput, TemplateSpec, validate};
+use crate::store::states::ScheduleKind;
 
 /// The file as TOML sees it.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -73,8 +74,8 @@ impl Entry {
     /// The entry that describes `spec` completely (every key written).
     pub fn from_spec(spec: &TemplateSpec) -> Entry {
         let (cron, every) = match spec.schedule.kind {
-            "every" => (None, Some(spec.schedule.expr.clone())),
-            _ => (Some(spec.schedule.expr.clone()), None),
+            ScheduleKind::Every => (None, Some(spec.schedule.expr.clone())),
+            ScheduleKind::Cron => (Some(spec.schedule.expr.clone()), None),
         };
         Entry {
             account: spec.account.clone(),
@@ -85,7 +86,7 @@ impl Entry {
             timezone: Some(spec.tz.name().to_owned()),
             text: spec.text.clone(),
             parse_mode: Some(spec.parse_mode.to_owned()),
-            misfire: Some(spec.misfire.to_owned()),
+            misfire: Some(spec.misfire.as_str().to_owned()),
             active: Some(spec.active),
         }
     }

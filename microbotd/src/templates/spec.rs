@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::schedule::{Schedule, format_duration, parse_duration, parse_tz};
+use crate::store::states::{Misfire, ScheduleKind};
 use crate::telegram::target::parse_target;
 
 /// Telegram's limit on a message, in UTF-16 code units.
@@ -101,11 +102,11 @@ pub struct TemplateInput {
     pub active: bool,
 }
 
-/// What the schedule columns store: `kind` is `cron` or `every`; `expr` the
-/// trimmed cron text or the canonical interval.
+/// What the schedule columns store: the kind; `expr` the trimmed cron text
+/// or the canonical interval.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleSpec {
-    pub kind: &'static str,
+    pub kind: ScheduleKind,
     pub expr: String,
 }
 
@@ -125,7 +126,7 @@ impl ScheduleSpec {
             ));
         }
         Ok(ScheduleSpec {
-            kind: "cron",
+            kind: ScheduleKind::Cron,
             expr: expr.trim().to_owned(),
         })
     }
@@ -142,7 +143,7 @@ impl ScheduleSpec {
         // Checks the interval bounds (1 s to 366 d).
         Schedule::every(d, DateTime::<Utc>::UNIX_EPOCH).map_err(err)?;
         Ok(ScheduleSpec {
-            kind: "every",
+            kind: ScheduleKind::Every,
             expr: format_duration(d),
         })
     }
@@ -170,16 +171,16 @@ impl ScheduleSpec {
     /// The schedule itself; `anchor` is where an `every` interval starts.
     pub fn build(&self, tz: Tz, anchor: DateTime<Utc>) -> Option<Schedule> {
         match self.kind {
-            "every" => Schedule::every(parse_duration(&self.expr).ok()?, anchor).ok(),
-            _ => Schedule::cron(&self.expr, tz).ok(),
+            ScheduleKind::Every => Schedule::every(parse_duration(&self.expr).ok()?, anchor).ok(),
+            ScheduleKind::Cron => Schedule::cron(&self.expr, tz).ok(),
         }
     }
 
     /// As the CLI shows it: `0 9 * * 1-5` or `every 1h30m`.
     pub fn display(&self) -> String {
         match self.kind {
-            "every" => format!("every {}", self.expr),
-            _ => self.expr.clone(),
+            ScheduleKind::Every => format!("every {}", self.expr),
+            ScheduleKind::Cron => self.expr.clone(),
         }
     }
 }
@@ -195,7 +196,7 @@ pub struct TemplateSpec {
     pub tz: Tz,
     pub text: String,
     pub parse_mode: &'static str,
-    pub misfire: &'static str,
+    pub misfire: Misfire,
     pub active: bool,
 }
 
@@ -336,15 +337,15 @@ pub fn parse_mode(s: Option<&str>) -> Result<&'static str, FieldError> {
 }
 
 /// `skip`, `once` (default) or `all`.
-pub fn misfire(s: Option<&str>) -> Result<&'static str, FieldError> {
+pub fn misfire(s: Option<&str>) -> Result<Misfire, FieldError> {
     match s.map(str::trim) {
-        None | Some("") | Some("once") => Ok("once"),
-        Some("skip") => Ok("skip"),
-        Some("all") => Ok("all"),
-        Some(other) => Err(FieldError::new(
-            Field::Misfire,
-            format!("{other:?} is not one of skip, once, all"),
-        )),
+        None | Some("") => Ok(Misfire::Once),
+        Some(text) => text.parse().map_err(|_| {
+            FieldError::new(
+                Field::Misfire,
+                format!("{text:?} is not one of skip, once, all"),
+            )
+        }),
     }
 }
 
@@ -375,12 +376,12 @@ mod tests {
         assert_eq!(
             s.schedule,
             ScheduleSpec {
-                kind: "cron",
+                kind: ScheduleKind::Cron,
                 expr: "0 9 * * 1-5".into()
             }
         );
         assert_eq!(s.tz, Tz::Europe__Istanbul);
-        assert_eq!((s.parse_mode, s.misfire), ("plain", "once"));
+        assert_eq!((s.parse_mode, s.misfire), ("plain", Misfire::Once));
         let mut i = input();
         i.cron = None;
         i.every = Some("every 90m".into());

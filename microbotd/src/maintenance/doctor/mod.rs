@@ -10,6 +10,7 @@ use std::time::SystemTime;
 use self::rules::Level;
 use crate::context::Context;
 use crate::maintenance::{backup, db};
+use crate::store::states::AccountState;
 use crate::store::{StoreError, on_pool, sqlite_path};
 
 /// One line of the checklist.
@@ -176,7 +177,7 @@ async fn retention(ctx: &Context, now_ms: i64) -> Result<Check, StoreError> {
 }
 
 /// (name, state, flood_wait_until) of one account.
-type AccountFacts = (String, String, Option<i64>);
+type AccountFacts = (String, AccountState, Option<i64>);
 
 /// Logged-out accounts, and accounts Telegram is holding back.
 async fn accounts(ctx: &Context, now_ms: i64) -> Result<(Check, Check), StoreError> {
@@ -189,8 +190,8 @@ async fn accounts(ctx: &Context, now_ms: i64) -> Result<(Check, Check), StoreErr
             .map(|r| r.0.clone())
             .collect()
     };
-    let active = names(&|r| r.1 == "active").len();
-    let out = names(&|r| r.1 == "logged_out");
+    let active = names(&|r| r.1 == AccountState::Active).len();
+    let out = names(&|r| r.1 == AccountState::LoggedOut);
     let accounts = if out.is_empty() {
         check(
             "accounts",
@@ -209,7 +210,7 @@ async fn accounts(ctx: &Context, now_ms: i64) -> Result<(Check, Check), StoreErr
         )
     };
     let flood = names(&|r| r.2.is_some_and(|u| u > now_ms));
-    let limited = names(&|r| r.1 == "limited");
+    let limited = names(&|r| r.1 == AccountState::Limited);
     let limits = if flood.is_empty() && limited.is_empty() {
         check(
             "telegram limits",

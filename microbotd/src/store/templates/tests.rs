@@ -1,6 +1,7 @@
 //! Template storage on both backends.
 
 use super::*;
+use crate::store::states::{Misfire, ScheduleKind};
 use crate::store::testing::for_each_backend;
 
 fn data(name: &str, chats: &[&str]) -> TemplateData {
@@ -8,12 +9,12 @@ fn data(name: &str, chats: &[&str]) -> TemplateData {
         name: name.into(),
         text: "hello".into(),
         parse_mode: "plain".into(),
-        schedule_kind: "cron".into(),
+        schedule_kind: ScheduleKind::Cron,
         schedule_expr: "0 9 * * 1-5".into(),
         timezone: "Europe/Istanbul".into(),
         anchor_at: 1000,
         active: true,
-        misfire: "once".into(),
+        misfire: Misfire::Once,
         next_slot: Some(5000),
         chats: chats.iter().map(|c| c.to_string()).collect(),
     }
@@ -86,7 +87,7 @@ async fn update_replaces_targets_and_refuses_taken_names() {
             .unwrap();
         insert(&store, a, &data("two", &["-1"])).await.unwrap();
         let mut d = data("uno", &["-3", "-1"]);
-        d.schedule_kind = "every".into();
+        d.schedule_kind = ScheduleKind::Every;
         d.schedule_expr = "1h30m".into();
         d.next_slot = None;
         let mut tx = store.begin().await.unwrap();
