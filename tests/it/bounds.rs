@@ -154,3 +154,29 @@ fn the_cli_refuses_inputs_that_are_not_regular_files() {
         stderr(&out)
     );
 }
+
+#[test]
+fn an_upload_above_the_cap_is_refused_as_it_streams_in() {
+    let d = TestDaemon::builder(Db::Sqlite)
+        .config("[backup]\nmax_unpacked_bytes = \"1MiB\"\n")
+        .start();
+    let big = d.dir.path().join("big.tar.gz");
+    let mut data = vec![0x1f, 0x8b];
+    data.extend((0..3u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    std::fs::write(&big, data).unwrap();
+    let path = big.to_str().unwrap();
+    for args in [
+        &["backup", "verify", path][..],
+        &["backup", "restore", "--force", path][..],
+    ] {
+        let verb = args[1];
+        let out = d.ctl(args);
+        assert_eq!(out.status.code(), Some(1), "{verb}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("the upload is larger than 1MiB (backup.max_unpacked_bytes)"),
+            "{verb}: {}",
+            stderr(&out)
+        );
+    }
+    d.ctl_ok(&["health"]);
+}
