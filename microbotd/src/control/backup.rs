@@ -186,11 +186,11 @@ impl Backup for BackupService {
             Ok(b) => v1::VerifyBackupResponse {
                 ok: true,
                 problem: String::new(),
-                microbot_version: b.manifest.microbot_version,
+                microbot_version: b.manifest.microbot_version.clone(),
                 schema_version: b.manifest.schema_version,
-                backend: b.manifest.backend,
-                created_at: b.manifest.created_at,
-                tables: counts(b.manifest.tables.into_iter().map(|t| (t.name, t.rows))),
+                backend: b.manifest.backend.clone(),
+                created_at: b.manifest.created_at.clone(),
+                tables: counts(b.manifest.tables.iter().map(|t| (t.name.clone(), t.rows))),
             },
             Err(e) => v1::VerifyBackupResponse {
                 ok: false,

@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::BackupError;
 use super::archive::{self, Backup};
@@ -38,7 +39,7 @@ pub async fn read_file(
     latest_schema: i64,
     caps: Caps,
     scratch: &Path,
-) -> Result<Backup, BackupError> {
+) -> Result<Arc<Backup>, BackupError> {
     let scratch = scratch.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let limits = Limits {
@@ -47,14 +48,18 @@ pub async fn read_file(
         };
         let backup = archive::read(file, latest_schema, limits)?;
         rows::check(&backup, caps.max_chats)?;
-        Ok(backup)
+        Ok(Arc::new(backup))
     })
     .await
     .map_err(|e| BackupError::Io(format!("reading the archive: {e}")))?
 }
 
 /// Checks the archive in `file` end to end; returns the checked backup.
-pub async fn verify(file: File, scratch_parent: &Path, caps: Caps) -> Result<Backup, BackupError> {
+pub async fn verify(
+    file: File,
+    scratch_parent: &Path,
+    caps: Caps,
+) -> Result<Arc<Backup>, BackupError> {
     let dir = tempfile::Builder::new()
         .prefix("verify-")
         .tempdir_in(scratch_parent)
