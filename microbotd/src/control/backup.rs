@@ -138,12 +138,14 @@ impl Backup for BackupService {
         let name = backup::file_name(at);
         let (file, total_bytes) =
             audited(ctx, &caller, "backup.create", Some(name.clone()), async {
-                let snap = snapshot::take(&ctx.store).await.map_err(ApiError::from)?;
+                let mut snap = snapshot::take(&ctx.store, &ctx.config.daemon.state_dir)
+                    .await
+                    .map_err(ApiError::from)?;
                 let file = spool_file(ctx)?;
                 let backend = ctx.store.backend().as_str();
                 let config = ctx.config.to_redacted_toml();
                 let (manifest, mut file) = tokio::task::spawn_blocking(move || {
-                    archive::build(&snap, backend, &config, at, file)
+                    archive::build(&mut snap, backend, &config, at, file)
                 })
                 .await
                 .map_err(|e| ApiError::Internal(format!("writing the backup: {e}")))??;

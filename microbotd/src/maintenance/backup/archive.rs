@@ -36,18 +36,24 @@ pub(super) fn sha256_hex(bytes: &[u8]) -> String {
 /// Writes the archive into `out`: manifest first, then the data, then the
 /// config. Returns the manifest and `out`.
 pub fn build<W: Write>(
-    snapshot: &Snapshot,
+    snapshot: &mut Snapshot,
     backend: &str,
     config_toml: &str,
     created_at: DateTime<Utc>,
     out: W,
 ) -> Result<(Manifest, W), BackupError> {
-    let mut members: Vec<(String, &[u8])> = snapshot
+    let mut members: Vec<MemberEntry> = snapshot
         .tables
         .iter()
-        .map(|t| (data_path(&t.name), t.jsonl.as_slice()))
+        .map(|t| MemberEntry {
+            path: data_path(&t.name),
+            sha256: t.sha256.clone(),
+        })
         .collect();
-    members.push((CONFIG.to_string(), config_toml.as_bytes()));
+    members.push(MemberEntry {
+        path: CONFIG.to_string(),
+        sha256: sha256_hex(config_toml.as_bytes()),
+    });
     let manifest = Manifest {
         format: FORMAT,
         microbot_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -62,13 +68,7 @@ pub fn build<W: Write>(
                 rows: t.rows,
             })
             .collect(),
-        members: members
-            .iter()
-            .map(|(path, data)| MemberEntry {
-                path: path.clone(),
-                sha256: sha256_hex(data),
-            })
-            .collect(),
+        members,
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| BackupError::Io(format!("manifest: {e}")))?;
@@ -76,18 +76,29 @@ pub fn build<W: Write>(
     let gz = GzEncoder::new(out, Compression::default());
     let mut tar = tar::Builder::new(gz);
     let mtime = u64::try_from(created_at.timestamp()).unwrap_or(0);
-    let mut append = |path: &str, data: &[u8]| {
+    let mut append = |path: &str, size: u64, data: &mut dyn std::io::Read| {
         let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
+        h.set_size(size);
         h.set_mode(0o600);
         h.set_mtime(mtime);
         h.set_cksum();
         tar.append_data(&mut h, path, data)
     };
-    append(MANIFEST, &manifest_json).map_err(io)?;
-    for (path, data) in &members {
-        append(path, data).map_err(io)?;
+    append(
+        MANIFEST,
+        manifest_json.len() as u64,
+        &mut manifest_json.as_slice(),
+    )
+    .map_err(io)?;
+    for t in &mut snapshot.tables {
+        append(&data_path(&t.name), t.bytes, &mut t.file).map_err(io)?;
     }
+    append(
+        CONFIG,
+        config_toml.len() as u64,
+        &mut config_toml.as_bytes(),
+    )
+    .map_err(io)?;
     let gz = tar.into_inner().map_err(io)?;
     let out = gz.finish().map_err(io)?;
     Ok((manifest, out))

@@ -14,11 +14,7 @@ fn snapshot() -> Snapshot {
         schema_version: 1,
         tables: TABLES
             .iter()
-            .map(|t| TableData {
-                name: t.to_string(),
-                rows: 1,
-                jsonl: b"{\"id\":1}\n".to_vec(),
-            })
+            .map(|t| TableData::from_jsonl(t, 1, b"{\"id\":1}\n").unwrap())
             .collect(),
     }
 }
@@ -30,7 +26,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn archive() -> (Manifest, Vec<u8>) {
-    build(&snapshot(), "sqlite", "[daemon]\n", now(), Vec::new()).unwrap()
+    build(&mut snapshot(), "sqlite", "[daemon]\n", now(), Vec::new()).unwrap()
 }
 
 fn limits(dir: &Path, max_unpacked: u64) -> Limits<'_> {
