@@ -16,7 +16,7 @@ pub mod error;
 pub mod guard;
 pub mod login_limit;
 pub mod maintenance;
-pub mod peer;
+pub(crate) mod peer;
 pub mod scheduler;
 pub mod slow;
 pub mod system;

@@ -7,5 +7,5 @@
 pub mod backup;
 pub mod db;
 pub mod doctor;
-pub mod retention;
+pub(crate) mod retention;
 pub mod tables;

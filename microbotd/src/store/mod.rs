@@ -15,7 +15,7 @@ pub mod audit;
 pub mod deliveries;
 pub mod dispatch;
 mod open;
-pub mod retention;
+pub(crate) mod retention;
 pub mod scheduler_ops;
 pub mod sessions;
 pub mod states;
