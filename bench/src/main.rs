@@ -94,6 +94,7 @@ impl Sizes {
     }
 }
 
+#[allow(unsafe_code)]
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if std::env::var_os("MICROBOT_BIN_DIR").is_none() {

@@ -3,6 +3,7 @@
 //! half `every`) whose `next_slot` the caller chooses.
 
 use chrono::{DateTime, Utc};
+use microbotd::store::states::{AccountState, Misfire, ScheduleKind};
 use microbotd::store::{Pool, Store};
 use sqlx::QueryBuilder;
 
@@ -11,7 +12,7 @@ const CHUNK: usize = 2000;
 
 /// One template to insert.
 pub struct Spec {
-    pub kind: &'static str,
+    pub kind: ScheduleKind,
     pub expr: String,
     pub next_slot: i64,
 }
@@ -20,13 +21,18 @@ pub struct Spec {
 pub fn mixed(i: usize, now: DateTime<Utc>) -> Spec {
     use microbotd::schedule::Schedule;
     let (kind, expr) = if i.is_multiple_of(2) {
-        ("cron", format!("{} {} * * *", i % 60, (i / 60) % 24))
+        (
+            ScheduleKind::Cron,
+            format!("{} {} * * *", i % 60, (i / 60) % 24),
+        )
     } else {
-        ("every", format!("{}m", 5 + i % 55))
+        (ScheduleKind::Every, format!("{}m", 5 + i % 55))
     };
     let schedule = match kind {
-        "cron" => Schedule::cron(&expr, chrono_tz::UTC).expect("valid cron"),
-        _ => Schedule::parse(&format!("every {expr}"), chrono_tz::UTC, now).expect("valid every"),
+        ScheduleKind::Cron => Schedule::cron(&expr, chrono_tz::UTC).expect("valid cron"),
+        ScheduleKind::Every => {
+            Schedule::parse(&format!("every {expr}"), chrono_tz::UTC, now).expect("valid every")
+        }
     };
     let next = schedule.next_after(now).expect("fires").timestamp_millis();
     Spec {
@@ -70,7 +76,7 @@ where
         b.push_bind((a + 1) as i64)
             .push_bind(format!("bench-{a}"))
             .push_bind(format!("+10000{a:07}"))
-            .push_bind("active")
+            .push_bind(AccountState::Active.as_str())
             .push_bind(1_000_000 + a as i64)
             .push_bind(format!("@bench{a}"))
             .push_bind(true)
@@ -109,12 +115,12 @@ where
                 .push_bind(format!("t{i}"))
                 .push_bind(format!("benchmark message {i}"))
                 .push_bind("plain")
-                .push_bind(s.kind)
+                .push_bind(s.kind.as_str())
                 .push_bind(s.expr.clone())
                 .push_bind("UTC")
                 .push_bind(now)
                 .push_bind(true)
-                .push_bind("once")
+                .push_bind(Misfire::Once.as_str())
                 .push_bind(s.next_slot)
                 .push_bind(now)
                 .push_bind(now);
@@ -139,13 +145,13 @@ pub fn every_five_minutes(i: usize, now: DateTime<Utc>) -> Spec {
     let (kind, expr, schedule) = if i.is_multiple_of(2) {
         let expr = "*/5 * * * *";
         (
-            "cron",
+            ScheduleKind::Cron,
             expr,
             Schedule::cron(expr, chrono_tz::UTC).expect("valid cron"),
         )
     } else {
         (
-            "every",
+            ScheduleKind::Every,
             "5m",
             Schedule::parse("every 5m", chrono_tz::UTC, now).expect("valid every"),
         )

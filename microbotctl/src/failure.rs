@@ -36,6 +36,19 @@ impl Failure {
     }
 }
 
+/// tonic's refusal of an oversized request message: (found, limit).
+fn too_large(status: &tonic::Status) -> Option<(u64, u64)> {
+    if status.code() != Code::OutOfRange {
+        return None;
+    }
+    let rest = status
+        .message()
+        .strip_prefix("Error, decoded message length too large: found ")?;
+    let (found, rest) = rest.split_once(" bytes, the limit is: ")?;
+    let limit = rest.strip_suffix(" bytes")?;
+    Some((found.parse().ok()?, limit.parse().ok()?))
+}
+
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Self {
         match e {
@@ -51,6 +64,16 @@ impl From<ClientError> for Failure {
                 code: EXIT_UNREACHABLE,
             },
             ClientError::ProtocolMismatch(msg) => Failure::new(msg),
+            ClientError::Status(status) if too_large(&status).is_some() => {
+                let (found, limit) = too_large(&status).unwrap_or_default();
+                Failure {
+                    message: format!(
+                        "request too large: {found} bytes, microbotd accepts at most {limit}"
+                    ),
+                    hint: Some("split the file, or give fewer chats per template".into()),
+                    code: EXIT_FAILED,
+                }
+            }
             ClientError::Status(status) => {
                 let hint = match status.code() {
                     Code::PermissionDenied => {
@@ -75,5 +98,23 @@ impl From<ClientError> for Failure {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversized_requests_read_plainly() {
+        let s = tonic::Status::out_of_range(
+            "Error, decoded message length too large: found 20000000 bytes, the limit is: \
+             17825792 bytes",
+        );
+        let f = Failure::from(ClientError::Status(s));
+        assert_eq!(
+            f.message,
+            "request too large: 20000000 bytes, microbotd accepts at most 17825792"
+        );
     }
 }

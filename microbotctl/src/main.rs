@@ -6,9 +6,11 @@
 mod cli;
 mod commands;
 mod failure;
+mod input;
 mod output;
 mod prompt;
 mod remote;
+mod since;
 mod socket;
 
 use std::process::ExitCode;

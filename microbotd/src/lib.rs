@@ -34,6 +34,7 @@ pub mod telegram;
 pub mod templates;
 #[cfg(test)]
 pub mod testing;
+mod toml_error;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -216,7 +217,8 @@ pub async fn run_with(
         );
         tokio::join!(
             watch(&ctx),
-            reloads(&ctx, overrides.reload.clone(), store.clone())
+            reloads(&ctx, overrides.reload.clone(), store.clone()),
+            maintenance::retention::run(ctx.clone())
         );
     };
     // The background loops never end on their own; should one ever return,
@@ -248,16 +250,19 @@ pub async fn run_with(
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
             tracing::error!(error = %e, "dispatcher failed");
+            ctx.messenger.shutdown().await;
             store.close().await;
             return Err(e.into());
         }
         Err(e) => {
             tracing::error!(error = %e, "dispatcher panicked");
+            ctx.messenger.shutdown().await;
             store.close().await;
             return Err(DaemonError::DispatcherPanic(e.to_string()));
         }
     }
     served?;
+    ctx.messenger.shutdown().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

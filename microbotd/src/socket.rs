@@ -56,6 +56,7 @@ impl Drop for SocketCleanup {
 /// The listening fd systemd passed (`LISTEN_PID` = us, `LISTEN_FDS` ≥ 1).
 /// Must be called before any thread is started: it clears those variables
 /// so children do not inherit them.
+#[allow(unsafe_code)]
 pub fn take_activated_fd() -> Option<std::os::unix::net::UnixListener> {
     let pid_ok = std::env::var("LISTEN_PID")
         .ok()

@@ -26,3 +26,11 @@ pub const PROTOCOL_HEADER: &str = "x-microbot-protocol";
 
 /// Metadata key in which the daemon reports its own protocol on refusals.
 pub const DAEMON_PROTOCOL_HEADER: &str = "x-microbotd-protocol";
+
+/// The furthest back any `--since` may reach (3650 days), checked the same
+/// way by every command and by the daemon, so no command accepts what
+/// another refuses.
+pub const MAX_SINCE_SECONDS: i64 = 3650 * 86_400;
+
+/// The one sentence for a `--since` beyond [`MAX_SINCE_SECONDS`].
+pub const SINCE_TOO_FAR: &str = "must be at most 3650d (ten years)";

@@ -24,7 +24,7 @@ fn sqlite(d: &TestDaemon, stmt: &str) {
     );
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
@@ -32,14 +32,14 @@ fn now_ms() -> i64 {
 }
 
 /// `doctor -o json` (any exit code) and the check named `name`.
-fn doctor(d: &TestDaemon) -> (Option<i32>, Value) {
+pub(crate) fn doctor(d: &TestDaemon) -> (Option<i32>, Value) {
     let out = d.ctl(&["-o", "json", "doctor"]);
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     (out.status.code(), v)
 }
 
-fn result_of(v: &Value, name: &str) -> (String, String) {
+pub(crate) fn result_of(v: &Value, name: &str) -> (String, String) {
     let c = v["checks"]
         .as_array()
         .unwrap()
@@ -264,7 +264,8 @@ fn audit_and_log_level() {
             .unwrap()
             .is_empty()
     );
+    // A bad --since is a usage error, as for every command that takes one.
     let bad = d.ctl(&["audit", "--since", "yesterday"]);
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("since"));
 }

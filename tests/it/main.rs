@@ -2,11 +2,14 @@
 //! (see `harness/`). One binary, one module per area.
 
 mod accounts;
+mod bounds;
 mod cluster;
 mod crash;
 mod cron;
 mod doctor;
 mod foundation;
+mod input_hygiene;
+mod limits;
 mod lookahead;
 mod maintenance;
 mod man;
@@ -14,6 +17,8 @@ mod metrics;
 mod mtproto;
 mod permissions;
 mod remote;
+mod restore_values;
+mod retention;
 mod scheduler;
 mod startup_errors;
 mod stats;

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 /// Runs SQL against the test daemon's database with the backend's own CLI
 /// (`sqlite3` / `psql`); returns rows as `a|b` lines.
-fn sql(d: &TestDaemon, stmt: &str) -> String {
+pub(crate) fn sql(d: &TestDaemon, stmt: &str) -> String {
     let out = if let Some(path) = d.db_url.strip_prefix("sqlite://") {
         Command::new("sqlite3")
             .args(["-cmd", ".timeout 10000", path, stmt])
@@ -57,7 +57,7 @@ fn set_session(d: &TestDaemon, account: &str, hex: &str) {
     );
 }
 
-fn stderr(out: &std::process::Output) -> String {
+pub(crate) fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -66,7 +66,7 @@ fn mode(p: &Path) -> u32 {
 }
 
 /// Members of a .tar.gz as (path, bytes).
-fn unpack(file: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn unpack(file: &Path) -> Vec<(String, Vec<u8>)> {
     let f = std::fs::File::open(file).unwrap();
     let mut a = tar::Archive::new(flate2::read::GzDecoder::new(f));
     a.entries()
@@ -82,7 +82,7 @@ fn unpack(file: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Writes members back as a .tar.gz.
-fn repack(file: &Path, members: &[(String, Vec<u8>)]) {
+pub(crate) fn repack(file: &Path, members: &[(String, Vec<u8>)]) {
     let f = std::fs::File::create(file).unwrap();
     let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
         f,
@@ -105,7 +105,7 @@ fn manifest(members: &[(String, Vec<u8>)]) -> Value {
 
 /// Accounts as comparable rows (everything but the scheduler flag, which a
 /// restore turns off on purpose).
-fn accounts(d: &TestDaemon) -> String {
+pub(crate) fn accounts(d: &TestDaemon) -> String {
     sql(
         d,
         "SELECT id, name, phone, state, created_at, updated_at FROM accounts ORDER BY id",

@@ -14,8 +14,8 @@ use crate::output::print_rows;
 #[derive(Args, Debug)]
 pub struct AuditArgs {
     /// Only entries newer than this (e.g. 24h, 7d).
-    #[arg(long, value_name = "DURATION")]
-    pub since: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = crate::since::parse_since)]
+    pub since: Option<i64>,
     /// Only calls by this user id.
     #[arg(long, value_name = "N")]
     pub uid: Option<i64>,
@@ -26,7 +26,7 @@ pub async fn run(ctx: &Ctx, args: AuditArgs) -> Result<ExitCode, Failure> {
         .client
         .maintenance()
         .list_audit(ListAuditRequest {
-            since: args.since.unwrap_or_default(),
+            since: args.since.map(|s| format!("{s}s")).unwrap_or_default(),
             uid: args.uid,
             limit: 0,
         })

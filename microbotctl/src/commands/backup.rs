@@ -3,7 +3,7 @@
 //! writes files with the operator's own permissions, mode 0600 from the
 //! first byte (temp name in the same dir, fsync, rename).
 
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::failure::Failure;
+use crate::input;
 use crate::output::{Format, print_object, print_rows};
 
 #[derive(Subcommand, Debug)]
@@ -33,9 +34,13 @@ pub enum BackupCommand {
         keep_days: Option<u32>,
     },
     /// Check checksums and manifest, restore into a scratch database, compare row counts.
-    Verify { file: PathBuf },
+    Verify {
+        /// The archive (`-` = stdin); a regular file of at most 4 GiB.
+        file: PathBuf,
+    },
     /// Replace all data with a backup's (every scheduler is left stopped). Admin only.
     Restore {
+        /// The archive (`-` = stdin); a regular file of at most 4 GiB.
         file: PathBuf,
         /// Restore even though schedulers are running.
         #[arg(long)]
@@ -258,24 +263,39 @@ fn prune(dir: &Path, keep_days: u32, now: SystemTime) -> Result<Vec<PathBuf>, Fa
     Ok(pruned)
 }
 
-/// The file as upload chunks; `force` rides on the first.
-fn chunks(file: &Path, force: bool) -> Result<Vec<UploadChunk>, Failure> {
-    let bytes = std::fs::read(file)
-        .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
-    let mut out: Vec<UploadChunk> = bytes
-        .chunks(CHUNK)
-        .map(|c| UploadChunk {
-            data: c.to_vec(),
-            force,
-        })
-        .collect();
-    if out.is_empty() {
-        out.push(UploadChunk {
-            data: Vec::new(),
-            force,
-        });
-    }
-    Ok(out)
+/// The file (`-` = stdin) as a stream of upload chunks, read as they are
+/// sent (never whole in memory) and never past [`input::BACKUP_FILE_CAP`];
+/// `force` rides on the first chunk. A read error ends the upload early:
+/// the daemon then sees a truncated archive, and the error is printed.
+fn chunks(
+    file: &Path,
+    force: bool,
+) -> Result<impl tokio_stream::Stream<Item = UploadChunk> + use<>, Failure> {
+    let mut reader = input::open(file, input::BACKUP_FILE_CAP)?.take(input::BACKUP_FILE_CAP);
+    let shown = file.display().to_string();
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    std::thread::spawn(move || {
+        let mut first = true;
+        loop {
+            let mut data = vec![0u8; CHUNK];
+            let n = match reader.read(&mut data) {
+                Ok(n) => n,
+                Err(e) => {
+                    eprintln!("microbotctl: cannot read {shown}: {e}");
+                    return;
+                }
+            };
+            if n == 0 && !first {
+                return;
+            }
+            data.truncate(n);
+            first = false;
+            if tx.blocking_send(UploadChunk { data, force }).is_err() || n == 0 {
+                return;
+            }
+        }
+    });
+    Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
 }
 
 fn table_rows(tables: &[v1::TableCount]) -> Vec<Vec<serde_json::Value>> {
@@ -296,7 +316,7 @@ fn tables_json(tables: &[v1::TableCount]) -> serde_json::Value {
 }
 
 async fn verify(ctx: &Ctx, file: &Path) -> Result<ExitCode, Failure> {
-    let upload = tokio_stream::iter(chunks(file, false)?);
+    let upload = chunks(file, false)?;
     let r = ctx
         .client
         .backup()
@@ -339,7 +359,7 @@ async fn verify(ctx: &Ctx, file: &Path) -> Result<ExitCode, Failure> {
 }
 
 async fn restore(ctx: &Ctx, file: &Path, force: bool) -> Result<ExitCode, Failure> {
-    let upload = tokio_stream::iter(chunks(file, force)?);
+    let upload = chunks(file, force)?;
     let r = ctx
         .client
         .backup()

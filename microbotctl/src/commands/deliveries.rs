@@ -9,11 +9,11 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use crate::failure::Failure;
-use crate::output::{print_object, print_rows};
+use crate::output::{Format, print_object, print_rows};
 
 #[derive(Subcommand, Debug)]
 pub enum DeliveriesCommand {
-    /// Deliveries, newest slot first.
+    /// Deliveries, newest slot first (the newest 100 unless --limit says otherwise).
     List {
         #[arg(long, value_name = "A")]
         account: Option<String>,
@@ -21,33 +21,18 @@ pub enum DeliveriesCommand {
         #[arg(long)]
         state: Option<String>,
         /// Only slots this recent: 90s, 15m, 24h, 7d.
-        #[arg(long, value_name = "DURATION", value_parser = parse_since)]
+        #[arg(long, value_name = "DURATION", value_parser = crate::since::parse_since)]
         since: Option<i64>,
+        /// Show at most N deliveries, newest first (0 = all).
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_LIMIT)]
+        limit: u32,
     },
     /// Queue a failed or missed delivery again (same random_id: no duplicate).
     Retry { id: i64 },
 }
 
-/// `24h` → seconds. Units: s, m, h, d.
-pub(crate) fn parse_since(s: &str) -> Result<i64, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: i64 = n
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 24h"))?;
-    let mult = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("{s:?}: use a number with s, m, h or d (e.g. 24h)")),
-    };
-    if n <= 0 {
-        return Err("must be positive".into());
-    }
-    Ok(n.saturating_mul(mult))
-}
+/// Rows `deliveries list` shows without `--limit`.
+const DEFAULT_LIMIT: u32 = 100;
 
 const COLUMNS: [&str; 11] = [
     "id",
@@ -91,19 +76,24 @@ pub async fn run(ctx: &Ctx, cmd: DeliveriesCommand) -> Result<ExitCode, Failure>
             account,
             state,
             since,
+            limit,
         } => {
             let list = client
                 .list_deliveries(ListDeliveriesRequest {
                     account: account.unwrap_or_default(),
                     state: state.unwrap_or_default(),
                     since_seconds: since.unwrap_or(0),
-                    limit: 0,
+                    limit: i64::from(limit),
                 })
                 .await
                 .map_err(|s| ctx.fail(s))?
                 .into_inner();
             let rows: Vec<_> = list.deliveries.iter().map(row).collect();
             print_rows(ctx.format, &COLUMNS, &rows);
+            // A full page may hide older rows: say so where humans read.
+            if ctx.format == Format::Table && limit > 0 && rows.len() == limit as usize {
+                eprintln!("(the newest {limit} shown; --limit N for more, --limit 0 for all)");
+            }
         }
         DeliveriesCommand::Retry { id } => {
             let d = client
@@ -116,15 +106,4 @@ pub async fn run(ctx: &Ctx, cmd: DeliveriesCommand) -> Result<ExitCode, Failure>
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn since_parses_humane_durations() {
-        assert_eq!(super::parse_since("24h"), Ok(86_400));
-        assert_eq!(super::parse_since("15m"), Ok(900));
-        assert!(super::parse_since("24x").is_err());
-        assert!(super::parse_since("h").is_err());
-    }
 }

@@ -18,18 +18,20 @@ pub enum SchedulerCommand {
         #[arg(long, value_name = "A")]
         account: Option<String>,
     },
-    /// Start sending for an account (or all); admin only.
+    /// Start sending for an account (operators) or for all (admins only).
     Start(Which),
-    /// Stop sending for an account (or all); what comes due meanwhile follows
-    /// each template's misfire policy on start. Admin only.
+    /// Stop sending for an account (operators) or for all (admins only);
+    /// what comes due meanwhile follows each template's misfire policy on start.
     Stop(Which),
 }
 
 #[derive(Args, Debug)]
 #[group(required = true, multiple = false)]
 pub struct Which {
+    /// This account only (operators may).
     #[arg(long, value_name = "A")]
     account: Option<String>,
+    /// Every account (admins only).
     #[arg(long)]
     all: bool,
 }
@@ -100,4 +102,27 @@ pub async fn run(ctx: &Ctx, cmd: SchedulerCommand) -> Result<ExitCode, Failure> 
     .into_inner();
     print(ctx, &resp);
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Operators may start and stop one account; only `--all` is an
+    /// admin's (the help once said "admin only" for both).
+    #[test]
+    fn help_says_who_may() {
+        let cli = crate::cli::Cli::command();
+        let scheduler = cli.find_subcommand("scheduler").unwrap();
+        for verb in ["start", "stop"] {
+            let cmd = scheduler.find_subcommand(verb).unwrap();
+            let about = cmd.get_about().unwrap().to_string();
+            assert!(about.contains("(operators)"), "{verb}: {about}");
+            assert!(about.contains("all (admins only)"), "{verb}: {about}");
+            assert!(
+                !about.to_lowercase().contains("admin only"),
+                "{verb}: {about}"
+            );
+        }
+    }
 }

@@ -11,9 +11,9 @@ use microbot_proto::v1::{GetStatsRequest, StatsRow};
 use serde_json::{Value, json};
 
 use super::Ctx;
-use super::deliveries::parse_since;
 use crate::failure::Failure;
 use crate::output::{Format, print_rows};
+use crate::since::parse_since;
 
 #[derive(Args, Debug)]
 pub struct StatsArgs {

@@ -1,7 +1,7 @@
 //! `microbotctl template …`: message templates, one at a time or
 //! declaratively from a TOML file (`apply` / `export`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use crate::failure::Failure;
+use crate::input;
 use crate::output::{Format, print_json, print_object, print_rows};
 
 #[derive(Subcommand, Debug)]
@@ -193,20 +194,10 @@ fn show(format: Format, t: &v1::Template) {
     }
 }
 
-/// Reads a file, or stdin for `-`.
-fn read_input(path: &Path) -> Result<String, Failure> {
-    let res = if path == Path::new("-") {
-        std::io::read_to_string(std::io::stdin())
-    } else {
-        std::fs::read_to_string(path)
-    };
-    res.map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))
-}
-
 fn text_of(text: Option<String>, file: Option<PathBuf>) -> Result<Option<String>, Failure> {
     match (text, file) {
         (Some(t), _) => Ok(Some(t)),
-        (None, Some(f)) => read_input(&f).map(Some),
+        (None, Some(f)) => input::read_text(&f, input::TEXT_FILE_CAP).map(Some),
         (None, None) => Ok(None),
     }
 }
@@ -305,7 +296,7 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
             dry_run,
             prune,
         } => {
-            let content = read_input(&file)?;
+            let content = input::read_text(&file, input::TEMPLATE_FILE_CAP)?;
             let req = v1::ApplyTemplatesRequest {
                 content,
                 dry_run,

@@ -220,6 +220,31 @@ pub const KEYS: &[KeyDoc] = &[
         "Backups older than this many days are pruned.",
     ),
     key(
+        "backup",
+        "max_unpacked_bytes",
+        Literal("\"1GiB\""),
+        false,
+        "Cap on an archive sent to backup verify or restore, on each member it unpacks to and \
+         on their total (1MiB to 4GiB). Larger uploads are refused as they stream in, so a \
+         gzip bomb costs neither memory nor disk.",
+    ),
+    key(
+        "retention",
+        "deliveries_days",
+        Literal("90"),
+        false,
+        "Finished deliveries (sent, failed, missed, cancelled) older than this many days are \
+         deleted once a day, in batches; doctor shows the setting and the oldest row. 0 keeps \
+         them forever.",
+    ),
+    key(
+        "templates",
+        "max_chats",
+        Literal("1000"),
+        false,
+        "Most chats one template may send to; create, edit, apply and restore refuse more.",
+    ),
+    key(
         "cluster",
         "lease",
         Literal("\"15s\""),

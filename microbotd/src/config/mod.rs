@@ -8,6 +8,7 @@
 //! environment variables. Anything wrong stops start-up with one line that
 //! names the key and why ([`ConfigError`]).
 
+mod bytes;
 mod cluster;
 mod duration;
 pub mod keys;
@@ -18,6 +19,7 @@ mod render;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use bytes::{ByteSize, format_bytes, parse_bytes};
 pub use cluster::{ClusterConfig, MAX_NODE_ID};
 pub use duration::{HumanDuration, format_duration, parse_duration};
 pub use paths::Environment;
@@ -131,6 +133,24 @@ pub struct SchedulerConfig {
 pub struct BackupConfig {
     pub dir: PathBuf,
     pub keep_days: u32,
+    /// Cap on an uploaded archive, on each member it unpacks to, and on
+    /// their total.
+    pub max_unpacked_bytes: u64,
+}
+
+/// `[retention]`.
+#[derive(Debug, Clone)]
+pub struct RetentionConfig {
+    /// Finished deliveries older than this many days are pruned daily; 0
+    /// keeps them forever.
+    pub deliveries_days: u32,
+}
+
+/// `[templates]`.
+#[derive(Debug, Clone)]
+pub struct TemplatesConfig {
+    /// Most chats one template may send to.
+    pub max_chats: u32,
 }
 
 /// `[metrics]`: the opt-in Prometheus endpoint.
@@ -169,6 +189,8 @@ pub struct Config {
     pub cluster: ClusterConfig,
     pub metrics: MetricsConfig,
     pub control: ControlConfig,
+    pub retention: RetentionConfig,
+    pub templates: TemplatesConfig,
     /// The file it was read from, if any.
     pub source: Option<PathBuf>,
 }

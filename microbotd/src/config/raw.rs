@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use super::cluster::{RawCluster, resolve_node_id};
 use super::{
-    BackupConfig, Config, ConfigError, ControlConfig, DaemonConfig, DatabaseConfig, Environment,
-    HumanDuration, MetricsConfig, SchedulerConfig, TelegramConfig, TelegramMode,
+    BackupConfig, ByteSize, Config, ConfigError, ControlConfig, DaemonConfig, DatabaseConfig,
+    Environment, HumanDuration, MetricsConfig, RetentionConfig, SchedulerConfig, TelegramConfig,
+    TelegramMode, TemplatesConfig,
 };
 use crate::telegram::Secret;
 
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 10] = [
     "daemon",
     "database",
     "telegram",
@@ -21,6 +22,8 @@ const SECTIONS: [&str; 8] = [
     "cluster",
     "metrics",
     "control",
+    "retention",
+    "templates",
 ];
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -34,6 +37,8 @@ pub(crate) struct RawConfig {
     cluster: RawCluster,
     metrics: RawMetrics,
     control: RawControl,
+    retention: RawRetention,
+    templates: RawTemplates,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -140,6 +145,7 @@ impl Default for RawScheduler {
 struct RawBackup {
     dir: Option<PathBuf>,
     keep_days: u32,
+    max_unpacked_bytes: ByteSize,
 }
 
 impl Default for RawBackup {
@@ -147,6 +153,7 @@ impl Default for RawBackup {
         RawBackup {
             dir: None,
             keep_days: 30,
+            max_unpacked_bytes: ByteSize(1 << 30),
         }
     }
 }
@@ -169,6 +176,32 @@ struct RawControl {
     operator_names: Vec<String>,
 }
 
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawRetention {
+    deliveries_days: u32,
+}
+
+impl Default for RawRetention {
+    fn default() -> Self {
+        RawRetention {
+            deliveries_days: 90,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawTemplates {
+    max_chats: u32,
+}
+
+impl Default for RawTemplates {
+    fn default() -> Self {
+        RawTemplates { max_chats: 1000 }
+    }
+}
+
 /// Parses the file text (if any) with the environment overlay applied.
 pub(crate) fn parse(
     path: Option<&Path>,
@@ -183,7 +216,7 @@ pub(crate) fn parse(
             .parse()
             .map_err(|e: toml::de::Error| ConfigError::Syntax {
                 path: shown.clone(),
-                message: syntax_message(text, &e),
+                message: crate::toml_error::describe(text, &e),
             })?,
         None => toml::Table::new(),
     };
@@ -193,18 +226,6 @@ pub(crate) fn parse(
         let reason = e.into_inner().message().to_string();
         ConfigError::Invalid { key, reason }
     })
-}
-
-/// One line for a TOML syntax error: "line N: message".
-fn syntax_message(text: &str, e: &toml::de::Error) -> String {
-    let msg = e.message().trim().replace('\n', " ");
-    match e.span() {
-        Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!("line {line}: {msg}")
-        }
-        None => msg,
-    }
 }
 
 /// Applies `MICROBOT_<SECTION>_<KEY>=value` on top of the file.
@@ -306,6 +327,19 @@ impl RawConfig {
         let node_id_configured = d.node_id.is_some();
         let node_id = resolve_node_id(d.node_id)?;
         let cluster = self.cluster.resolve()?;
+        let max_unpacked_bytes = self.backup.max_unpacked_bytes.0;
+        if !(MIN_UNPACKED..=MAX_UNPACKED).contains(&max_unpacked_bytes) {
+            return Err(ConfigError::invalid(
+                "backup.max_unpacked_bytes",
+                "must be between 1MiB and 4GiB",
+            ));
+        }
+        if self.templates.max_chats == 0 {
+            return Err(ConfigError::invalid(
+                "templates.max_chats",
+                "must be at least 1",
+            ));
+        }
         Ok(Config {
             daemon: DaemonConfig {
                 socket,
@@ -330,6 +364,13 @@ impl RawConfig {
             backup: BackupConfig {
                 dir: backup_dir,
                 keep_days: self.backup.keep_days,
+                max_unpacked_bytes,
+            },
+            retention: RetentionConfig {
+                deliveries_days: self.retention.deliveries_days,
+            },
+            templates: TemplatesConfig {
+                max_chats: self.templates.max_chats,
             },
             cluster,
             metrics: resolve_metrics(self.metrics)?,
@@ -384,6 +425,10 @@ fn resolve_control(c: RawControl) -> Result<ControlConfig, ConfigError> {
         operator_names: c.operator_names,
     })
 }
+/// Bounds of `backup.max_unpacked_bytes`: the CLI refuses backup files
+/// above [`MAX_UNPACKED`] before reading them, so the key cannot exceed it.
+const MIN_UNPACKED: u64 = 1 << 20;
+pub(crate) const MAX_UNPACKED: u64 = 4 << 30;
 
 fn absolute(key: &str, p: PathBuf) -> Result<PathBuf, ConfigError> {
     if p.is_absolute() {

@@ -106,6 +106,17 @@ pub(crate) fn to_toml(c: &Config) -> String {
         q(&c.backup.dir.display().to_string())
     ));
     out.push_str(&format!("keep_days = {}\n", c.backup.keep_days));
+    out.push_str(&format!(
+        "max_unpacked_bytes = {}\n",
+        q(&super::format_bytes(c.backup.max_unpacked_bytes))
+    ));
+    out.push_str("\n[retention]\n");
+    out.push_str(&format!(
+        "deliveries_days = {}\n",
+        c.retention.deliveries_days
+    ));
+    out.push_str("\n[templates]\n");
+    out.push_str(&format!("max_chats = {}\n", c.templates.max_chats));
     let cl = &c.cluster;
     out.push_str("\n[cluster]\n");
     for (name, d) in [

@@ -7,6 +7,7 @@
 //! messenger: no log line, error or audit row carries them. Wrong codes and
 //! passwords count towards the [`LoginLimiter`].
 
+use crate::store::states::AccountState;
 use chrono::{DateTime, Utc};
 use microbot_proto::v1;
 
@@ -122,11 +123,15 @@ async fn login_failed(
             e,
             TelegramError::FloodWait { .. } | TelegramError::Transient(_)
         );
-    let write = if ends_login && matches!(row.state.as_str(), "code_sent" | "password_needed") {
+    let in_login = matches!(
+        row.state,
+        AccountState::CodeSent | AccountState::PasswordNeeded
+    );
+    let write = if ends_login && in_login {
         let before = if row.tg_user_id.is_some() {
-            "logged_out"
+            AccountState::LoggedOut
         } else {
-            "new"
+            AccountState::New
         };
         ctx.store
             .account_set_login_state(row.id, before, Some(&message), now)
@@ -177,7 +182,7 @@ pub async fn start_login(
     match started {
         LoginStart::CodeSent { via } => {
             ctx.store
-                .account_set_login_state(row.id, "code_sent", None, now)
+                .account_set_login_state(row.id, AccountState::CodeSent, None, now)
                 .await?;
             tracing::info!(account = %row.name, "login code requested");
             let row = ctx.store.account_by_id(row.id).await?;
@@ -189,7 +194,7 @@ pub async fn start_login(
         }
         LoginStart::AlreadyAuthorized(user) => {
             // A limited or paused account stays so: only `resume` lifts that.
-            let row = if matches!(row.state.as_str(), "limited" | "paused") {
+            let row = if matches!(row.state, AccountState::Limited | AccountState::Paused) {
                 row
             } else {
                 logged_in(ctx, limiter, &row, &user).await?
@@ -220,7 +225,7 @@ pub async fn submit_code(
     if code.expose().trim().is_empty() {
         return Err(ApiError::invalid("code", "is empty"));
     }
-    if row.state != "code_sent" {
+    if row.state != AccountState::CodeSent {
         return Err(no_login(name));
     }
     let code = Secret::new(code.expose().trim());
@@ -236,7 +241,7 @@ pub async fn submit_code(
         }
         SignIn::PasswordNeeded { hint } => {
             ctx.store
-                .account_set_login_state(row.id, "password_needed", None, now)
+                .account_set_login_state(row.id, AccountState::PasswordNeeded, None, now)
                 .await?;
             let row = ctx.store.account_by_id(row.id).await?;
             Ok(step(&row, Some(hint.unwrap_or_default()), now))
@@ -257,7 +262,7 @@ pub async fn submit_password(
     if password.is_empty() {
         return Err(ApiError::invalid("password", "is empty"));
     }
-    if row.state != "password_needed" {
+    if row.state != AccountState::PasswordNeeded {
         return Err(no_login(name));
     }
     match ctx

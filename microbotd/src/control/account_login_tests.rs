@@ -5,6 +5,7 @@
 use super::*;
 use crate::control::account_manage;
 use crate::control::caller::Role;
+use crate::store::states::AccountState;
 use crate::telegram::fake::{FakeMessenger, LoginScript};
 use crate::telegram::{Dialog, PeerKind, ResolvedPeer};
 use crate::testing::TestContext;
@@ -47,14 +48,14 @@ async fn two_step_verification_login() {
     let started = start_login(&t.ctx, &l, &ADMIN, "a").await.unwrap();
     assert!(!started.already_authorized);
     assert_eq!(started.code_sent_via, "fake");
-    assert_eq!(state(&t, "a").await.state, "code_sent");
+    assert_eq!(state(&t, "a").await.state, AccountState::CodeSent);
 
     let step = submit_code(&t.ctx, &l, &ADMIN, "a", &code("11111"))
         .await
         .unwrap();
     assert!(step.password_needed);
     assert_eq!(step.password_hint, "pet");
-    assert_eq!(state(&t, "a").await.state, "password_needed");
+    assert_eq!(state(&t, "a").await.state, AccountState::PasswordNeeded);
 
     let err = submit_password(&t.ctx, &l, &ADMIN, "a", &code("wrong"))
         .await
@@ -63,7 +64,7 @@ async fn two_step_verification_login() {
         matches!(&err, ApiError::InvalidArgument { field, .. } if field == "password"),
         "{err:?}"
     );
-    assert_eq!(state(&t, "a").await.state, "password_needed");
+    assert_eq!(state(&t, "a").await.state, AccountState::PasswordNeeded);
 
     let done = submit_password(&t.ctx, &l, &ADMIN, "a", &code("hunter2"))
         .await
@@ -71,7 +72,7 @@ async fn two_step_verification_login() {
     assert!(!done.password_needed);
     let row = state(&t, "a").await;
     let user = FakeMessenger::user_for("a");
-    assert_eq!(row.state, "active");
+    assert_eq!(row.state, AccountState::Active);
     assert_eq!(row.tg_user_id, Some(user.user_id));
     assert_eq!(row.tg_display.as_deref(), Some(user.display.as_str()));
     assert_eq!(row.last_error, None);
@@ -96,14 +97,14 @@ async fn wrong_code_then_right_one() {
     );
     assert!(!err.to_string().contains("99999"));
     let row = state(&t, "a").await;
-    assert_eq!(row.state, "code_sent");
+    assert_eq!(row.state, AccountState::CodeSent);
     assert_eq!(row.last_error.as_deref(), Some("the login code is wrong"));
 
     let done = submit_code(&t.ctx, &l, &ADMIN, "a", &code(" 12345 "))
         .await
         .unwrap();
     assert!(!done.password_needed);
-    assert_eq!(state(&t, "a").await.state, "active");
+    assert_eq!(state(&t, "a").await.state, AccountState::Active);
     assert!(t.fake.is_authorized("a"));
 }
 
@@ -123,7 +124,11 @@ async fn expired_code_ends_the_login() {
     };
     assert!(msg.contains("account login a` again"), "{msg}");
     let row = state(&t, "a").await;
-    assert_eq!(row.state, "new", "back to where it was before the login");
+    assert_eq!(
+        row.state,
+        AccountState::New,
+        "back to where it was before the login"
+    );
     assert!(row.last_error.unwrap().contains("expired"));
     // Submitting again without a new login is refused before Telegram.
     let err = submit_code(&t.ctx, &l, &ADMIN, "a", &code("12345"))
@@ -135,7 +140,7 @@ async fn expired_code_ends_the_login() {
     submit_code(&t.ctx, &l, &ADMIN, "a", &code("12345"))
         .await
         .unwrap();
-    assert_eq!(state(&t, "a").await.state, "active");
+    assert_eq!(state(&t, "a").await.state, AccountState::Active);
 }
 
 #[tokio::test]
@@ -153,7 +158,7 @@ async fn sign_up_required_and_bad_phone_are_preconditions() {
         matches!(&err, ApiError::FailedPrecondition(m) if m.contains("PHONE_NUMBER_INVALID")),
         "{err:?}"
     );
-    assert_eq!(state(&t, "a").await.state, "new");
+    assert_eq!(state(&t, "a").await.state, AccountState::New);
     start_login(&t.ctx, &l, &ADMIN, "a").await.unwrap();
     let err = submit_code(&t.ctx, &l, &ADMIN, "a", &code("12345"))
         .await
@@ -162,7 +167,7 @@ async fn sign_up_required_and_bad_phone_are_preconditions() {
         matches!(&err, ApiError::FailedPrecondition(m) if m.contains("sign up")),
         "{err:?}"
     );
-    assert_eq!(state(&t, "a").await.state, "new");
+    assert_eq!(state(&t, "a").await.state, AccountState::New);
 }
 
 #[tokio::test]
@@ -216,7 +221,7 @@ async fn five_wrong_codes_lock_the_account_for_fifteen_minutes() {
     submit_code(&t.ctx, &l, &ADMIN, "a", &code("12345"))
         .await
         .unwrap();
-    assert_eq!(state(&t, "a").await.state, "active");
+    assert_eq!(state(&t, "a").await.state, AccountState::Active);
 }
 
 async fn logged_in_account(name: &str) -> (TestContext, LoginLimiter) {

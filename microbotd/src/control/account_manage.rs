@@ -1,6 +1,7 @@
 //! Account operations after login: [`logout`], [`resume`], [`chats`] and
 //! [`remove`]. Each tells the dispatcher what changed.
 
+use crate::store::states::AccountState;
 use microbot_proto::v1;
 
 use crate::context::Context;
@@ -16,7 +17,10 @@ use super::error::ApiError;
 
 /// States in which the account holds a Telegram session.
 fn logged_in(row: &AccountRow) -> bool {
-    matches!(row.state.as_str(), "active" | "limited" | "paused")
+    matches!(
+        row.state,
+        AccountState::Active | AccountState::Limited | AccountState::Paused
+    )
 }
 
 fn log_it_in_first(row: &AccountRow) -> ApiError {
@@ -118,7 +122,7 @@ pub async fn remove(
     if templates > 0 && !force {
         return Err(in_use(name, templates));
     }
-    let warning = if logged_in(&row) || row.state == "password_needed" {
+    let warning = if logged_in(&row) || row.state == AccountState::PasswordNeeded {
         log_out_at_telegram(ctx, &account_key(&row)).await
     } else {
         String::new()

@@ -2,6 +2,7 @@
 //! and removing Telegram accounts. The login flow is in [`super::account_login`],
 //! the rest in [`super::account_manage`]; this file checks rights and audits.
 
+use crate::store::states::AccountState;
 use std::sync::Arc;
 
 use microbot_proto::convert::timestamp_ms;
@@ -12,7 +13,7 @@ use crate::context::Context;
 use crate::store::accounts::{AccountRow, mask_phone, normalize_phone, valid_account_name};
 use crate::telegram::Secret;
 
-use super::audit::{audited, caller_of};
+use super::audit::{audited, caller_of, require_admin};
 use super::error::ApiError;
 use super::login_limit::LoginLimiter;
 use super::{account_login, account_manage};
@@ -39,10 +40,11 @@ fn target(name: &str) -> Option<String> {
 /// The wire form of an account; the state shows a live flood wait.
 pub fn account_to_proto(a: &AccountRow, now_ms: i64) -> v1::Account {
     let flood = a.flood_wait_until.filter(|until| *until > now_ms);
-    let state = if flood.is_some() && a.state == "active" {
+    // `flood_wait` is shown, never stored: an active account waiting.
+    let state = if flood.is_some() && a.state == AccountState::Active {
         "flood_wait".to_string()
     } else {
-        a.state.clone()
+        a.state.as_str().to_owned()
     };
     v1::Account {
         id: a.id,
@@ -64,7 +66,7 @@ impl Accounts for AccountsService {
         req: Request<v1::AddAccountRequest>,
     ) -> Result<Response<v1::Account>, Status> {
         let caller = caller_of(&req)?;
-        caller.require_admin("account add")?;
+        require_admin(&self.ctx, &caller, "account.add", "account add").await?;
         let r = req.into_inner();
         let ctx = &self.ctx;
         audited(
@@ -110,7 +112,7 @@ impl Accounts for AccountsService {
         req: Request<v1::StartLoginRequest>,
     ) -> Result<Response<v1::StartLoginResponse>, Status> {
         let caller = caller_of(&req)?;
-        caller.require_admin("account login")?;
+        require_admin(&self.ctx, &caller, "account.start_login", "account login").await?;
         let name = req.into_inner().name;
         let (ctx, limiter) = (&self.ctx, &*self.limiter);
         audited(ctx, &caller, "account.start_login", target(&name), async {
@@ -126,7 +128,7 @@ impl Accounts for AccountsService {
         req: Request<v1::SubmitCodeRequest>,
     ) -> Result<Response<v1::LoginStep>, Status> {
         let caller = caller_of(&req)?;
-        caller.require_admin("account login")?;
+        require_admin(&self.ctx, &caller, "account.submit_code", "account login").await?;
         let r = req.into_inner();
         let code = Secret::new(r.code);
         let (ctx, limiter) = (&self.ctx, &*self.limiter);
@@ -149,7 +151,13 @@ impl Accounts for AccountsService {
         req: Request<v1::SubmitPasswordRequest>,
     ) -> Result<Response<v1::LoginStep>, Status> {
         let caller = caller_of(&req)?;
-        caller.require_admin("account login")?;
+        require_admin(
+            &self.ctx,
+            &caller,
+            "account.submit_password",
+            "account login",
+        )
+        .await?;
         let r = req.into_inner();
         let password = Secret::new(r.password);
         let (ctx, limiter) = (&self.ctx, &*self.limiter);
@@ -172,7 +180,7 @@ impl Accounts for AccountsService {
         req: Request<v1::LogoutAccountRequest>,
     ) -> Result<Response<v1::LogoutAccountResponse>, Status> {
         let caller = caller_of(&req)?;
-        caller.require_admin("account logout")?;
+        require_admin(&self.ctx, &caller, "account.logout", "account logout").await?;
         let name = req.into_inner().name;
         let ctx = &self.ctx;
         audited(ctx, &caller, "account.logout", target(&name), async {
@@ -186,7 +194,7 @@ impl Accounts for AccountsService {
         req: Request<v1::ResumeAccountRequest>,
     ) -> Result<Response<v1::Account>, Status> {
         let caller = caller_of(&req)?;
-        caller.require_admin("account resume")?;
+        require_admin(&self.ctx, &caller, "account.resume", "account resume").await?;
         let name = req.into_inner().name;
         let ctx = &self.ctx;
         audited(ctx, &caller, "account.resume", target(&name), async {
@@ -210,7 +218,7 @@ impl Accounts for AccountsService {
         req: Request<v1::RemoveAccountRequest>,
     ) -> Result<Response<v1::RemoveAccountResponse>, Status> {
         let caller = caller_of(&req)?;
-        caller.require_admin("account remove")?;
+        require_admin(&self.ctx, &caller, "account.remove", "account remove").await?;
         let r = req.into_inner();
         let ctx = &self.ctx;
         let what = if r.force {

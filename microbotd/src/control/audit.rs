@@ -1,5 +1,7 @@
-//! Writing the audit trail for mutating calls: [`audited`] runs a call and
-//! records who made it, on what, and how it ended.
+//! Writing the audit trail: [`audited`] runs a mutating call and records
+//! who made it, on what, and how it ended; [`require_admin`] and the guard
+//! record every refusal (operator or outsider) with uid, method and reason,
+//! and log it at WARN — runbook 7.2 counts these rows.
 
 use std::future::Future;
 
@@ -44,6 +46,56 @@ where
         tracing::error!(method, error = %e, "cannot write the audit row");
     }
     result.map_err(Status::from)
+}
+
+/// Writes the audit row and the WARN line of a refused call. Never fails:
+/// an audit write error is logged.
+pub async fn record_refusal(
+    store: &crate::store::Store,
+    at: chrono::DateTime<chrono::Utc>,
+    (uid, pid, subject): (u32, Option<i32>, Option<&str>),
+    method: &str,
+    reason: &str,
+) {
+    tracing::warn!(uid, pid, subject, method, reason, "refused control call");
+    let outcome = format!("PERMISSION_DENIED: {reason}");
+    if let Err(e) = store
+        .audit_append(&crate::store::audit::NewAudit {
+            at_ms: crate::store::to_ms(at),
+            uid,
+            pid,
+            subject,
+            method,
+            target: None,
+            result: &outcome,
+        })
+        .await
+    {
+        tracing::error!(method, error = %e, "cannot write the audit row");
+    }
+}
+
+/// Refuses — audited, with a WARN line — unless the caller is an admin.
+/// `method` is the audit name (`backup.create`), `what` the operator's
+/// words (`backup create`).
+pub async fn require_admin(
+    ctx: &Context,
+    caller: &Caller,
+    method: &str,
+    what: &str,
+) -> Result<(), Status> {
+    let refused = caller.require_admin(what);
+    if let Err(status) = &refused {
+        record_refusal(
+            &ctx.store,
+            ctx.now(),
+            (caller.uid, caller.pid, caller.subject.as_deref()),
+            method,
+            status.message(),
+        )
+        .await;
+    }
+    refused
 }
 
 /// The caller of a request, put there by the guard.

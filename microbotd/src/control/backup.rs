@@ -1,18 +1,26 @@
 //! The `Backup` service: the daemon takes the snapshot and owns the format;
 //! archives travel in chunks, so the CLI reads and writes files with the
-//! operator's own permissions.
+//! operator's own permissions. Archives pass through anonymous temp files
+//! in the state dir, never whole in memory: a new one is written on a
+//! blocking thread and streamed from disk; an upload is spooled to disk as
+//! it arrives, refused once it passes `backup.max_unpacked_bytes`, and
+//! unpacked on a blocking thread under the same cap.
 
+use std::io::{Read, Seek};
 use std::pin::Pin;
 
 use microbot_proto::v1::{self, backup_server::Backup};
+use tokio::io::AsyncWriteExt;
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::config::format_bytes;
 use crate::context::Context;
 use crate::events::Change;
-use crate::maintenance::backup::{self, archive, restore, snapshot, verify};
+use crate::maintenance::backup::{self, BackupError, archive, restore, snapshot, verify};
 
-use super::audit::{audited, caller_of};
+use super::audit::{audited, caller_of, require_admin};
 use super::error::ApiError;
 
 /// Bytes per streamed chunk: well under gRPC's 4 MiB message limit.
@@ -30,16 +38,81 @@ impl BackupService {
 
 type ChunkStream = Pin<Box<dyn Stream<Item = Result<v1::BackupChunk, Status>> + Send>>;
 
-/// Reads a client-streamed upload into memory; the first chunk's `force`.
-async fn receive(mut stream: Streaming<v1::UploadChunk>) -> Result<(Vec<u8>, bool), Status> {
-    let mut bytes = Vec::new();
+/// A client-streamed upload, spooled to an anonymous temp file.
+struct Upload {
+    file: std::fs::File,
+    bytes: u64,
+    /// The first chunk's `force`.
+    force: bool,
+}
+
+/// An anonymous temp file in the state dir (deleted when dropped).
+fn spool_file(ctx: &Context) -> Result<std::fs::File, BackupError> {
+    let dir = &ctx.config.daemon.state_dir;
+    tempfile::tempfile_in(dir)
+        .map_err(|e| BackupError::Io(format!("cannot make a temp file in {}: {e}", dir.display())))
+}
+
+/// Spools an upload to disk, refusing it once it passes the cap.
+async fn receive(
+    ctx: &Context,
+    mut stream: Streaming<v1::UploadChunk>,
+) -> Result<Result<Upload, BackupError>, Status> {
+    let cap = ctx.config.backup.max_unpacked_bytes;
+    let file = match spool_file(ctx) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut out = tokio::fs::File::from_std(file);
+    let io = |e: std::io::Error| BackupError::Io(format!("spooling the upload: {e}"));
+    let mut bytes: u64 = 0;
     let mut force = None;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
         force.get_or_insert(chunk.force);
-        bytes.extend_from_slice(&chunk.data);
+        bytes += chunk.data.len() as u64;
+        if bytes > cap {
+            return Ok(Err(BackupError::invalid(format!(
+                "the upload is larger than {} (backup.max_unpacked_bytes)",
+                format_bytes(cap)
+            ))));
+        }
+        if let Err(e) = out.write_all(&chunk.data).await {
+            return Ok(Err(io(e)));
+        }
     }
-    Ok((bytes, force.unwrap_or(false)))
+    let mut file = out.into_std().await;
+    if let Err(e) = file.rewind() {
+        return Ok(Err(io(e)));
+    }
+    Ok(Ok(Upload {
+        file,
+        bytes,
+        force: force.unwrap_or(false),
+    }))
+}
+
+/// Streams `file` from its start in [`CHUNK`]s, reading on a blocking thread.
+fn stream_file(mut file: std::fs::File) -> ChunkStream {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let item = match file.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => Ok(v1::BackupChunk {
+                    kind: Some(v1::backup_chunk::Kind::Data(buf[..n].to_vec())),
+                }),
+                Err(e) => Err(Status::internal(format!("reading the backup: {e}"))),
+            };
+            let stop = item.is_err();
+            // The client went away: stop reading.
+            if tx.blocking_send(item).is_err() || stop {
+                return;
+            }
+        }
+    });
+    Box::pin(ReceiverStream::new(rx))
 }
 
 fn counts(tables: impl IntoIterator<Item = (String, u64)>) -> Vec<v1::TableCount> {
@@ -59,70 +132,74 @@ impl Backup for BackupService {
     ) -> Result<Response<ChunkStream>, Status> {
         let caller = caller_of(&req)?;
         // The archive holds every session: as sensitive as the database.
-        caller.require_admin("backup create")?;
+        require_admin(&self.ctx, &caller, "backup.create", "backup create").await?;
         let ctx = &self.ctx;
         let at = ctx.now();
         let name = backup::file_name(at);
-        let bytes = audited(ctx, &caller, "backup.create", Some(name.clone()), async {
-            let snap = snapshot::take(&ctx.store).await.map_err(ApiError::from)?;
-            let (manifest, bytes) = archive::build(
-                &snap,
-                ctx.store.backend().as_str(),
-                &ctx.config.to_redacted_toml(),
-                at,
-            )
-            .map_err(ApiError::from)?;
-            tracing::info!(
-                file = %name,
-                bytes = bytes.len(),
-                tables = manifest.tables.len(),
-                "backup taken"
-            );
-            Ok(bytes)
-        })
-        .await?;
+        let (file, total_bytes) =
+            audited(ctx, &caller, "backup.create", Some(name.clone()), async {
+                let mut snap = snapshot::take(&ctx.store, &ctx.config.daemon.state_dir)
+                    .await
+                    .map_err(ApiError::from)?;
+                let file = spool_file(ctx)?;
+                let backend = ctx.store.backend().as_str();
+                let config = ctx.config.to_redacted_toml();
+                let (manifest, mut file) = tokio::task::spawn_blocking(move || {
+                    archive::build(&mut snap, backend, &config, at, file)
+                })
+                .await
+                .map_err(|e| ApiError::Internal(format!("writing the backup: {e}")))??;
+                let io = |e: std::io::Error| ApiError::Internal(format!("writing the backup: {e}"));
+                let total_bytes = file.stream_position().map_err(io)?;
+                file.rewind().map_err(io)?;
+                tracing::info!(
+                    file = %name,
+                    bytes = total_bytes,
+                    tables = manifest.tables.len(),
+                    "backup taken"
+                );
+                Ok((file, total_bytes))
+            })
+            .await?;
         let header = v1::BackupChunk {
             kind: Some(v1::backup_chunk::Kind::Header(v1::BackupHeader {
                 file_name: name,
                 default_dir: ctx.config.backup.dir.display().to_string(),
                 keep_days: ctx.config.backup.keep_days,
-                total_bytes: bytes.len() as u64,
+                total_bytes,
             })),
         };
-        let chunks: Vec<Result<v1::BackupChunk, Status>> = std::iter::once(Ok(header))
-            .chain(bytes.chunks(CHUNK).map(|c| {
-                Ok(v1::BackupChunk {
-                    kind: Some(v1::backup_chunk::Kind::Data(c.to_vec())),
-                })
-            }))
-            .collect();
-        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+        let chunks = tokio_stream::once(Ok(header)).chain(stream_file(file));
+        Ok(Response::new(Box::pin(chunks)))
     }
 
     async fn verify_backup(
         &self,
         req: Request<Streaming<v1::UploadChunk>>,
     ) -> Result<Response<v1::VerifyBackupResponse>, Status> {
-        let (bytes, _) = receive(req.into_inner()).await?;
-        let state_dir = &self.ctx.config.daemon.state_dir;
-        Ok(Response::new(
-            match verify::verify(&bytes, state_dir).await {
-                Ok(b) => v1::VerifyBackupResponse {
-                    ok: true,
-                    problem: String::new(),
-                    microbot_version: b.manifest.microbot_version,
-                    schema_version: b.manifest.schema_version,
-                    backend: b.manifest.backend,
-                    created_at: b.manifest.created_at,
-                    tables: counts(b.manifest.tables.into_iter().map(|t| (t.name, t.rows))),
-                },
-                Err(e) => v1::VerifyBackupResponse {
-                    ok: false,
-                    problem: e.to_string(),
-                    ..Default::default()
-                },
+        let ctx = &self.ctx;
+        let state_dir = &ctx.config.daemon.state_dir;
+        let caps = verify::Caps::of(&ctx.config);
+        let checked = match receive(ctx, req.into_inner()).await? {
+            Ok(upload) => verify::verify(upload.file, state_dir, caps).await,
+            Err(e) => Err(e),
+        };
+        Ok(Response::new(match checked {
+            Ok(b) => v1::VerifyBackupResponse {
+                ok: true,
+                problem: String::new(),
+                microbot_version: b.manifest.microbot_version.clone(),
+                schema_version: b.manifest.schema_version,
+                backend: b.manifest.backend.clone(),
+                created_at: b.manifest.created_at.clone(),
+                tables: counts(b.manifest.tables.iter().map(|t| (t.name.clone(), t.rows))),
             },
-        ))
+            Err(e) => v1::VerifyBackupResponse {
+                ok: false,
+                problem: e.to_string(),
+                ..Default::default()
+            },
+        }))
     }
 
     async fn restore_backup(
@@ -130,16 +207,27 @@ impl Backup for BackupService {
         req: Request<Streaming<v1::UploadChunk>>,
     ) -> Result<Response<v1::RestoreBackupResponse>, Status> {
         let caller = caller_of(&req)?;
-        caller.require_admin("backup restore")?;
-        let (bytes, force) = receive(req.into_inner()).await?;
+        require_admin(&self.ctx, &caller, "backup.restore", "backup restore").await?;
         let ctx = &self.ctx;
-        let target = Some(format!(
-            "{} bytes{}",
-            bytes.len(),
-            if force { ", --force" } else { "" }
-        ));
+        let upload = receive(ctx, req.into_inner()).await?;
+        let target = Some(match &upload {
+            Ok(u) => format!(
+                "{} bytes{}",
+                u.bytes,
+                if u.force { ", --force" } else { "" }
+            ),
+            Err(_) => "upload refused".to_string(),
+        });
         audited(ctx, &caller, "backup.restore", target, async {
-            let b = archive::read(&bytes, ctx.store.latest_schema_version())?;
+            let upload = upload?;
+            let force = upload.force;
+            let b = verify::read_file(
+                upload.file,
+                ctx.store.latest_schema_version(),
+                verify::Caps::of(&ctx.config),
+                &ctx.config.daemon.state_dir,
+            )
+            .await?;
             let r = restore::restore(&ctx.store, &b, force).await?;
             ctx.events.send(Change::All);
             tracing::warn!(

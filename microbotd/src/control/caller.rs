@@ -1,9 +1,10 @@
-//! Who is calling: [`Caller`] from the socket's SO_PEERCRED, sorted into a
+//! Who is calling: [`Caller`] from the socket's credentials
+//! ([`super::peer`]), sorted into a
 //! [`Role`] by [`AccessPolicy`] (root, the daemon's own user and
 //! `admin_group` are admins; `operator_group` members are operators; anyone
 //! else is refused).
 
-use nix::unistd::{Gid, Group, Uid};
+use nix::unistd::{Group, Uid};
 use tonic::Status;
 
 /// What a caller may do.
@@ -86,33 +87,6 @@ impl AccessPolicy {
     }
 }
 
-/// The groups of process `pid`: its primary gid plus the supplementary
-/// groups from `/proc/PID/status` (what the process really holds, including
-/// `newgrp`), falling back to the user database.
-pub fn groups_of(pid: Option<i32>, uid: u32, gid: u32) -> Vec<u32> {
-    let mut gids = vec![gid];
-    let from_proc = pid.and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok());
-    match from_proc
-        .as_deref()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Groups:")))
-    {
-        Some(line) => gids.extend(
-            line["Groups:".len()..]
-                .split_whitespace()
-                .filter_map(|g| g.parse::<u32>().ok()),
-        ),
-        None => {
-            if let Ok(Some(user)) = nix::unistd::User::from_uid(Uid::from_raw(uid))
-                && let Ok(cname) = std::ffi::CString::new(user.name)
-                && let Ok(groups) = nix::unistd::getgrouplist(&cname, Gid::from_raw(gid))
-            {
-                gids.extend(groups.into_iter().map(Gid::as_raw));
-            }
-        }
-    }
-    gids
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,14 +113,6 @@ mod tests {
             ..p
         };
         assert_eq!(none.role(1000, &[100, 200]), None);
-    }
-
-    #[test]
-    fn own_groups_are_read() {
-        let me = std::process::id() as i32;
-        let gid = Gid::effective().as_raw();
-        let g = groups_of(Some(me), Uid::effective().as_raw(), gid);
-        assert!(g.contains(&gid));
     }
 
     #[test]

@@ -66,8 +66,14 @@ impl Deliveries for DeliveriesService {
             )
             .into());
         }
-        if r.since_seconds < 0 || r.limit < 0 {
+        if r.since_seconds < 0 {
             return Err(ApiError::invalid("since", "must not be negative").into());
+        }
+        if r.since_seconds > microbot_proto::MAX_SINCE_SECONDS {
+            return Err(ApiError::invalid("since", microbot_proto::SINCE_TOO_FAR).into());
+        }
+        if r.limit < 0 {
+            return Err(ApiError::invalid("limit", "must not be negative").into());
         }
         let since = (r.since_seconds > 0)
             .then(|| to_ms(self.ctx.now()) - r.since_seconds.saturating_mul(1000));

@@ -5,6 +5,9 @@ use tonic::Status;
 
 use crate::store::StoreError;
 
+/// SQLSTATE 22021, e.g. a NUL byte in a text parameter.
+const PG_CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+
 /// A control call failed. Converted to a `Status` exactly once, here.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -57,6 +60,13 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             StoreError::Conflict(what) => ApiError::AlreadyExists(what),
+            // PostgreSQL refuses NUL in text (SQLite stores it): what the
+            // validators do not catch is still the caller's mistake.
+            StoreError::Query(sqlx::Error::Database(d))
+                if d.code().as_deref() == Some(PG_CHARACTER_NOT_IN_REPERTOIRE) =>
+            {
+                ApiError::invalid("request", "text must not contain NUL bytes")
+            }
             StoreError::Query(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))
             | StoreError::Open { .. } => {
                 ApiError::Unavailable(format!("database unavailable: {e}"))
@@ -114,5 +124,20 @@ mod tests {
         assert_eq!(s.code(), tonic::Code::NotFound);
         let s: Status = ApiError::FailedPrecondition("stop schedulers first".into()).into();
         assert_eq!(s.code(), tonic::Code::FailedPrecondition);
+    }
+
+    /// A NUL byte that reaches the database is the caller's mistake on
+    /// both backends, never an internal error.
+    #[tokio::test]
+    async fn nul_in_text_is_invalid_argument() {
+        crate::store::testing::for_each_backend(|store| async move {
+            let e = ApiError::from(store.account_by_name("a\0b").await.unwrap_err());
+            let code = Status::from(e).code();
+            assert!(
+                matches!(code, tonic::Code::InvalidArgument | tonic::Code::NotFound),
+                "{code:?}"
+            );
+        })
+        .await;
     }
 }

@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::maintenance::{db, doctor};
 use crate::store::audit::AuditFilter;
 
-use super::audit::{audited, caller_of};
+use super::audit::{audited, caller_of, require_admin};
 use super::error::ApiError;
 
 pub struct MaintenanceService {
@@ -87,7 +87,7 @@ impl Maintenance for MaintenanceService {
         req: Request<v1::DbVacuumRequest>,
     ) -> Result<Response<v1::DbVacuumResponse>, Status> {
         let caller = caller_of(&req)?;
-        caller.require_admin("db vacuum")?;
+        require_admin(&self.ctx, &caller, "db.vacuum", "db vacuum").await?;
         let reindex = req.into_inner().reindex;
         let ctx = &self.ctx;
         audited(ctx, &caller, "db.vacuum", None, async {
@@ -138,6 +138,9 @@ impl Maintenance for MaintenanceService {
         } else {
             let d = crate::schedule::parse_duration(&r.since)
                 .map_err(|e| ApiError::invalid("since", e.to_string()))?;
+            if d.as_secs() > microbot_proto::MAX_SINCE_SECONDS as u64 {
+                return Err(ApiError::invalid("since", microbot_proto::SINCE_TOO_FAR).into());
+            }
             Some(crate::store::to_ms(self.ctx.now()) - d.as_millis() as i64)
         };
         let rows = self
@@ -172,7 +175,7 @@ impl Maintenance for MaintenanceService {
         req: Request<v1::SetLogLevelRequest>,
     ) -> Result<Response<v1::SetLogLevelResponse>, Status> {
         let caller = caller_of(&req)?;
-        caller.require_admin("log-level")?;
+        require_admin(&self.ctx, &caller, "log.set_level", "log-level").await?;
         let level = req.into_inner().level.trim().to_string();
         let ctx = &self.ctx;
         audited(ctx, &caller, "log.set_level", Some(level.clone()), async {

@@ -1,5 +1,6 @@
 //! The gRPC control API on the Unix socket: one file per service, one
-//! interceptor ([`guard`]) admitting callers by SO_PEERCRED and checking the
+//! interceptor ([`guard`]) admitting callers by the credentials [`peer`]
+//! reads from each connection (SO_PEERCRED, SO_PEERGROUPS) and checking the
 //! protocol version, one error mapping ([`error`]), a slow-call log
 //! ([`slow`]), plus `grpc.health.v1` and server reflection for stock clients.
 //! The same services can also be served remotely over mutual TLS ([`remote`]).
@@ -17,6 +18,7 @@ pub mod error;
 pub mod guard;
 pub mod login_limit;
 pub mod maintenance;
+pub(crate) mod peer;
 pub mod reflection;
 pub mod remote;
 pub mod scheduler;
@@ -38,7 +40,7 @@ use microbot_proto::v1::schedules_server::SchedulesServer;
 use microbot_proto::v1::stats_server::StatsServer;
 use microbot_proto::v1::system_server::SystemServer;
 use microbot_proto::v1::templates_server::TemplatesServer;
-use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::InterceptorLayer;
 use tonic::transport::Server;
 
@@ -57,30 +59,46 @@ macro_rules! with_services {
             .add_service($health)
             .add_service(reflection)
             .add_service(reflection_v1alpha)
-            .add_service(SystemServer::new(system::SystemService::new(ctx.clone())))
-            .add_service(AccountsServer::new(accounts::AccountsService::new(
-                ctx.clone(),
-            )))
-            .add_service(TemplatesServer::new(templates::TemplatesService::new(
-                ctx.clone(),
-            )))
-            .add_service(SchedulesServer::new(cron::SchedulesService::new(
-                ctx.clone(),
-            )))
-            .add_service(SchedulerServer::new(scheduler::SchedulerService::new(
-                ctx.clone(),
-            )))
-            .add_service(DeliveriesServer::new(deliveries::DeliveriesService::new(
-                ctx.clone(),
-            )))
-            .add_service(MaintenanceServer::new(
-                maintenance::MaintenanceService::new(ctx.clone()),
-            ))
-            .add_service(BackupServer::new(backup::BackupService::new(ctx.clone())))
-            .add_service(StatsServer::new(stats::StatsService::new(ctx.clone())))
-            .add_service(ClusterServer::new(cluster::ClusterService::new(
-                ctx.clone(),
-            )))
+            .add_service(
+                SystemServer::new(system::SystemService::new(ctx.clone()))
+                    .max_decoding_message_size(REQUEST_LIMIT),
+            )
+            .add_service(
+                AccountsServer::new(accounts::AccountsService::new(ctx.clone()))
+                    .max_decoding_message_size(REQUEST_LIMIT),
+            )
+            .add_service(
+                TemplatesServer::new(templates::TemplatesService::new(ctx.clone()))
+                    .max_decoding_message_size(TEMPLATES_REQUEST_LIMIT),
+            )
+            .add_service(
+                SchedulesServer::new(cron::SchedulesService::new(ctx.clone()))
+                    .max_decoding_message_size(REQUEST_LIMIT),
+            )
+            .add_service(
+                SchedulerServer::new(scheduler::SchedulerService::new(ctx.clone()))
+                    .max_decoding_message_size(REQUEST_LIMIT),
+            )
+            .add_service(
+                DeliveriesServer::new(deliveries::DeliveriesService::new(ctx.clone()))
+                    .max_decoding_message_size(REQUEST_LIMIT),
+            )
+            .add_service(
+                MaintenanceServer::new(maintenance::MaintenanceService::new(ctx.clone()))
+                    .max_decoding_message_size(REQUEST_LIMIT),
+            )
+            .add_service(
+                BackupServer::new(backup::BackupService::new(ctx.clone()))
+                    .max_decoding_message_size(REQUEST_LIMIT),
+            )
+            .add_service(
+                StatsServer::new(stats::StatsService::new(ctx.clone()))
+                    .max_decoding_message_size(REQUEST_LIMIT),
+            )
+            .add_service(
+                ClusterServer::new(cluster::ClusterService::new(ctx.clone()))
+                    .max_decoding_message_size(REQUEST_LIMIT),
+            )
     }};
 }
 
@@ -93,6 +111,13 @@ async fn health()
     health_service
 }
 
+/// Largest request message most services accept: names, ids, one upload
+/// chunk (256 KiB). Bigger is refused with OUT_OF_RANGE before it is read.
+const REQUEST_LIMIT: usize = 1 << 20;
+/// `Templates` takes a whole template file in `template apply` (the CLI
+/// reads at most 16 MiB of it).
+const TEMPLATES_REQUEST_LIMIT: usize = 17 << 20;
+
 /// Serves every control service on `listener` until `shutdown` resolves,
 /// then finishes in-flight calls and returns.
 pub async fn serve(
@@ -101,14 +126,14 @@ pub async fn serve(
     policy: AccessPolicy,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
-    let guard = Guard::new(policy);
+    let guard = Guard::new(policy, ctx.clone());
     let mut builder = Server::builder()
         .layer(SlowCallLayer {
             live: ctx.live.clone(),
         })
         .layer(InterceptorLayer::new(move |req| guard.check(req)));
     with_services!(builder, &ctx, health().await)
-        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(peer::incoming(listener), shutdown)
         .await
 }
 
@@ -121,7 +146,11 @@ pub async fn serve_remote(
     policy: AccessPolicy,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
-    let guard = Guard::with_remote(policy, remote::RemoteRoles::new(&ctx.config.control));
+    let guard = Guard::with_remote(
+        policy,
+        remote::RemoteRoles::new(&ctx.config.control),
+        ctx.clone(),
+    );
     let mut builder = Server::builder()
         .tls_config(tls)?
         .layer(SlowCallLayer {

@@ -1,6 +1,7 @@
 //! The `Scheduler` service: per-account dispatcher status, and starting or
 //! stopping an account's sending (persisted in `accounts.scheduler_enabled`).
 
+use crate::store::states::AccountState;
 use microbot_proto::convert::timestamp_ms;
 use microbot_proto::v1::{self, scheduler_server::Scheduler};
 use tonic::{Request, Response, Status};
@@ -10,7 +11,7 @@ use crate::events::Change;
 use crate::store::scheduler_ops::SchedulerRow;
 use crate::store::to_ms;
 
-use super::audit::{audited, caller_of};
+use super::audit::{audited, caller_of, require_admin};
 use super::error::ApiError;
 
 pub struct SchedulerService {
@@ -45,7 +46,13 @@ impl SchedulerService {
         // docs/DESIGN.md: operators manage the schedulers of accounts; switching
         // every account at once (runbook 1.2, 4.3) is an admin's call.
         if r.all {
-            caller.require_admin(&format!("scheduler {verb} --all"))?;
+            require_admin(
+                &self.ctx,
+                &caller,
+                &format!("scheduler.{verb}"),
+                &format!("scheduler {verb} --all"),
+            )
+            .await?;
         }
         let target = if r.all {
             "all accounts".to_string()
@@ -89,8 +96,8 @@ impl SchedulerService {
 
 /// The one-word state an operator reads: what stops this account sending.
 pub fn scheduler_state(r: &SchedulerRow, now_ms: i64) -> String {
-    if r.state != "active" {
-        return r.state.clone();
+    if r.state != AccountState::Active {
+        return r.state.as_str().to_owned();
     }
     if !r.scheduler_enabled {
         return "stopped".into();

@@ -1,6 +1,8 @@
 //! A tower layer that logs calls slower than `daemon.slow_call_warn` at WARN
 //! with "took longer than" (the phrase the runbook's 5.1 greps for). The
 //! threshold is read per call from [`LiveSettings`], so SIGHUP changes it.
+//! It also puts the call's gRPC path into the request's extensions
+//! ([`CallPath`]), where the guard finds it to name a refused call.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -9,6 +11,10 @@ use std::time::Instant;
 use tower::{Layer, Service};
 
 use crate::live::LiveSettings;
+
+/// The gRPC path of the call (`/microbot.v1.Backup/CreateBackup`).
+#[derive(Debug, Clone)]
+pub struct CallPath(pub String);
 
 /// Wraps every control service.
 #[derive(Clone, Debug)]
@@ -46,8 +52,9 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let path = req.uri().path().to_string();
+        req.extensions_mut().insert(CallPath(path.clone()));
         let threshold = self.live.slow_call_warn();
         let started = Instant::now();
         let fut = self.inner.call(req);

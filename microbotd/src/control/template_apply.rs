@@ -26,6 +26,18 @@ pub async fn apply(
 ) -> Result<v1::ApplyTemplatesResponse, ApiError> {
     let default_tz = ctx.config.scheduler.default_timezone;
     let desired = file::parse(&r.content, default_tz).map_err(file_error)?;
+    for (i, spec) in desired.iter().enumerate() {
+        crate::templates::spec::check_chat_count(spec.chats.len(), ctx.config.templates.max_chats)
+            .map_err(|e| {
+                file_error(FileError::Invalid {
+                    index: i + 1,
+                    account: spec.account.clone(),
+                    name: spec.name.clone(),
+                    field: e.field.key(),
+                    reason: e.reason,
+                })
+            })?;
+    }
     let mut accounts: HashMap<String, i64> = HashMap::new();
     for (i, spec) in desired.iter().enumerate() {
         if accounts.contains_key(&spec.account) {

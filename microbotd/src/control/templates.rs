@@ -5,6 +5,7 @@
 //! audited and tells the dispatcher ([`Change::Template`]). Validation is
 //! [`crate::templates::spec`]; nothing is written when it fails.
 
+use crate::store::states::ScheduleKind;
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use microbot_proto::convert::timestamp_ms;
@@ -49,17 +50,13 @@ pub fn row_spec(row: &TemplateRow) -> Result<TemplateSpec, ApiError> {
         name: row.name.clone(),
         chats: row.chats.clone(),
         schedule: ScheduleSpec {
-            kind: if row.schedule_kind == "every" {
-                "every"
-            } else {
-                "cron"
-            },
+            kind: row.schedule_kind,
             expr: row.schedule_expr.clone(),
         },
         tz: parse_tz(&row.timezone).map_err(|_| corrupt("timezone"))?,
         text: row.text.clone(),
         parse_mode: spec::parse_mode(Some(&row.parse_mode)).map_err(|_| corrupt("parse mode"))?,
-        misfire: spec::misfire(Some(&row.misfire)).map_err(|_| corrupt("misfire policy"))?,
+        misfire: row.misfire,
         active: row.active,
     })
 }
@@ -83,7 +80,7 @@ pub fn schedule_state(
         None => (to_ms(now), next(to_ms(now))),
         Some((row, cur)) => {
             let schedule_changed = cur.schedule != new.schedule;
-            let anchor = if schedule_changed && new.schedule.kind == "every" {
+            let anchor = if schedule_changed && new.schedule.kind == ScheduleKind::Every {
                 to_ms(now)
             } else {
                 row.anchor_at
@@ -103,12 +100,12 @@ pub fn data_of(spec: &TemplateSpec, anchor_at: i64, next_slot: Option<i64>) -> T
         name: spec.name.clone(),
         text: spec.text.clone(),
         parse_mode: spec.parse_mode.to_owned(),
-        schedule_kind: spec.schedule.kind.to_owned(),
+        schedule_kind: spec.schedule.kind,
         schedule_expr: spec.schedule.expr.clone(),
         timezone: spec.tz.name().to_owned(),
         anchor_at,
         active: spec.active,
-        misfire: spec.misfire.to_owned(),
+        misfire: spec.misfire,
         next_slot,
         chats: spec.chats.clone(),
     }
@@ -150,12 +147,12 @@ fn to_proto(row: &TemplateRow, fires: usize, now: DateTime<Utc>) -> v1::Template
         name: row.name.clone(),
         text: row.text.clone(),
         parse_mode: row.parse_mode.clone(),
-        schedule_kind: row.schedule_kind.clone(),
+        schedule_kind: row.schedule_kind.as_str().to_owned(),
         schedule_expr: row.schedule_expr.clone(),
         timezone: row.timezone.clone(),
         anchor_at: Some(timestamp_ms(row.anchor_at)),
         active: row.active,
-        misfire: row.misfire.clone(),
+        misfire: row.misfire.as_str().to_owned(),
         next_slot: row.next_slot.map(timestamp_ms),
         chats: row.chats.clone(),
         created_at: Some(timestamp_ms(row.created_at)),
@@ -187,6 +184,8 @@ impl TemplatesService {
             misfire: Some(r.misfire),
             active: !r.inactive,
         };
+        spec::check_chat_count(input.chats.len(), ctx.config.templates.max_chats)
+            .map_err(field_error)?;
         let spec =
             spec::validate(&input, ctx.config.scheduler.default_timezone).map_err(field_error)?;
         let account = ctx.store.account_by_name(&spec.account).await?;
@@ -218,12 +217,15 @@ impl TemplatesService {
                 "nothing to change: give at least one field",
             ));
         }
-        let row = ctx.store.template_get(r.id).await?;
+        // Read and write in one transaction holding the row, and write
+        // next_slot only over the value it was computed from.
+        let mut tx = ctx.store.begin_write().await?;
+        let row = tx.template_get(r.id).await?;
         let cur = row_spec(&row)?;
         let schedule_given = r.cron.is_some() || r.every.is_some();
         let (cur_cron, cur_every) = match cur.schedule.kind {
-            "every" => (None, Some(cur.schedule.expr.clone())),
-            _ => (Some(cur.schedule.expr.clone()), None),
+            ScheduleKind::Every => (None, Some(cur.schedule.expr.clone())),
+            ScheduleKind::Cron => (Some(cur.schedule.expr.clone()), None),
         };
         let input = TemplateInput {
             account: cur.account.clone(),
@@ -238,18 +240,20 @@ impl TemplatesService {
             timezone: Some(r.timezone.unwrap_or_else(|| cur.tz.name().to_owned())),
             text: r.text.unwrap_or_else(|| cur.text.clone()),
             parse_mode: Some(r.parse_mode.unwrap_or_else(|| cur.parse_mode.to_owned())),
-            misfire: Some(r.misfire.unwrap_or_else(|| cur.misfire.to_owned())),
+            misfire: Some(r.misfire.unwrap_or_else(|| cur.misfire.as_str().to_owned())),
             active: cur.active,
         };
+        spec::check_chat_count(input.chats.len(), ctx.config.templates.max_chats)
+            .map_err(field_error)?;
         let new =
             spec::validate(&input, ctx.config.scheduler.default_timezone).map_err(field_error)?;
         let now = ctx.now();
         let (anchor, next) = schedule_state(Some((&row, &cur)), &new, now);
-        let mut tx = ctx.store.begin().await?;
-        tx.template_update(
+        tx.template_update_from(
             row.id,
             row.account_id,
             &data_of(&new, anchor, next),
+            row.next_slot,
             to_ms(now),
         )
         .await?;

@@ -96,9 +96,12 @@ impl CronCore {
                 .dom_and_dow(and_mode)
                 .build()
                 .parse(text)
-                .map_err(|e| ScheduleError::Croner {
-                    expr: expr.to_owned(),
-                    reason: e.to_string(),
+                .map_err(|e| {
+                    tracing::debug!(expr, croner = %e, "croner refused a checked expression");
+                    ScheduleError::Croner {
+                        expr: expr.to_owned(),
+                        reason: e.to_string(),
+                    }
                 })
         };
         let cron = build(Year::Disallowed, Seconds::Disallowed, &numeric)?;

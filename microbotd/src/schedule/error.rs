@@ -62,7 +62,12 @@ pub enum ScheduleError {
     UnknownMacro(String),
     /// croner refused an expression our own checks accepted; kept separate so
     /// such a disagreement is visible instead of being blamed on a field.
-    #[error("cron expression \"{expr}\" rejected: {reason}")]
+    /// croner's words ("Component error") mean nothing to an operator: they
+    /// stay in `reason`, which the daemon logs, not in the message.
+    #[error(
+        "cron expression \"{expr}\" is not supported: each field is valid, but the scheduler \
+         cannot use them together; write it more simply (see `microbotctl cron validate`)"
+    )]
     Croner { expr: String, reason: String },
     #[error("invalid duration \"{input}\": {reason}")]
     Duration { input: String, reason: String },

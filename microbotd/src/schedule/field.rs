@@ -61,13 +61,14 @@ pub(super) fn parse_field(field: CronField, text: &str) -> Result<Field, Schedul
         special: false,
         normalized: String::new(),
     };
+    let in_list = upper.contains(',');
     for (i, item) in upper.split(',').enumerate() {
         if item.is_empty() {
             return Err(err(
                 "empty list item (two commas, or a comma at an end)".into()
             ));
         }
-        let norm = parse_item(field, item, &mut out).map_err(err)?;
+        let norm = parse_item(field, item, in_list, &mut out).map_err(err)?;
         if i > 0 {
             out.normalized.push(',');
         }
@@ -80,8 +81,15 @@ pub(super) fn parse_field(field: CronField, text: &str) -> Result<Field, Schedul
     Ok(out)
 }
 
-/// Checks one comma-separated item and returns its numeric form.
-fn parse_item(field: CronField, item: &str, out: &mut Field) -> Result<String, String> {
+/// Checks one comma-separated item and returns its numeric form. Inside a
+/// list, `*` is written as its full range: croner refuses `*` there, and
+/// `*,5` means the same as `0-59,5`.
+fn parse_item(
+    field: CronField,
+    item: &str,
+    in_list: bool,
+    out: &mut Field,
+) -> Result<String, String> {
     let (lo, hi) = range_of(field);
     if let Some(norm) = parse_special(field, item)? {
         out.special = true;
@@ -104,7 +112,9 @@ fn parse_item(field: CronField, item: &str, out: &mut Field) -> Result<String, S
             Some(n)
         }
     };
-    let (start, end, norm_range) = if range == "*" {
+    let (start, end, norm_range) = if range == "*" && in_list {
+        (lo, hi, format!("{lo}-{hi}"))
+    } else if range == "*" {
         (lo, hi, "*".to_owned())
     } else if let Some((a, b)) = range.split_once('-') {
         let a = parse_value(field, a, false)?;

@@ -3,6 +3,7 @@
 //! `limited`, `logged_out` and `flood_wait_until` from its own store file.
 
 use super::deliveries::Unclaim;
+use super::states::AccountState;
 use super::tx::on_tx;
 use super::{Store, StoreError, on_pool};
 
@@ -24,7 +25,7 @@ impl Store {
     pub async fn account_set_login_state(
         &self,
         id: i64,
-        state: &str,
+        state: AccountState,
         last_error: Option<&str>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
@@ -57,10 +58,10 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         on_pool!(self, p => sqlx::query(
-            "UPDATE accounts SET state = 'active', tg_user_id = $1, tg_display = $2,
+            "UPDATE accounts SET state = $5, tg_user_id = $1, tg_display = $2,
                  last_error = NULL, flood_wait_until = NULL, updated_at = $3
              WHERE id = $4"
-        ).bind(tg_user_id).bind(tg_display).bind(now_ms).bind(id).execute(p).await.map(|_| ()))?;
+        ).bind(tg_user_id).bind(tg_display).bind(now_ms).bind(id).bind(AccountState::Active).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -68,10 +69,10 @@ impl Store {
     pub async fn account_logged_out(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         on_tx!(&mut tx, c => sqlx::query(
-            "UPDATE accounts SET state = 'logged_out', session = NULL, flood_wait_until = NULL,
+            "UPDATE accounts SET state = $3, session = NULL, flood_wait_until = NULL,
                  updated_at = $1
              WHERE id = $2"
-        ).bind(now_ms).bind(id).execute(&mut *c).await.map(|_| ()))?;
+        ).bind(now_ms).bind(id).bind(AccountState::LoggedOut).execute(&mut *c).await.map(|_| ()))?;
         tx.deliveries_unclaim(
             Unclaim::Account(id),
             now_ms,
@@ -85,10 +86,10 @@ impl Store {
     /// Back to `active` after `limited` or `paused`: error and flood wait cleared.
     pub async fn account_resume(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
         on_pool!(self, p => sqlx::query(
-            "UPDATE accounts SET state = 'active', last_error = NULL, flood_wait_until = NULL,
+            "UPDATE accounts SET state = $3, last_error = NULL, flood_wait_until = NULL,
                  updated_at = $1
              WHERE id = $2"
-        ).bind(now_ms).bind(id).execute(p).await.map(|_| ()))?;
+        ).bind(now_ms).bind(id).bind(AccountState::Active).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 

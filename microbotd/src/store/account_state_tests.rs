@@ -1,6 +1,7 @@
 //! Store tests of account transitions and removal, on both backends.
 
 use super::*;
+use crate::store::states::AccountState;
 use crate::store::testing::for_each_backend;
 use crate::telegram::SessionStore;
 
@@ -47,7 +48,7 @@ async fn login_logout_resume_transitions() {
     for_each_backend(|store| async move {
         let a = store.account_create("a", "+905321234567", 1).await.unwrap();
         store
-            .account_set_login_state(a.id, "code_sent", None, 2)
+            .account_set_login_state(a.id, AccountState::CodeSent, None, 2)
             .await
             .unwrap();
         store
@@ -55,7 +56,7 @@ async fn login_logout_resume_transitions() {
             .await
             .unwrap();
         let row = store.account_by_id(a.id).await.unwrap();
-        assert_eq!(row.state, "code_sent");
+        assert_eq!(row.state, AccountState::CodeSent);
         assert_eq!(row.last_error.as_deref(), Some("the login code is wrong"));
 
         store.account_logged_in(a.id, 777, "@sales", 4).await.unwrap();
@@ -73,12 +74,15 @@ async fn login_logout_resume_transitions() {
         ).bind(a.id).execute(p).await.map(|_| ())).unwrap();
         store.account_resume(a.id, 5).await.unwrap();
         let row = store.account_by_id(a.id).await.unwrap();
-        assert_eq!(row.state, "active");
+        assert_eq!(row.state, AccountState::Active);
         assert_eq!((row.last_error, row.flood_wait_until), (None, None));
 
         store.save_session(a.id, b"auth-key").await.unwrap();
         store.account_logged_out(a.id, 6).await.unwrap();
-        assert_eq!(store.account_by_id(a.id).await.unwrap().state, "logged_out");
+        assert_eq!(
+            store.account_by_id(a.id).await.unwrap().state,
+            AccountState::LoggedOut
+        );
         assert_eq!(store.load_session(a.id).await.unwrap(), None);
     })
     .await;

@@ -1,6 +1,7 @@
 //! Accounts: one Telegram login each. Phones are stored whole (Telegram
 //! needs them) and shown masked everywhere else ([`mask_phone`]).
 
+use super::states::AccountState;
 use super::{Store, StoreError, on_pool};
 
 /// One `accounts` row, without the session bytes.
@@ -9,7 +10,7 @@ pub struct AccountRow {
     pub id: i64,
     pub name: String,
     pub phone: String,
-    pub state: String,
+    pub state: AccountState,
     pub tg_user_id: Option<i64>,
     pub tg_display: Option<String>,
     pub flood_wait_until: Option<i64>,
@@ -89,9 +90,9 @@ impl Store {
     ) -> Result<AccountRow, StoreError> {
         let res = on_pool!(self, p => sqlx::query_scalar::<_, i64>(
             "INSERT INTO accounts (name, phone, state, created_at, updated_at)
-             VALUES ($1, $2, 'new', $3, $3)
+             VALUES ($1, $2, $3, $4, $4)
              ON CONFLICT (name) DO NOTHING RETURNING id"
-        ).bind(name).bind(phone).bind(now_ms).fetch_optional(p).await)?;
+        ).bind(name).bind(phone).bind(AccountState::New).bind(now_ms).fetch_optional(p).await)?;
         match res {
             Some(id) => self.account_by_id(id).await,
             None => Err(StoreError::Conflict(format!(
@@ -150,7 +151,7 @@ mod tests {
                 .account_create("sales-tr", "+905321234567", 5)
                 .await
                 .unwrap();
-            assert_eq!(a.state, "new");
+            assert_eq!(a.state, AccountState::New);
             assert!(a.scheduler_enabled);
             assert_eq!(store.account_by_name("sales-tr").await.unwrap(), a);
             assert!(matches!(

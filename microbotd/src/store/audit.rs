@@ -42,6 +42,12 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+/// NUL cannot be stored in PostgreSQL text; a refused request may carry
+/// one into its audit row.
+fn printable(s: &str) -> String {
+    s.replace('\0', "\\0")
+}
+
 impl Store {
     /// Appends an audit row.
     pub async fn audit_append(&self, row: &NewAudit<'_>) -> Result<(), StoreError> {
@@ -58,10 +64,10 @@ impl Store {
         .bind(row.at_ms)
         .bind(uid)
         .bind(row.pid.map(i64::from))
-        .bind(row.method)
-        .bind(row.target)
-        .bind(row.result)
-        .bind(row.subject)
+        .bind(printable(row.method))
+        .bind(row.target.map(printable))
+        .bind(printable(row.result))
+        .bind(row.subject.map(printable))
         .execute(p).await.map(|_| ()))?;
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! status and start/stop, the delivery log and retrying a delivery.
 
 use super::deliveries::Unclaim;
+use super::states::AccountState;
 use super::tx::on_tx;
 use super::{Store, StoreError, on_pool};
 
@@ -10,7 +11,7 @@ use super::{Store, StoreError, on_pool};
 pub struct SchedulerRow {
     pub id: i64,
     pub name: String,
-    pub state: String,
+    pub state: AccountState,
     pub scheduler_enabled: bool,
     pub flood_wait_until: Option<i64>,
     pub last_error: Option<String>,

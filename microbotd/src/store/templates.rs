@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use super::deliveries::Unclaim;
+use super::states::{Misfire, ScheduleKind};
 use super::tx::{Tx, on_tx};
 use super::{Store, StoreError, on_pool};
 
@@ -21,12 +22,12 @@ pub struct TemplateRow {
     pub name: String,
     pub text: String,
     pub parse_mode: String,
-    pub schedule_kind: String,
+    pub schedule_kind: ScheduleKind,
     pub schedule_expr: String,
     pub timezone: String,
     pub anchor_at: i64,
     pub active: bool,
-    pub misfire: String,
+    pub misfire: Misfire,
     pub next_slot: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -41,12 +42,12 @@ pub struct TemplateData {
     pub name: String,
     pub text: String,
     pub parse_mode: String,
-    pub schedule_kind: String,
+    pub schedule_kind: ScheduleKind,
     pub schedule_expr: String,
     pub timezone: String,
     pub anchor_at: i64,
     pub active: bool,
-    pub misfire: String,
+    pub misfire: Misfire,
     pub next_slot: Option<i64>,
     pub chats: Vec<String>,
 }
@@ -147,6 +148,36 @@ impl Store {
 }
 
 impl Tx {
+    /// One template with its chats, read inside the transaction; on
+    /// PostgreSQL the row stays locked until the transaction ends (open it
+    /// with [`Store::begin_write`]).
+    pub async fn template_get(&mut self, id: i64) -> Result<TemplateRow, StoreError> {
+        let mut row = match self {
+            Tx::Sqlite(t) => {
+                sqlx::query_as::<_, TemplateRow>(sqlx::AssertSqlSafe(format!(
+                    "{SELECT} WHERE t.id = $1"
+                )))
+                .bind(id)
+                .fetch_optional(&mut **t)
+                .await?
+            }
+            Tx::Postgres(t) => {
+                sqlx::query_as::<_, TemplateRow>(sqlx::AssertSqlSafe(format!(
+                    "{SELECT} WHERE t.id = $1 FOR UPDATE OF t"
+                )))
+                .bind(id)
+                .fetch_optional(&mut **t)
+                .await?
+            }
+        }
+        .ok_or_else(|| StoreError::NotFound(format!("template {id}")))?;
+        row.chats = on_tx!(self, c => sqlx::query_scalar::<_, String>(
+            "SELECT g.spec FROM template_targets tt JOIN targets g ON g.id = tt.target_id
+             WHERE tt.template_id = $1 ORDER BY tt.position"
+        ).bind(id).fetch_all(&mut *c).await)?;
+        Ok(row)
+    }
+
     /// Inserts a template and its targets; a taken (account, name) is a conflict.
     pub async fn template_insert(
         &mut self,
@@ -161,8 +192,8 @@ impl Tx {
              ON CONFLICT (account_id, name) DO NOTHING RETURNING id"
         )
         .bind(account_id).bind(&t.name).bind(&t.text).bind(&t.parse_mode)
-        .bind(&t.schedule_kind).bind(&t.schedule_expr).bind(&t.timezone).bind(t.anchor_at)
-        .bind(t.active).bind(&t.misfire).bind(t.next_slot).bind(now_ms)
+        .bind(t.schedule_kind).bind(&t.schedule_expr).bind(&t.timezone).bind(t.anchor_at)
+        .bind(t.active).bind(t.misfire).bind(t.next_slot).bind(now_ms)
         .fetch_optional(&mut *c).await)?;
         let id = id.ok_or_else(|| {
             StoreError::Conflict(format!(
@@ -186,6 +217,33 @@ impl Tx {
         t: &TemplateData,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        self.template_write(id, account_id, t, None, now_ms).await
+    }
+
+    /// [`Tx::template_update`], except that `next_slot` is written only
+    /// while it still holds `read_next_slot`, the value the new one was
+    /// computed from: a slot the dispatcher claimed meanwhile is never
+    /// handed out again.
+    pub async fn template_update_from(
+        &mut self,
+        id: i64,
+        account_id: i64,
+        t: &TemplateData,
+        read_next_slot: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.template_write(id, account_id, t, Some(read_next_slot), now_ms)
+            .await
+    }
+
+    async fn template_write(
+        &mut self,
+        id: i64,
+        account_id: i64,
+        t: &TemplateData,
+        guard: Option<Option<i64>>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let before: Option<(String, String, String, i64, bool)> = on_tx!(self, c => sqlx::query_as(
             "SELECT schedule_kind, schedule_expr, timezone, anchor_at, active
              FROM templates WHERE id = $1"
@@ -193,60 +251,103 @@ impl Tx {
         let Some(before) = before else {
             return Err(StoreError::NotFound(format!("template {id}")));
         };
-        let (_, earliest) = self
-            .deliveries_unclaim(
-                Unclaim::Template(id),
-                now_ms,
-                "cancelled: the template was edited before this slot",
-                false,
-            )
-            .await?;
         let same_schedule = before
             == (
-                t.schedule_kind.clone(),
+                t.schedule_kind.as_str().to_owned(),
                 t.schedule_expr.clone(),
                 t.timezone.clone(),
                 t.anchor_at,
                 t.active,
             );
-        let next_slot = match earliest.get(&id) {
-            Some(e) if same_schedule => Some(t.next_slot.map_or(*e, |n| n.min(*e))),
-            _ => t.next_slot,
-        };
         let n = on_tx!(self, c => sqlx::query(
             "UPDATE templates SET name = $2, text = $3, parse_mode = $4, schedule_kind = $5,
                  schedule_expr = $6, timezone = $7, anchor_at = $8, active = $9, misfire = $10,
-                 next_slot = $11, updated_at = $12
+                 next_slot = CASE WHEN $13 = FALSE OR next_slot IS NOT DISTINCT FROM $14
+                                  THEN $11 ELSE next_slot END,
+                 updated_at = $12
              WHERE id = $1"
         )
         .bind(id).bind(&t.name).bind(&t.text).bind(&t.parse_mode)
-        .bind(&t.schedule_kind).bind(&t.schedule_expr).bind(&t.timezone).bind(t.anchor_at)
-        .bind(t.active).bind(&t.misfire).bind(next_slot).bind(now_ms)
+        .bind(t.schedule_kind).bind(&t.schedule_expr).bind(&t.timezone).bind(t.anchor_at)
+        .bind(t.active).bind(t.misfire).bind(t.next_slot).bind(now_ms)
+        .bind(guard.is_some()).bind(guard.flatten())
         .execute(&mut *c).await.map(|r| r.rows_affected()))
         .map_err(|e| name_taken(&t.name, e))?;
         if n == 0 {
             return Err(StoreError::NotFound(format!("template {id}")));
         }
+        // Rows claimed ahead hold the old text, chats or schedule: they are
+        // cancelled; with the same schedule their slots are planned again
+        // (next_slot moves back to the earliest), keeping their random_id.
+        self.deliveries_unclaim(
+            Unclaim::Template(id),
+            now_ms,
+            "cancelled: the template was edited before this slot",
+            same_schedule,
+        )
+        .await?;
         self.template_set_targets(id, account_id, &t.chats).await
     }
 
-    /// Replaces the target list with `chats`, in order.
+    /// Replaces the target list with `chats`, in order: three set-based
+    /// statements whatever the number of chats (a statement per chat made
+    /// a large template hold the database for seconds).
     async fn template_set_targets(
         &mut self,
         id: i64,
         account_id: i64,
         chats: &[String],
     ) -> Result<(), StoreError> {
-        let ids = self.target_ids(account_id, chats).await?;
-        on_tx!(self, c => {
-            sqlx::query("DELETE FROM template_targets WHERE template_id = $1")
-                .bind(id).execute(&mut *c).await?;
-            for (pos, target) in ids.iter().enumerate() {
+        on_tx!(self, c => sqlx::query("DELETE FROM template_targets WHERE template_id = $1")
+            .bind(id).execute(&mut *c).await.map(drop))?;
+        match self {
+            Tx::Sqlite(t) => {
+                // SQLite has no arrays: the chats travel as one JSON array.
+                let list = serde_json::to_string(chats)
+                    .map_err(|e| StoreError::Setup(format!("chat list: {e}")))?;
                 sqlx::query(
-                    "INSERT INTO template_targets (template_id, target_id, position) VALUES ($1, $2, $3)"
-                ).bind(id).bind(target).bind(pos as i64).execute(&mut *c).await?;
+                    "INSERT INTO targets (account_id, spec)
+                     SELECT $1, value FROM json_each($2) WHERE TRUE
+                     ON CONFLICT (account_id, spec) DO NOTHING",
+                )
+                .bind(account_id)
+                .bind(&list)
+                .execute(&mut **t)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO template_targets (template_id, target_id, position)
+                     SELECT $1, g.id, j.key FROM json_each($2) j
+                     JOIN targets g ON g.account_id = $3 AND g.spec = j.value",
+                )
+                .bind(id)
+                .bind(&list)
+                .bind(account_id)
+                .execute(&mut **t)
+                .await?;
             }
-        });
+            Tx::Postgres(t) => {
+                sqlx::query(
+                    "INSERT INTO targets (account_id, spec)
+                     SELECT $1, s FROM UNNEST($2::text[]) AS s
+                     ON CONFLICT (account_id, spec) DO NOTHING",
+                )
+                .bind(account_id)
+                .bind(chats)
+                .execute(&mut **t)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO template_targets (template_id, target_id, position)
+                     SELECT $1, g.id, u.pos - 1
+                     FROM UNNEST($2::text[]) WITH ORDINALITY AS u(spec, pos)
+                     JOIN targets g ON g.account_id = $3 AND g.spec = u.spec",
+                )
+                .bind(id)
+                .bind(chats)
+                .bind(account_id)
+                .execute(&mut **t)
+                .await?;
+            }
+        }
         Ok(())
     }
 

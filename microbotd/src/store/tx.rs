@@ -36,6 +36,17 @@ impl Store {
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
+
+    /// Starts a transaction that reads what it will write: SQLite takes
+    /// the write lock up front (BEGIN IMMEDIATE), so nothing changes
+    /// between the read and the write; on PostgreSQL the reads lock their
+    /// rows (`FOR UPDATE`).
+    pub async fn begin_write(&self) -> Result<Tx, StoreError> {
+        Ok(match self.pool() {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
 }
 
 impl Tx {

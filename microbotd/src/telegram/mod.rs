@@ -205,6 +205,10 @@ pub trait Messenger: Send + Sync + 'static {
         account: &AccountKey,
         search: Option<&str>,
     ) -> Result<Vec<Dialog>, TelegramError>;
+
+    /// Stops background work (connections, session savers) after a last
+    /// save, before the daemon closes the database. The default has none.
+    async fn shutdown(&self) {}
 }
 
 /// Where a `Messenger` keeps each account's MTProto session (auth key, DC

@@ -179,7 +179,9 @@ fn tg_resolve(original: &str, query: &str) -> Result<TargetRef, TargetError> {
 }
 
 /// Validates a username per Telegram's rules: 5–32 characters of ASCII
-/// letters, digits and underscores, starting with a letter.
+/// letters, digits and underscores, starting with a letter, with no
+/// trailing or doubled underscore (Telegram refuses `@foobar_` and
+/// `@foo__bar`).
 fn username(name: &str) -> Result<TargetRef, TargetError> {
     let invalid = |reason| TargetError::InvalidUsername {
         name: name.to_owned(),
@@ -193,6 +195,12 @@ fn username(name: &str) -> Result<TargetRef, TargetError> {
     }
     if !name.as_bytes()[0].is_ascii_alphabetic() {
         return Err(invalid("a username starts with a letter"));
+    }
+    if name.ends_with('_') {
+        return Err(invalid("a username does not end with an underscore"));
+    }
+    if name.contains("__") {
+        return Err(invalid("a username has no two underscores in a row"));
     }
     Ok(TargetRef::Username(name.to_ascii_lowercase()))
 }
@@ -295,6 +303,9 @@ mod tests {
             ("@_abcde", "starts with a letter"),
             ("@abc-def", "letters, digits"),
             ("@abcdé", "letters, digits"),
+            ("@foobar_", "does not end with an underscore"),
+            ("t.me/foobar_", "does not end with an underscore"),
+            ("@foo__bar", "no two underscores in a row"),
         ] {
             let err = parse_target(s).unwrap_err();
             assert!(matches!(err, TargetError::InvalidUsername { .. }), "{s}");

@@ -23,6 +23,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::spec::{TemplateInput, TemplateSpec, validate};
+use crate::store::states::ScheduleKind;
 
 /// The file as TOML sees it.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -73,8 +74,8 @@ impl Entry {
     /// The entry that describes `spec` completely (every key written).
     pub fn from_spec(spec: &TemplateSpec) -> Entry {
         let (cron, every) = match spec.schedule.kind {
-            "every" => (None, Some(spec.schedule.expr.clone())),
-            _ => (Some(spec.schedule.expr.clone()), None),
+            ScheduleKind::Every => (None, Some(spec.schedule.expr.clone())),
+            ScheduleKind::Cron => (Some(spec.schedule.expr.clone()), None),
         };
         Entry {
             account: spec.account.clone(),
@@ -85,7 +86,7 @@ impl Entry {
             timezone: Some(spec.tz.name().to_owned()),
             text: spec.text.clone(),
             parse_mode: Some(spec.parse_mode.to_owned()),
-            misfire: Some(spec.misfire.to_owned()),
+            misfire: Some(spec.misfire.as_str().to_owned()),
             active: Some(spec.active),
         }
     }
@@ -116,8 +117,8 @@ pub enum FileError {
 
 /// Reads and validates a whole file: every entry, in file order.
 pub fn parse(content: &str, default_tz: Tz) -> Result<Vec<TemplateSpec>, FileError> {
-    let doc: FileDoc =
-        toml::from_str(content).map_err(|e| FileError::Syntax(one_line(&e.to_string())))?;
+    let doc: FileDoc = toml::from_str(content)
+        .map_err(|e| FileError::Syntax(crate::toml_error::describe(content, &e)))?;
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
     let mut out = Vec::with_capacity(doc.template.len());
     for (i, entry) in doc.template.iter().enumerate() {
@@ -150,15 +151,6 @@ pub fn render(specs: &[TemplateSpec]) -> String {
     };
     let body = toml::to_string_pretty(&doc).expect("template entries serialize");
     format!("# microbot templates: `microbotctl template apply -f FILE` reads this file.\n\n{body}")
-}
-
-/// toml's messages span lines (a source excerpt); the CLI shows one line.
-fn one_line(msg: &str) -> String {
-    msg.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('|') && *l != "^")
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 #[cfg(test)]

@@ -113,7 +113,11 @@ pub fn differences(cur: &TemplateSpec, new: &TemplateSpec) -> Vec<String> {
         ));
     }
     if cur.misfire != new.misfire {
-        d.push(format!("misfire {:?} → {:?}", cur.misfire, new.misfire));
+        d.push(format!(
+            "misfire {:?} → {:?}",
+            cur.misfire.as_str(),
+            new.misfire.as_str()
+        ));
     }
     if cur.active != new.active {
         d.push(format!("active {} → {}", cur.active, new.active));
@@ -123,6 +127,7 @@ pub fn differences(cur: &TemplateSpec, new: &TemplateSpec) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::store::states::{Misfire, ScheduleKind};
     use chrono_tz::Tz;
 
     use super::*;
@@ -134,13 +139,13 @@ mod tests {
             name: name.into(),
             chats: vec!["@ops_channel".into()],
             schedule: ScheduleSpec {
-                kind: "cron",
+                kind: ScheduleKind::Cron,
                 expr: cron.into(),
             },
             tz: Tz::UTC,
             text: "hi".into(),
             parse_mode: "plain",
-            misfire: "once",
+            misfire: Misfire::Once,
             active: true,
         }
     }

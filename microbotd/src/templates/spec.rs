@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::schedule::{Schedule, format_duration, parse_duration, parse_tz};
+use crate::store::states::{Misfire, ScheduleKind};
 use crate::telegram::target::parse_target;
 
 /// Telegram's limit on a message, in UTF-16 code units.
@@ -101,11 +102,11 @@ pub struct TemplateInput {
     pub active: bool,
 }
 
-/// What the schedule columns store: `kind` is `cron` or `every`; `expr` the
-/// trimmed cron text or the canonical interval.
+/// What the schedule columns store: the kind; `expr` the trimmed cron text
+/// or the canonical interval.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleSpec {
-    pub kind: &'static str,
+    pub kind: ScheduleKind,
     pub expr: String,
 }
 
@@ -125,7 +126,7 @@ impl ScheduleSpec {
             ));
         }
         Ok(ScheduleSpec {
-            kind: "cron",
+            kind: ScheduleKind::Cron,
             expr: expr.trim().to_owned(),
         })
     }
@@ -142,7 +143,7 @@ impl ScheduleSpec {
         // Checks the interval bounds (1 s to 366 d).
         Schedule::every(d, DateTime::<Utc>::UNIX_EPOCH).map_err(err)?;
         Ok(ScheduleSpec {
-            kind: "every",
+            kind: ScheduleKind::Every,
             expr: format_duration(d),
         })
     }
@@ -170,16 +171,16 @@ impl ScheduleSpec {
     /// The schedule itself; `anchor` is where an `every` interval starts.
     pub fn build(&self, tz: Tz, anchor: DateTime<Utc>) -> Option<Schedule> {
         match self.kind {
-            "every" => Schedule::every(parse_duration(&self.expr).ok()?, anchor).ok(),
-            _ => Schedule::cron(&self.expr, tz).ok(),
+            ScheduleKind::Every => Schedule::every(parse_duration(&self.expr).ok()?, anchor).ok(),
+            ScheduleKind::Cron => Schedule::cron(&self.expr, tz).ok(),
         }
     }
 
     /// As the CLI shows it: `0 9 * * 1-5` or `every 1h30m`.
     pub fn display(&self) -> String {
         match self.kind {
-            "every" => format!("every {}", self.expr),
-            _ => self.expr.clone(),
+            ScheduleKind::Every => format!("every {}", self.expr),
+            ScheduleKind::Cron => self.expr.clone(),
         }
     }
 }
@@ -195,7 +196,7 @@ pub struct TemplateSpec {
     pub tz: Tz,
     pub text: String,
     pub parse_mode: &'static str,
-    pub misfire: &'static str,
+    pub misfire: Misfire,
     pub active: bool,
 }
 
@@ -244,6 +245,18 @@ pub fn validate_name(name: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// At most `max` chats per template (`templates.max_chats`): checked before
+/// anything else, so an oversized request costs nothing.
+pub fn check_chat_count(chats: usize, max: u32) -> Result<(), FieldError> {
+    if chats > max as usize {
+        return Err(FieldError::new(
+            Field::Chat,
+            format!("{chats} chats; a template may send to at most {max} (templates.max_chats)"),
+        ));
+    }
+    Ok(())
+}
+
 /// At least one chat; each parses; none twice (after canonicalisation).
 pub fn validate_chats(chats: &[String]) -> Result<Vec<String>, FieldError> {
     if chats.is_empty() {
@@ -253,11 +266,12 @@ pub fn validate_chats(chats: &[String]) -> Result<Vec<String>, FieldError> {
         ));
     }
     let mut out: Vec<String> = Vec::with_capacity(chats.len());
+    let mut seen = std::collections::HashSet::with_capacity(chats.len());
     for c in chats {
         let t = parse_target(c)
             .map_err(|e| FieldError::new(Field::Chat, format!("{c:?}: {e}")))?
             .canonical();
-        if out.contains(&t) {
+        if !seen.insert(t.clone()) {
             return Err(FieldError::new(Field::Chat, format!("{t} is listed twice")));
         }
         out.push(t);
@@ -273,11 +287,28 @@ pub fn validate_tz(tz: Option<&str>, default: Tz) -> Result<Tz, FieldError> {
     }
 }
 
-/// Non-empty and at most 4096 UTF-16 code units, counted on the raw text
-/// (markup included) — stricter than Telegram for markdown/html, never looser.
+/// Non-empty, no control characters but tab and line breaks (Telegram
+/// refuses them; PostgreSQL cannot store NUL), and at most 4096 UTF-16
+/// code units, counted on the raw text (markup included) — stricter than
+/// Telegram for markdown/html, never looser.
 pub fn validate_text(text: &str) -> Result<(), FieldError> {
     if text.trim().is_empty() {
         return Err(FieldError::new(Field::Text, "must not be empty"));
+    }
+    if let Some((at, c)) = text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(FieldError::new(
+            Field::Text,
+            format!(
+                "control character U+{:04X} at character {}: Telegram refuses it (tab and line \
+                 breaks are fine)",
+                u32::from(c),
+                at + 1
+            ),
+        ));
     }
     let units = text.encode_utf16().count();
     if units > MAX_TEXT_UTF16 {
@@ -306,15 +337,15 @@ pub fn parse_mode(s: Option<&str>) -> Result<&'static str, FieldError> {
 }
 
 /// `skip`, `once` (default) or `all`.
-pub fn misfire(s: Option<&str>) -> Result<&'static str, FieldError> {
+pub fn misfire(s: Option<&str>) -> Result<Misfire, FieldError> {
     match s.map(str::trim) {
-        None | Some("") | Some("once") => Ok("once"),
-        Some("skip") => Ok("skip"),
-        Some("all") => Ok("all"),
-        Some(other) => Err(FieldError::new(
-            Field::Misfire,
-            format!("{other:?} is not one of skip, once, all"),
-        )),
+        None | Some("") => Ok(Misfire::Once),
+        Some(text) => text.parse().map_err(|_| {
+            FieldError::new(
+                Field::Misfire,
+                format!("{text:?} is not one of skip, once, all"),
+            )
+        }),
     }
 }
 
@@ -345,12 +376,12 @@ mod tests {
         assert_eq!(
             s.schedule,
             ScheduleSpec {
-                kind: "cron",
+                kind: ScheduleKind::Cron,
                 expr: "0 9 * * 1-5".into()
             }
         );
         assert_eq!(s.tz, Tz::Europe__Istanbul);
-        assert_eq!((s.parse_mode, s.misfire), ("plain", "once"));
+        assert_eq!((s.parse_mode, s.misfire), ("plain", Misfire::Once));
         let mut i = input();
         i.cron = None;
         i.every = Some("every 90m".into());
@@ -376,6 +407,8 @@ mod tests {
             (|i| i.timezone = Some("Mars/Base".into()), Field::Tz),
             (|i| i.text = " \n".into(), Field::Text),
             (|i| i.text = "é".repeat(4097), Field::Text),
+            (|i| i.text = "a\0b".into(), Field::Text),
+            (|i| i.text = "bell\u{7}".into(), Field::Text),
             (|i| i.parse_mode = Some("rtf".into()), Field::ParseMode),
             (|i| i.misfire = Some("never".into()), Field::Misfire),
         ];
@@ -400,6 +433,24 @@ mod tests {
             "{e}"
         );
         assert!(validate_text(&"a".repeat(4096)).is_ok());
+        assert!(validate_text("tab\there\r\nline").is_ok());
+        let e = validate_text("ab\0").unwrap_err();
+        assert!(
+            e.reason
+                .starts_with("control character U+0000 at character 3"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn chats_are_capped() {
+        assert!(check_chat_count(1000, 1000).is_ok());
+        let e = check_chat_count(1001, 1000).unwrap_err();
+        assert_eq!(e.field, Field::Chat);
+        assert_eq!(
+            e.reason,
+            "1001 chats; a template may send to at most 1000 (templates.max_chats)"
+        );
     }
 
     #[test]

@@ -15,8 +15,12 @@
 
 pub mod archive;
 pub mod restore;
+mod rows;
 pub mod snapshot;
+mod unpack;
 pub mod verify;
+
+pub use unpack::Limits;
 
 use serde::{Deserialize, Serialize};
 

@@ -4,6 +4,8 @@
 //! before the transaction opens; any error rolls everything back, so a
 //! failed restore leaves the database exactly as it was.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value};
@@ -109,9 +111,25 @@ fn db_message(e: &sqlx::Error) -> String {
     }
 }
 
+/// Converts every row on a blocking thread: a large backup is seconds of
+/// CPU that must not hold a runtime thread.
+async fn prepare_blocking(
+    backup: &Arc<Backup>,
+    catalog: Vec<Vec<Column>>,
+) -> Result<Vec<Prepared>, BackupError> {
+    let backup = Arc::clone(backup);
+    tokio::task::spawn_blocking(move || prepare(&backup, &catalog))
+        .await
+        .map_err(|e| BackupError::Io(format!("preparing the restore: {e}")))?
+}
+
 /// Replaces all our data with `backup`'s. Refuses while any account's
 /// scheduler is enabled unless `force`; leaves every scheduler stopped.
-pub async fn restore(store: &Store, backup: &Backup, force: bool) -> Result<Restored, BackupError> {
+pub async fn restore(
+    store: &Store,
+    backup: &Arc<Backup>,
+    force: bool,
+) -> Result<Restored, BackupError> {
     if !force {
         let running: i64 = crate::store::on_pool!(store, p => sqlx::query_scalar(
             "SELECT COUNT(*) FROM accounts WHERE scheduler_enabled = TRUE"
@@ -129,7 +147,7 @@ pub async fn restore(store: &Store, backup: &Backup, force: bool) -> Result<Rest
                     catalog.push(columns_sqlite(&mut conn, t).await?);
                 }
             }
-            let prepared = prepare(backup, &catalog)?;
+            let prepared = prepare_blocking(backup, catalog).await?;
             // IMMEDIATE: take the write lock up front rather than fail
             // half-way on a busy database.
             let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
@@ -143,7 +161,7 @@ pub async fn restore(store: &Store, backup: &Backup, force: bool) -> Result<Rest
                     catalog.push(columns_pg(&mut conn, t).await?);
                 }
             }
-            let prepared = prepare(backup, &catalog)?;
+            let prepared = prepare_blocking(backup, catalog).await?;
             let mut tx = p.begin().await?;
             restore_in!(tx, &prepared, true)
         }

@@ -1,34 +1,90 @@
 //! [`take`]: every table read inside one read transaction — PostgreSQL
 //! REPEATABLE READ READ ONLY, SQLite one transaction on one connection (WAL
 //! gives it a snapshot) — so a backup taken while the daemon sends is
-//! consistent.
+//! consistent. Rows are streamed from the database into one anonymous temp
+//! file per table (hashed on the way), never held all at once.
+
+use std::fs::File;
+use std::io::{BufWriter, Seek, Write};
+use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row};
+use tokio_stream::StreamExt;
 
 use super::BackupError;
 use crate::maintenance::tables::{Column, Kind, TABLES, columns_pg, columns_sqlite};
 use crate::store::{Pool, Store};
 
-/// One table's rows as JSON lines.
-#[derive(Debug, Clone)]
+/// One table's rows as JSON lines, in an anonymous temp file.
+#[derive(Debug)]
 pub struct TableData {
     pub name: String,
     pub rows: u64,
-    pub jsonl: Vec<u8>,
+    /// The JSON lines, positioned at their start.
+    pub file: File,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl TableData {
+    /// A table from ready-made JSON lines (tests).
+    pub fn from_jsonl(name: &str, rows: u64, jsonl: &[u8]) -> std::io::Result<TableData> {
+        let mut w = JsonlFile::new(&std::env::temp_dir())?;
+        w.out.write_all(jsonl)?;
+        w.hash.update(jsonl);
+        w.finish(name, rows, jsonl.len() as u64)
+    }
+}
+
+/// A table's temp file being written, hashed as it goes.
+struct JsonlFile {
+    out: BufWriter<File>,
+    hash: Sha256,
+}
+
+impl JsonlFile {
+    fn new(dir: &Path) -> std::io::Result<JsonlFile> {
+        Ok(JsonlFile {
+            out: BufWriter::new(tempfile::tempfile_in(dir)?),
+            hash: Sha256::new(),
+        })
+    }
+
+    fn push(&mut self, obj: &Map<String, Value>) -> std::io::Result<u64> {
+        let mut line = serde_json::to_vec(obj)?;
+        line.push(b'\n');
+        self.out.write_all(&line)?;
+        self.hash.update(&line);
+        Ok(line.len() as u64)
+    }
+
+    fn finish(self, name: &str, rows: u64, bytes: u64) -> std::io::Result<TableData> {
+        let mut file = self.out.into_inner().map_err(|e| e.into_error())?;
+        file.rewind()?;
+        Ok(TableData {
+            name: name.to_string(),
+            rows,
+            file,
+            bytes,
+            sha256: format!("{:x}", self.hash.finalize()),
+        })
+    }
 }
 
 /// Everything a backup holds from the database.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Snapshot {
     pub schema_version: i64,
     pub tables: Vec<TableData>,
 }
 
-/// Reads every table of [`TABLES`] in one consistent snapshot.
-pub async fn take(store: &Store) -> Result<Snapshot, BackupError> {
+/// Reads every table of [`TABLES`] in one consistent snapshot, spooling
+/// each to a temp file in `scratch`.
+pub async fn take(store: &Store, scratch: &Path) -> Result<Snapshot, BackupError> {
     let mut tables = Vec::with_capacity(TABLES.len());
     let schema_version;
     match store.pool() {
@@ -40,10 +96,14 @@ pub async fn take(store: &Store) -> Result<Snapshot, BackupError> {
                 .unwrap_or(0);
             for t in TABLES {
                 let cols = columns_sqlite(&mut tx, t).await?;
-                let rows = sqlx::query(AssertSqlSafe(select(t, &cols)))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tables.push(encode(t, &cols, &rows)?);
+                let mut out = Spool::new(t, scratch)?;
+                let sql = select(t, &cols);
+                let mut rows = sqlx::query(AssertSqlSafe(sql)).fetch(&mut *tx);
+                while let Some(row) = rows.next().await {
+                    out.push(&encode(&cols, &row?)?)?;
+                }
+                drop(rows);
+                tables.push(out.finish()?);
             }
             tx.commit().await?;
         }
@@ -57,10 +117,14 @@ pub async fn take(store: &Store) -> Result<Snapshot, BackupError> {
                 .unwrap_or(0);
             for t in TABLES {
                 let cols = columns_pg(&mut tx, t).await?;
-                let rows = sqlx::query(AssertSqlSafe(select(t, &cols)))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tables.push(encode(t, &cols, &rows)?);
+                let mut out = Spool::new(t, scratch)?;
+                let sql = select(t, &cols);
+                let mut rows = sqlx::query(AssertSqlSafe(sql)).fetch(&mut *tx);
+                while let Some(row) = rows.next().await {
+                    out.push(&encode(&cols, &row?)?)?;
+                }
+                drop(rows);
+                tables.push(out.finish()?);
             }
             tx.commit().await?;
         }
@@ -81,8 +145,46 @@ fn select(table: &str, cols: &[Column]) -> String {
     format!("SELECT {} FROM {table} ORDER BY 1", names.join(", "))
 }
 
-/// Rows as JSON lines: one object per row, keys in column order.
-fn encode<R>(table: &str, cols: &[Column], rows: &[R]) -> Result<TableData, BackupError>
+/// One table being spooled: its file, row count and size.
+struct Spool {
+    name: &'static str,
+    file: JsonlFile,
+    rows: u64,
+    bytes: u64,
+}
+
+impl Spool {
+    fn new(name: &'static str, dir: &Path) -> Result<Spool, BackupError> {
+        let file = JsonlFile::new(dir).map_err(|e| {
+            BackupError::Io(format!("cannot make a temp file in {}: {e}", dir.display()))
+        })?;
+        Ok(Spool {
+            name,
+            file,
+            rows: 0,
+            bytes: 0,
+        })
+    }
+
+    fn push(&mut self, obj: &Map<String, Value>) -> Result<(), BackupError> {
+        self.bytes += self
+            .file
+            .push(obj)
+            .map_err(|e| BackupError::Io(format!("{}: {e}", self.name)))?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<TableData, BackupError> {
+        let name = self.name;
+        self.file
+            .finish(name, self.rows, self.bytes)
+            .map_err(|e| BackupError::Io(format!("{name}: {e}")))
+    }
+}
+
+/// One row as a JSON object, keys in column order.
+fn encode<R>(cols: &[Column], row: &R) -> Result<Map<String, Value>, BackupError>
 where
     R: Row,
     usize: sqlx::ColumnIndex<R>,
@@ -91,27 +193,17 @@ where
     Option<String>: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
     Option<Vec<u8>>: sqlx::Type<R::Database> + for<'r> sqlx::Decode<'r, R::Database>,
 {
-    let mut jsonl = Vec::new();
-    for row in rows {
-        let mut obj = Map::new();
-        for (i, c) in cols.iter().enumerate() {
-            let v = match c.kind {
-                Kind::Int => row.try_get::<Option<i64>, _>(i)?.map(Value::from),
-                Kind::Bool => row.try_get::<Option<bool>, _>(i)?.map(Value::from),
-                Kind::Text => row.try_get::<Option<String>, _>(i)?.map(Value::from),
-                Kind::Bytes => row
-                    .try_get::<Option<Vec<u8>>, _>(i)?
-                    .map(|b| Value::from(B64.encode(b))),
-            };
-            obj.insert(c.name.clone(), v.unwrap_or(Value::Null));
-        }
-        serde_json::to_writer(&mut jsonl, &obj)
-            .map_err(|e| BackupError::Io(format!("{table}: {e}")))?;
-        jsonl.push(b'\n');
+    let mut obj = Map::new();
+    for (i, c) in cols.iter().enumerate() {
+        let v = match c.kind {
+            Kind::Int => row.try_get::<Option<i64>, _>(i)?.map(Value::from),
+            Kind::Bool => row.try_get::<Option<bool>, _>(i)?.map(Value::from),
+            Kind::Text => row.try_get::<Option<String>, _>(i)?.map(Value::from),
+            Kind::Bytes => row
+                .try_get::<Option<Vec<u8>>, _>(i)?
+                .map(|b| Value::from(B64.encode(b))),
+        };
+        obj.insert(c.name.clone(), v.unwrap_or(Value::Null));
     }
-    Ok(TableData {
-        name: table.to_string(),
-        rows: rows.len() as u64,
-        jsonl,
-    })
+    Ok(obj)
 }

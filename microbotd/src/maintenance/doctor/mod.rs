@@ -13,6 +13,7 @@ use std::time::SystemTime;
 use self::rules::Level;
 use crate::context::Context;
 use crate::maintenance::{backup, db};
+use crate::store::states::AccountState;
 use crate::store::{StoreError, on_pool, sqlite_path};
 
 /// One line of the checklist.
@@ -85,6 +86,7 @@ pub async fn run(ctx: &Context) -> Vec<Check> {
         checks.push(or_fail("account leases", leases(ctx).await));
     }
     checks.extend(telegram::checks(ctx).await);
+    checks.push(or_fail("retention", retention(ctx, now_ms).await));
     checks.push(backups(&ctx.config.backup.dir, SystemTime::now()));
     checks.extend(certificate::server_certificate(
         &ctx.config.control,
@@ -156,8 +158,41 @@ async fn deliveries(ctx: &Context, now_ms: i64) -> Result<Check, StoreError> {
     })
 }
 
+/// The delivery log's retention: the setting, the last prune and the
+/// oldest finished row (which should never be much older than the setting).
+async fn retention(ctx: &Context, now_ms: i64) -> Result<Check, StoreError> {
+    let name = "retention";
+    let days = ctx.config.retention.deliveries_days;
+    let oldest = ctx.store.oldest_finished_delivery().await?;
+    let age_days = oldest.map(|at| (now_ms - at).max(0) / 86_400_000);
+    let oldest_text = match age_days {
+        Some(d) => format!("oldest finished delivery {d} d old"),
+        None => "no finished deliveries".to_string(),
+    };
+    if days == 0 {
+        return Ok(check(
+            name,
+            Level::Ok,
+            format!("deliveries are kept forever (retention.deliveries_days = 0); {oldest_text}"),
+        ));
+    }
+    let last = match crate::maintenance::retention::last_run(ctx).await? {
+        Some((at, n)) => format!(
+            "last pruned {} ({n} removed)",
+            crate::store::from_ms(at).format("%Y-%m-%d %H:%M UTC")
+        ),
+        None => "not pruned yet".to_string(),
+    };
+    let level = rules::retention(days, age_days);
+    Ok(check(
+        name,
+        level,
+        format!("finished deliveries older than {days} d are pruned daily; {last}; {oldest_text}"),
+    ))
+}
+
 /// (name, state, flood_wait_until) of one account.
-type AccountFacts = (String, String, Option<i64>);
+type AccountFacts = (String, AccountState, Option<i64>);
 
 /// Logged-out accounts, and accounts Telegram is holding back.
 async fn accounts(ctx: &Context, now_ms: i64) -> Result<(Check, Check), StoreError> {
@@ -170,8 +205,8 @@ async fn accounts(ctx: &Context, now_ms: i64) -> Result<(Check, Check), StoreErr
             .map(|r| r.0.clone())
             .collect()
     };
-    let active = names(&|r| r.1 == "active").len();
-    let out = names(&|r| r.1 == "logged_out");
+    let active = names(&|r| r.1 == AccountState::Active).len();
+    let out = names(&|r| r.1 == AccountState::LoggedOut);
     let accounts = if out.is_empty() {
         check(
             "accounts",
@@ -190,7 +225,7 @@ async fn accounts(ctx: &Context, now_ms: i64) -> Result<(Check, Check), StoreErr
         )
     };
     let flood = names(&|r| r.2.is_some_and(|u| u > now_ms));
-    let limited = names(&|r| r.1 == "limited");
+    let limited = names(&|r| r.1 == AccountState::Limited);
     let limits = if flood.is_empty() && limited.is_empty() {
         check(
             "telegram limits",

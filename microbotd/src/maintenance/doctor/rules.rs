@@ -49,6 +49,15 @@ pub fn bloat(pct: f64) -> Level {
     if pct > 20.0 { Level::Warn } else { Level::Ok }
 }
 
+/// Retention: WARN when a finished delivery is more than two days past
+/// `deliveries_days` (the daily prune is not happening).
+pub fn retention(days: u32, oldest_finished_days: Option<i64>) -> Level {
+    match oldest_finished_days {
+        Some(age) if days > 0 && age > i64::from(days) + 2 => Level::Warn,
+        _ => Level::Ok,
+    }
+}
+
 /// How long the dispatcher may go without a turn (it beats at least every
 /// 5 s) and how long after start it may take to turn the first time.
 pub const HEARTBEAT_STALE: Duration = Duration::from_secs(60);
@@ -88,6 +97,14 @@ pub fn heartbeat(last_ms: Option<i64>, now_ms: i64, uptime: Duration) -> (Level,
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn retention_lag() {
+        assert_eq!(retention(90, None), Level::Ok);
+        assert_eq!(retention(90, Some(92)), Level::Ok);
+        assert_eq!(retention(90, Some(93)), Level::Warn);
+        assert_eq!(retention(0, Some(9000)), Level::Ok);
+    }
+
     use super::*;
     use crate::events::Heartbeat;
 

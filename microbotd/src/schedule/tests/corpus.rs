@@ -306,6 +306,31 @@ fn errors_name_the_field() {
     ));
 }
 
+/// A star inside a list is its whole range (croner alone refused it with
+/// "Component error", which reached operators).
+#[test]
+fn stars_in_lists() {
+    check(
+        "*,*,*,*,* * * * *",
+        "UTC",
+        &["2026-03-04T10:18:00+00:00", "2026-03-04T10:19:00+00:00"],
+    );
+    check(
+        "*/30,17 10 * * *",
+        "UTC",
+        &["2026-03-04T10:30:00+00:00", "2026-03-05T10:00:00+00:00"],
+    );
+    for expr in [
+        "*,* * * * *",
+        "* *,1 * * *",
+        "0 0 *,1 * *",
+        "0 0 * *,1 *",
+        "0 0 * * *,1",
+    ] {
+        assert!(Schedule::cron(expr, tz("UTC")).is_ok(), "{expr}");
+    }
+}
+
 #[test]
 fn durations() {
     let d = |s: &str| parse_duration(s).unwrap_or_else(|e| panic!("{e}"));

@@ -1,6 +1,7 @@
 //! Template storage on both backends.
 
 use super::*;
+use crate::store::states::{Misfire, ScheduleKind};
 use crate::store::testing::for_each_backend;
 
 fn data(name: &str, chats: &[&str]) -> TemplateData {
@@ -8,12 +9,12 @@ fn data(name: &str, chats: &[&str]) -> TemplateData {
         name: name.into(),
         text: "hello".into(),
         parse_mode: "plain".into(),
-        schedule_kind: "cron".into(),
+        schedule_kind: ScheduleKind::Cron,
         schedule_expr: "0 9 * * 1-5".into(),
         timezone: "Europe/Istanbul".into(),
         anchor_at: 1000,
         active: true,
-        misfire: "once".into(),
+        misfire: Misfire::Once,
         next_slot: Some(5000),
         chats: chats.iter().map(|c| c.to_string()).collect(),
     }
@@ -86,7 +87,7 @@ async fn update_replaces_targets_and_refuses_taken_names() {
             .unwrap();
         insert(&store, a, &data("two", &["-1"])).await.unwrap();
         let mut d = data("uno", &["-3", "-1"]);
-        d.schedule_kind = "every".into();
+        d.schedule_kind = ScheduleKind::Every;
         d.schedule_expr = "1h30m".into();
         d.next_slot = None;
         let mut tx = store.begin().await.unwrap();
@@ -187,6 +188,51 @@ async fn delete_cancels_pending_deliveries_only() {
             tx.template_delete(id, 0).await,
             Err(StoreError::NotFound(_))
         ));
+    })
+    .await;
+}
+
+/// `template edit`'s write: next_slot only over the value it was computed
+/// from, so a slot the dispatcher claimed in between is not handed out again.
+#[tokio::test]
+async fn next_slot_is_written_only_over_what_was_read() {
+    for_each_backend(|store| async move {
+        let a = store.account_create("a", "+1234567", 0).await.unwrap().id;
+        let id = insert(&store, a, &data("daily", &["-42"])).await.unwrap();
+        let mut edited = data("daily", &["-42"]);
+        edited.text = "changed".into();
+        edited.next_slot = Some(9000);
+        // Read 4000, but the row holds 5000 now: fields change, the slot stays.
+        let mut tx = store.begin_write().await.unwrap();
+        tx.template_update_from(id, a, &edited, Some(4000), 2000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let row = store.template_get(id).await.unwrap();
+        assert_eq!((row.text.as_str(), row.next_slot), ("changed", Some(5000)));
+        // Read inside the transaction: the slot is written.
+        let mut tx = store.begin_write().await.unwrap();
+        let read = tx.template_get(id).await.unwrap();
+        assert_eq!(read.chats, ["-42"]);
+        tx.template_update_from(id, a, &edited, read.next_slot, 3000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.template_get(id).await.unwrap().next_slot, Some(9000));
+        // NULL compares as a value too.
+        edited.next_slot = None;
+        let mut tx = store.begin_write().await.unwrap();
+        tx.template_update_from(id, a, &edited, Some(9000), 4000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        edited.next_slot = Some(7000);
+        let mut tx = store.begin_write().await.unwrap();
+        tx.template_update_from(id, a, &edited, None, 5000)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.template_get(id).await.unwrap().next_slot, Some(7000));
     })
     .await;
 }

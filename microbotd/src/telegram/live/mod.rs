@@ -79,6 +79,25 @@ where
     }
 }
 
+/// How long resolving one target may take (a username lookup, or a scan of
+/// every dialog for an id without a cached access hash). The account's
+/// worker waits on it: without a bound a stuck call would hold the account.
+pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `fut`, or a transient error once `limit` has passed.
+pub(crate) async fn bounded<T>(
+    what: &str,
+    limit: Duration,
+    fut: impl Future<Output = Result<T, TelegramError>>,
+) -> Result<T, TelegramError> {
+    tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+        Err(TelegramError::Transient(format!(
+            "{what} took longer than {}s; will try again",
+            limit.as_secs()
+        )))
+    })
+}
+
 struct Conn {
     client: Client,
     session: Arc<DbSession>,
@@ -208,6 +227,30 @@ impl LiveMessenger {
                 tracing::warn!(account = %account.name, reason = %why, backoff_s = wait.as_secs(), "Telegram call failed");
             }
             _ => *b = Backoff::default(),
+        }
+    }
+
+    /// Every account's connection, stopped as [`Messenger::shutdown`] says.
+    async fn stop_all(&self) {
+        let slots: Vec<Arc<Slot>> = self
+            .slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for slot in slots {
+            if let Some(c) = slot.conn.lock().await.take() {
+                // The last save goes out while the database is still open;
+                // then the tasks are stopped and awaited, so none of them
+                // touches the pool after it closes.
+                c.session.close().await;
+                c.client.disconnect();
+                c.saver.abort();
+                c.runner.abort();
+                let _ = c.saver.await;
+                let _ = c.runner.await;
+            }
         }
     }
 
@@ -360,7 +403,12 @@ impl Messenger for LiveMessenger {
         })?;
         let slot = self.slot(account);
         let (client, session) = self.conn(&slot, account).await?;
-        let r = resolve::resolve_target(&client, &session, t).await;
+        let r = bounded(
+            "resolving a chat",
+            RESOLVE_TIMEOUT,
+            resolve::resolve_target(&client, &session, t),
+        )
+        .await;
         self.note(&slot, account, &r);
         r
     }
@@ -422,6 +470,10 @@ impl Messenger for LiveMessenger {
         let r = resolve::scan_dialogs(&client, search.map(str::to_owned), None).await;
         self.note(&slot, account, &r);
         r
+    }
+
+    async fn shutdown(&self) {
+        self.stop_all().await;
     }
 }
 

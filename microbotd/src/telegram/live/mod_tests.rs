@@ -157,3 +157,61 @@ async fn invite_links_fail_before_any_network() {
     let err = m.resolve(&acct, "https://t.me/+abc").await.unwrap_err();
     assert!(err.to_string().contains("account chats"), "{err}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn resolve_is_bounded() {
+    let r: Result<(), _> =
+        bounded("resolving a chat", RESOLVE_TIMEOUT, std::future::pending()).await;
+    assert_eq!(
+        r,
+        Err(TelegramError::Transient(
+            "resolving a chat took longer than 60s; will try again".into()
+        ))
+    );
+    assert_eq!(bounded("x", RESOLVE_TIMEOUT, async { Ok(1) }).await, Ok(1));
+}
+
+/// A session store that counts saves.
+#[derive(Default)]
+struct Counting(std::sync::atomic::AtomicUsize);
+
+#[async_trait]
+impl SessionStore for Counting {
+    async fn load_session(
+        &self,
+        _: i64,
+    ) -> Result<Option<Vec<u8>>, super::super::SessionStoreError> {
+        Ok(None)
+    }
+    async fn save_session(&self, _: i64, _: &[u8]) -> Result<(), super::super::SessionStoreError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+    async fn clear_session(&self, _: i64) -> Result<(), super::super::SessionStoreError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn shutdown_saves_and_stops_every_connection() {
+    let store = Arc::new(Counting::default());
+    let m = LiveMessenger::new(1, Secret::new("h"), store.clone());
+    let account = AccountKey {
+        id: 7,
+        name: "a".into(),
+    };
+    let slot = m.slot(&account);
+    // Builds the client, its runner and its saver (no network until a call).
+    let (_client, session) = m.conn(&slot, &account).await.unwrap();
+    // A change the saver has to write (home DC 5 is nobody's default).
+    grammers_session::Session::set_home_dc_id(&*session, 5)
+        .await
+        .unwrap();
+    m.shutdown().await;
+    assert!(slot.conn.lock().await.is_none(), "the connection is gone");
+    assert_eq!(
+        store.0.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one last save"
+    );
+}

@@ -114,14 +114,15 @@ fn arb_entry() -> impl Strategy<Value = Entry> {
     (
         "[a-z][a-z0-9-]{0,10}",
         "[a-zA-Z0-9][a-zA-Z0-9._-]{0,20}",
-        prop::collection::btree_set("[a-z][a-z0-9_]{4,10}", 1..4),
+        prop::collection::btree_set("[a-z](_?[a-z0-9]){4,10}", 1..4),
         prop_oneof![
             Just((Some("0 9 * * 1-5".to_owned()), None)),
             Just((Some("*/5 * * * *".to_owned()), None)),
             (1u32..5000).prop_map(|m| (None, Some(format!("{m}m")))),
         ],
         prop::sample::select(vec!["UTC", "Europe/Berlin", "America/New_York"]),
-        "[^\u{0}]{1,200}".prop_filter("non-blank", |s| !s.trim().is_empty()),
+        // Control characters other than tab and line breaks are refused.
+        "([^\\p{Cc}]|[\t\n]){1,200}".prop_filter("non-blank", |s| !s.trim().is_empty()),
         prop::sample::select(vec!["plain", "markdown", "html"]),
         prop::sample::select(vec!["skip", "once", "all"]),
         any::<bool>(),
