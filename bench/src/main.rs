@@ -1,8 +1,9 @@
 //! `microbot-bench`: microbot's performance measured side by side with the
 //! Python peers (APScheduler 3.x, a croniter polling loop) in one run, printed
 //! as a Markdown table (bench/RESULTS.md). Workloads: 1 schedules held
-//! (real release daemon), 2 fire precision, 3 outbox throughput, 4 control
-//! latency (real daemon), 5 memory over time (accelerated clock).
+//! (real release daemon), 2 fire precision (2b: a morning at the default
+//! rate limit), 3 outbox throughput, 4 control latency (real daemon), 5
+//! memory over time (accelerated clock), 6 takeover between two nodes.
 //!
 //! `cargo run --release -p microbot-bench -- all [--quick]`
 
@@ -15,6 +16,7 @@ mod populate;
 mod precision;
 mod report;
 mod soak;
+mod takeover;
 mod throughput;
 
 use std::time::{Duration, Instant};
@@ -45,6 +47,7 @@ enum Workload {
     Precision,
     Throughput,
     Morning,
+    Takeover,
     Control,
     Soak,
 }
@@ -148,6 +151,19 @@ async fn run(cli: &Cli) -> anyhow::Result<Vec<Row>> {
     }
     if wants(Workload::Morning) {
         rows.extend(morning_rows(&sizes).await?);
+    }
+    if wants(Workload::Takeover) && Db::all().contains(&Db::Postgres) {
+        for (kill, how, goal) in [(false, "SIGTERM", "≤ 1 s"), (true, "kill -9", "≤ 15 s")] {
+            eprintln!("bench: takeover after {how}");
+            let s = takeover::run(kill)?;
+            rows.push(Row::new(
+                "6 takeover",
+                &format!("all accounts held by the other node after {how} (postgres)"),
+                "s",
+                s,
+                goal,
+            ));
+        }
     }
     if wants(Workload::Control) {
         for db in Db::all() {

@@ -7,6 +7,7 @@ mod cluster;
 mod crash;
 mod cron;
 mod doctor;
+mod failover;
 mod foundation;
 mod input_hygiene;
 mod limits;

@@ -349,5 +349,16 @@ async fn a_second_open_of_the_same_ledger_is_refused() {
         Err(DryRunError::Locked { .. })
     ));
     drop(first);
-    DryRunMessenger::open(&path).unwrap();
+    // Released on drop. Another test's process spawn can briefly share the
+    // file description (between its fork and exec), so allow it a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match DryRunMessenger::open(&path) {
+            Ok(_) => break,
+            Err(DryRunError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("the ledger stays locked after its messenger is gone: {e}"),
+        }
+    }
 }
