@@ -28,7 +28,7 @@ pub struct Precision {
 const LEAD: Duration = Duration::from_secs(4);
 
 pub async fn run(db: Db, accounts: usize, per_account: usize) -> anyhow::Result<Precision> {
-    let (n, calls) = burst(db, accounts, per_account, UNLIMITED, None).await?;
+    let (n, calls) = burst(db, accounts, per_account, UNLIMITED).await?;
     let lateness_ms: Vec<f64> = calls.iter().filter_map(late_ms).collect();
     Ok(Precision {
         n,
@@ -42,9 +42,9 @@ const DEFAULT_RATE: u32 = 20;
 
 /// Each account's first message lateness; `n` is the number of accounts.
 pub async fn morning(db: Db, accounts: usize, per_account: usize) -> anyhow::Result<Precision> {
-    // Each account's first send (plus the bucket's first tokens) is all
-    // that can go at the instant; wait for one call per account.
-    let (_, calls) = burst(db, accounts, per_account, DEFAULT_RATE, Some(accounts)).await?;
+    // Waits for every send (the rate limit spaces the rest of each
+    // account's burst over a few seconds), then keeps each account's first.
+    let (_, calls) = burst(db, accounts, per_account, DEFAULT_RATE).await?;
     let mut first: std::collections::HashMap<i64, f64> = std::collections::HashMap::new();
     for c in &calls {
         if let Some(l) = late_ms(c) {
@@ -64,14 +64,13 @@ fn late_ms(c: &crate::null_messenger::Call) -> Option<f64> {
         .map(|s| (c.at - s).num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0)
 }
 
-/// Runs the burst and returns (templates, the recorded calls once `want`
-/// calls (default: one per template) arrived).
+/// Runs the burst and returns (templates, the recorded calls once one per
+/// template arrived).
 async fn burst(
     db: Db,
     accounts: usize,
     per_account: usize,
     rate: u32,
-    want: Option<usize>,
 ) -> anyhow::Result<(usize, Vec<crate::null_messenger::Call>)> {
     let n = accounts * per_account;
     let p = prepare(db).await?;
@@ -83,9 +82,7 @@ async fn burst(
     set_all_next_slots(&p.store, slot.timestamp_millis()).await?;
     let messenger = Arc::new(NullMessenger::recording());
     let daemon = start_rate(&p, messenger.clone(), None, rate).await?;
-    messenger
-        .wait_for(want.unwrap_or(n), LEAD + Duration::from_secs(120))
-        .await;
+    messenger.wait_for(n, LEAD + Duration::from_secs(120)).await;
     let calls = messenger.calls();
     daemon.stop().await?;
     p.store.close().await;

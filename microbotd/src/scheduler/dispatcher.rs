@@ -37,7 +37,7 @@ use super::writer::{self, Outcomes};
 /// The loop turns (and beats the heartbeat) at least this often.
 pub const BEAT: Duration = Duration::from_secs(5);
 /// Due templates claimed per transaction.
-const FIRE_BATCH: usize = 500;
+const FIRE_BATCH: usize = 5000;
 
 /// Why the dispatcher stopped abnormally.
 #[derive(Debug, thiserror::Error)]
