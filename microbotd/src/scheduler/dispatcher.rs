@@ -36,8 +36,15 @@ use super::writer::{self, Outcomes};
 
 /// The loop turns (and beats the heartbeat) at least this often.
 pub const BEAT: Duration = Duration::from_secs(5);
-/// Due templates claimed per transaction.
-const FIRE_BATCH: usize = 5000;
+/// Due templates claimed per transaction: PostgreSQL takes a large burst
+/// in one statement per kind at little cost per row; SQLite's cost per row
+/// is higher, and smaller commits hand the first rows to the workers sooner.
+fn fire_batch_size(backend: crate::store::Backend) -> usize {
+    match backend {
+        crate::store::Backend::Sqlite => 500,
+        crate::store::Backend::Postgres => 5000,
+    }
+}
 
 /// Why the dispatcher stopped abnormally.
 #[derive(Debug, thiserror::Error)]
@@ -238,7 +245,7 @@ impl Dispatcher {
         let horizon = now_ms + self.lookahead_ms;
         loop {
             let mut due = Vec::new();
-            while due.len() < FIRE_BATCH {
+            while due.len() < fire_batch_size(self.ctx.store.backend()) {
                 match self.heap.peek() {
                     Some(Reverse((slot, _))) if *slot <= horizon => {
                         let Reverse(e) = self.heap.pop().expect("peeked");
