@@ -164,7 +164,7 @@ fn settle_and_check(d: &TestDaemon) -> usize {
 }
 
 fn three_nodes_kill9(run_for: Duration) {
-    let mut a = node(&fresh_url(), "");
+    let a = node(&fresh_url(), "");
     let url = a.daemon.db_url.clone();
     setup(&a.daemon);
     let b = node(&url, "");
