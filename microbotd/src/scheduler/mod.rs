@@ -1,15 +1,18 @@
 //! The durable dispatcher (docs/DESIGN.md "Delivery semantics"): one timer loop
-//! ([`dispatcher::Dispatcher`]) that turns due slots into `deliveries` rows
-//! and advances `templates.next_slot` in one transaction, and one send
-//! worker per account ([`worker::Worker`]) that drains those rows under
-//! Telegram's limits with each row's committed `random_id`.
+//! ([`dispatcher::Dispatcher`]) that claims slots `scheduler.lookahead`
+//! ahead — their `deliveries` rows and the new `templates.next_slot` in one
+//! transaction per burst — and hands the rows to one send worker per account
+//! ([`worker::Worker`]), which sends each at its slot under Telegram's
+//! limits with the row's committed `random_id`; one writer
+//! ([`writer`]) commits the outcomes of all workers together.
 //!
 //! # Lifecycle
 //! [`run`] loads `(next_slot, id)` of every active template in one query,
-//! starts the workers (which first re-send whatever a crash left `pending`
-//! or `sending`), then loops until the token is cancelled: workers stop
-//! taking new sends, an in-flight send is abandoned (its row stays
-//! `sending` and is re-sent after the restart), and `run` returns.
+//! starts the workers (which first read back whatever a crash left open and
+//! send it at its slot), then loops until the token is cancelled: workers
+//! stop taking new sends, an in-flight send is abandoned (its row stays open
+//! and is re-sent with its `random_id` after the restart), the writer
+//! commits what it was handed, and `run` returns.
 //!
 //! The loop beats [`crate::events::Heartbeat`] each turn, at least every
 //! [`dispatcher::BEAT`]; change notifications ([`crate::events::Change`])
