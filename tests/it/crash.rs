@@ -95,7 +95,7 @@ fn run(db: Db, kills: usize, seed: u64) {
     }
     let deadline = Instant::now() + Duration::from_secs(120);
     let rows = loop {
-        let rows = d.ctl_json(&["deliveries", "list", "--account", "crash"]);
+        let rows = d.ctl_json(&["deliveries", "list", "--account", "crash", "--limit", "0"]);
         let open = rows
             .as_array()
             .unwrap()

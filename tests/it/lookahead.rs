@@ -40,7 +40,7 @@ fn create(d: &TestDaemon, text: &str) -> String {
 }
 
 fn deliveries(d: &TestDaemon) -> Vec<Value> {
-    d.ctl_json(&["deliveries", "list", "--account", "ahead"])
+    d.ctl_json(&["deliveries", "list", "--account", "ahead", "--limit", "0"])
         .as_array()
         .cloned()
         .unwrap_or_default()
