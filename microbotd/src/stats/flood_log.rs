@@ -89,6 +89,12 @@ impl Messenger for FloodLog {
     ) -> Result<Vec<Dialog>, TelegramError> {
         self.inner.dialogs(account, search).await
     }
+
+    // The live transport stops its connections here, before the pool
+    // closes; a decorator that kept the default would skip that.
+    async fn shutdown(&self) {
+        self.inner.shutdown().await
+    }
 }
 
 #[cfg(test)]
