@@ -57,7 +57,7 @@ impl Leases {
     }
 
     /// A cluster handle whose held set the manager publishes.
-    pub(super) fn clustered(node_id: String, events: Events) -> Leases {
+    pub(crate) fn clustered(node_id: String, events: Events) -> Leases {
         Leases(Arc::new(Shared {
             node_id,
             cluster: Some(Cluster {
@@ -152,7 +152,7 @@ impl Leases {
     /// Replaces the held set (the manager's result of one round). Tells
     /// subscribers and the dispatcher about accounts gained, lost or
     /// re-taken under a new epoch; deadlines alone change silently.
-    pub(super) fn publish(&self, next: HeldMap) {
+    pub(crate) fn publish(&self, next: HeldMap) {
         let Some(c) = &self.0.cluster else {
             return;
         };

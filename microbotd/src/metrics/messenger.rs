@@ -119,6 +119,10 @@ impl Messenger for MeteredMessenger {
         self.inner.dialogs(account, search).await
     }
 
+    async fn release(&self, account: &AccountKey) {
+        self.inner.release(account).await
+    }
+
     // The live transport stops its connections here, before the pool
     // closes; a decorator that kept the default would skip that.
     async fn shutdown(&self) {

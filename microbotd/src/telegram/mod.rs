@@ -206,6 +206,13 @@ pub trait Messenger: Send + Sync + 'static {
         search: Option<&str>,
     ) -> Result<Vec<Dialog>, TelegramError>;
 
+    /// This node no longer sends for `account` (its lease moved to another
+    /// node, expired or was released): drop the account's connection, so
+    /// its Telegram session is connected from one node at a time. No last
+    /// session save: the new owner may already be writing it. The next
+    /// call for the account connects again. The default holds nothing.
+    async fn release(&self, _account: &AccountKey) {}
+
     /// Stops background work (connections, session savers) after a last
     /// save, before the daemon closes the database. The default has none.
     async fn shutdown(&self) {}

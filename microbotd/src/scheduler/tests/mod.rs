@@ -5,6 +5,7 @@
 
 mod ahead;
 mod downtime;
+mod lease_loss;
 mod limits;
 mod recovery;
 
@@ -55,12 +56,38 @@ impl Running {
         rate: u32,
         now: DateTime<Utc>,
     ) -> Running {
+        Self::start_as(store, fake, rate, now, false)
+    }
+
+    /// Like [`Running::start`], with a cluster lease handle that holds
+    /// nothing until the test publishes leases (`ctx.leases.publish`).
+    pub fn start_clustered(
+        store: &Store,
+        fake: Arc<FakeMessenger>,
+        rate: u32,
+        now: DateTime<Utc>,
+    ) -> Running {
+        Self::start_as(store, fake, rate, now, true)
+    }
+
+    fn start_as(
+        store: &Store,
+        fake: Arc<FakeMessenger>,
+        rate: u32,
+        now: DateTime<Utc>,
+        clustered: bool,
+    ) -> Running {
         let (events, changes) = Events::channel();
+        let leases = if clustered {
+            crate::cluster::Leases::clustered("test-node".into(), events.clone())
+        } else {
+            crate::cluster::Leases::single_node("test-node".into())
+        };
         let clock = Arc::new(OffsetClock::starting_at(now));
         let config = config(rate);
         let live = Arc::new(crate::live::LiveSettings::from_config(&config));
         let ctx = Context {
-            leases: crate::cluster::Leases::single_node("test-node".into()),
+            leases,
             live,
             config: Arc::new(config),
             store: store.clone(),

@@ -87,6 +87,8 @@ pub struct Worker {
     slowmode: HashMap<i64, i64>,
     /// The lease epoch this turn sends under (0 on SQLite).
     epoch: i64,
+    /// Held the lease at the last turn: losing it releases the connection.
+    holding: bool,
     /// Templates whose rows must be re-read before anything else.
     stale: HashSet<i64>,
     reload: bool,
@@ -119,6 +121,7 @@ impl Worker {
             settled: HashMap::new(),
             slowmode: HashMap::new(),
             epoch: 0,
+            holding: false,
             more_in_db: false,
             stale: HashSet::new(),
             reload: true,
@@ -253,15 +256,19 @@ impl Worker {
         // Several nodes: only the lease holder sends. A lease gained later
         // comes as a Reload, and everything is read again then (another
         // node may have sent meanwhile).
-        let Some(epoch) = self.ctx.leases.held(self.account_id) else {
-            self.reload = true;
-            return Ok(Turn::Wait(IDLE));
-        };
-        self.epoch = epoch;
         let key = AccountKey {
             id: self.account_id,
             name: acct.name.clone(),
         };
+        let Some(epoch) = self.ctx.leases.held(self.account_id) else {
+            self.reload = true;
+            if std::mem::take(&mut self.holding) {
+                self.ctx.messenger.release(&key).await;
+            }
+            return Ok(Turn::Wait(IDLE));
+        };
+        self.epoch = epoch;
+        self.holding = true;
         let now_ms = self.now_ms();
         if let Some(until) = acct.flood_wait_until.filter(|u| *u > now_ms) {
             return Ok(Turn::Wait(self.clock_wait(until - now_ms)));

@@ -49,6 +49,8 @@ struct Inner {
     logins: HashMap<String, LoginState>,
     resolve_failures: HashMap<String, TelegramError>,
     extra_dialogs: HashMap<String, Vec<Dialog>>,
+    /// Names of accounts released ([`Messenger::release`]), in order.
+    released: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -152,6 +154,11 @@ impl FakeMessenger {
     }
 
     /// Messages the server stored, in order; duplicates are not repeated.
+    /// Accounts this node let go of, in the order it did.
+    pub fn released(&self) -> Vec<String> {
+        self.inner().released.clone()
+    }
+
     pub fn sent(&self) -> Vec<SentMessage> {
         self.inner().sent.clone()
     }
@@ -364,6 +371,10 @@ impl Messenger for FakeMessenger {
             .logins
             .insert(account.name.clone(), LoginState::Authorized(user.clone()));
         Ok(user)
+    }
+
+    async fn release(&self, account: &AccountKey) {
+        self.inner().released.push(account.name.clone());
     }
 
     async fn log_out(&self, account: &AccountKey) -> Result<(), TelegramError> {

@@ -472,6 +472,27 @@ impl Messenger for LiveMessenger {
         r
     }
 
+    async fn release(&self, account: &AccountKey) {
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&account.id)
+            .cloned();
+        if let Some(slot) = slot
+            && let Some(c) = slot.conn.lock().await.take()
+        {
+            // No last save (see the trait): stop the saver before anything
+            // else, then the connection.
+            c.saver.abort();
+            c.client.disconnect();
+            c.runner.abort();
+            let _ = c.saver.await;
+            let _ = c.runner.await;
+            tracing::info!(account = %account.name, "Telegram connection closed: this node no longer holds the account");
+        }
+    }
+
     async fn shutdown(&self) {
         self.stop_all().await;
     }
