@@ -20,7 +20,16 @@ pub struct LeaseManager {
     settings: ClusterConfig,
     /// False after a round failed, until one succeeds (log once each way).
     in_contact: bool,
+    /// When the next round should start: `cluster.retry`, or sooner when
+    /// the last census saw another node's liveness or a lease about to
+    /// lapse (so a dead node's accounts move the moment their leases
+    /// expire, not up to a retry later).
+    next_round: Duration,
 }
+
+/// How long after a lease's expiry (database clock) a round starts, so it
+/// does not find the lease a millisecond short of expired.
+const PAST_EXPIRY: Duration = Duration::from_millis(25);
 
 /// How many accounts each node should hold: all of them spread over the
 /// live nodes, rounded up so every account has a place.
@@ -47,8 +56,14 @@ impl LeaseManager {
             leases: leases.clone(),
             settings,
             in_contact: true,
+            next_round: settings.retry,
         };
         (manager, leases)
+    }
+
+    /// How long [`LeaseManager::run`] waits before the next round.
+    pub(super) fn next_round(&self) -> Duration {
+        self.next_round
     }
 
     /// The handle this manager keeps current.
@@ -63,7 +78,7 @@ impl LeaseManager {
             self.turn().await;
             tokio::select! {
                 () = stop.cancelled() => break,
-                () = tokio::time::sleep(self.settings.retry) => {}
+                () = tokio::time::sleep(self.next_round) => {}
             }
         }
         self.release_all().await;
@@ -112,7 +127,11 @@ impl LeaseManager {
         let node = self.leases.node_id().to_string();
         let lease_ms = millis(self.settings.lease);
         self.store.cluster_heartbeat(&node).await?;
-        let census = self.store.cluster_census(lease_ms).await?;
+        self.next_round = self.settings.retry;
+        let census = self.store.cluster_census(&node, lease_ms).await?;
+        // Only a lapse can change what this node may take; live nodes and
+        // their leases are renewed further ahead than one retry.
+        self.next_round = next_round(self.settings.retry, census.next_change_ms);
         let now = Instant::now();
         let mine: Vec<(i64, i64)> = self
             .leases
@@ -190,15 +209,36 @@ impl LeaseManager {
     }
 }
 
+/// `retry`, or just after `next_change_ms` when that comes first.
+fn next_round(retry: Duration, next_change_ms: Option<i64>) -> Duration {
+    next_change_ms
+        .and_then(|ms| u64::try_from(ms).ok())
+        .map(|ms| Duration::from_millis(ms) + PAST_EXPIRY)
+        .map_or(retry, |at| at.min(retry))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_round_starts_just_after_the_next_lapse_when_that_is_sooner() {
+        let retry = Duration::from_secs(2);
+        assert_eq!(next_round(retry, None), retry);
+        assert_eq!(next_round(retry, Some(10_000)), retry);
+        assert_eq!(
+            next_round(retry, Some(300)),
+            Duration::from_millis(300) + PAST_EXPIRY
+        );
+        assert_eq!(next_round(retry, Some(-5)), retry);
+    }
 
     #[test]
     fn fair_share_rounds_up_over_live_nodes() {
         let c = |accounts, live_nodes| Census {
             accounts,
             live_nodes,
+            next_change_ms: None,
         };
         assert_eq!(fair_share(c(7, 2)), 4);
         assert_eq!(fair_share(c(7, 1)), 7);

@@ -153,6 +153,59 @@ async fn a_crashed_node_loses_its_accounts_after_expiry_not_before() {
 }
 
 #[tokio::test]
+async fn after_a_crash_the_next_round_is_due_when_the_dead_nodes_leases_lapse() {
+    let Some(url) = pg_url() else { return };
+    let store = open(&url).await;
+    add_accounts(&store, 4).await;
+    // A retry long enough that waiting for it would be visibly late.
+    let slow_retry = ClusterConfig {
+        lease: Duration::from_millis(5000),
+        renew: Duration::from_millis(4000),
+        retry: Duration::from_millis(3000),
+    };
+    let mk = |node: &str| {
+        LeaseManager::new(store.clone(), node.into(), slow_retry, Events::channel().0).0
+    };
+    let (mut a, mut b) = (mk("a"), mk("b"));
+    split(&store, &mut a, &mut b).await;
+    let of_a = held_ids(&a);
+    assert_eq!(of_a.len(), 2);
+    let mut expiry = 0;
+    for id in &of_a {
+        expiry = expiry.max(lease_row(&store, *id).await.2);
+    }
+    drop(a); // killed: no release, no more heartbeats
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let before = store.db_now_ms().await.unwrap();
+    assert!(b.turn().await);
+    let until_expiry = Duration::from_millis(u64::try_from(expiry - before).unwrap());
+    assert!(
+        b.next_round() < slow_retry.retry,
+        "the round after a lapse must not wait a whole retry ({:?})",
+        b.next_round()
+    );
+    assert!(
+        b.next_round() <= until_expiry + Duration::from_millis(25),
+        "next round in {:?}, A's last lease expires in {until_expiry:?}",
+        b.next_round()
+    );
+    tokio::time::sleep(b.next_round()).await;
+    assert!(b.turn().await);
+    if held_ids(&b).is_disjoint(&of_a) {
+        // A's liveness lapsed first (its heartbeat precedes its renew by
+        // a moment): this round knew A dead, the next one is the leases'.
+        assert!(b.next_round() < slow_retry.retry);
+        tokio::time::sleep(b.next_round()).await;
+        assert!(b.turn().await);
+    }
+    assert_eq!(
+        held_ids(&b).len(),
+        4,
+        "B holds A's accounts right after expiry"
+    );
+}
+
+#[tokio::test]
 async fn a_graceful_release_hands_over_at_once() {
     let Some(url) = pg_url() else { return };
     let store = open(&url).await;

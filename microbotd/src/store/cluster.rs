@@ -44,6 +44,11 @@ pub struct Census {
     pub accounts: i64,
     /// Nodes seen within the lease time, this one included.
     pub live_nodes: i64,
+    /// Milliseconds (database clock) until the next moment another node
+    /// stops counting as live or a lease this node does not own expires:
+    /// the earliest instant a round could take something new. `None` when
+    /// nothing is pending.
+    pub next_change_ms: Option<i64>,
 }
 
 /// One row of `cluster_nodes`, for `cluster status`.
@@ -113,8 +118,8 @@ impl Store {
     }
 
     /// Gives every account a lease row (new accounts start free), then
-    /// counts accounts and live nodes.
-    pub async fn cluster_census(&self, lease_ms: i64) -> Result<Census, StoreError> {
+    /// counts accounts and live nodes as seen by `node`.
+    pub async fn cluster_census(&self, node: &str, lease_ms: i64) -> Result<Census, StoreError> {
         let p = self.pg()?;
         sqlx::query(
             "INSERT INTO account_leases (account_id, owner, epoch, expires_at)
@@ -125,16 +130,26 @@ impl Store {
         .execute(p)
         .await?;
         let sql = format!(
-            "SELECT (SELECT COUNT(*) FROM accounts),
-                    (SELECT COUNT(*) FROM cluster_nodes WHERE last_seen > {PG_NOW_MS} - $1)"
+            "WITH t(now) AS (SELECT {PG_NOW_MS})
+             SELECT (SELECT COUNT(*) FROM accounts),
+                    (SELECT COUNT(*) FROM cluster_nodes, t WHERE last_seen > t.now - $1),
+                    (SELECT MIN(at) - MIN(t.now) FROM t, (
+                         SELECT last_seen + $1 AS at FROM cluster_nodes WHERE node_id <> $2
+                         UNION ALL
+                         SELECT expires_at FROM account_leases
+                         WHERE owner IS DISTINCT FROM $2) c
+                     WHERE c.at > t.now)"
         );
-        let (accounts, live_nodes): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(lease_ms)
-            .fetch_one(p)
-            .await?;
+        let (accounts, live_nodes, next_change_ms): (i64, i64, Option<i64>) =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(lease_ms)
+                .bind(node)
+                .fetch_one(p)
+                .await?;
         Ok(Census {
             accounts,
             live_nodes,
+            next_change_ms,
         })
     }
 
