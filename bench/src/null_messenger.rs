@@ -28,6 +28,10 @@ pub struct NullMessenger {
     record: bool,
     calls: Mutex<Vec<Call>>,
     count: AtomicUsize,
+    /// The count [`NullMessenger::wait_for`] waits for: only reaching it
+    /// wakes the waiter, so the measuring task does not run once per send
+    /// in the middle of the burst it measures.
+    target: AtomicUsize,
     changed: Notify,
 }
 
@@ -50,12 +54,13 @@ impl NullMessenger {
     }
 
     pub fn count(&self) -> usize {
-        self.count.load(Ordering::Relaxed)
+        self.count.load(Ordering::SeqCst)
     }
 
     /// Waits until at least `n` sends arrived; false on timeout.
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
+        self.target.store(n, Ordering::SeqCst);
         loop {
             let notified = self.changed.notified();
             if self.count() >= n {
@@ -112,8 +117,10 @@ impl Messenger for NullMessenger {
                 account: account.id,
             });
         }
-        let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
-        self.changed.notify_waiters();
+        let n = self.count.fetch_add(1, Ordering::SeqCst) + 1;
+        if n >= self.target.load(Ordering::SeqCst) {
+            self.changed.notify_waiters();
+        }
         Ok(Sent {
             message_id: n as i64,
             duplicate: false,

@@ -6,6 +6,10 @@
 //! a few templates each, the default rate limit (20 a minute, so the rest
 //! of each account's burst is spaced on purpose); the figure is each
 //! account's FIRST message lateness.
+//!
+//! With `MICROBOT_BENCH_DETAIL=1` the burst's lateness quantiles and the
+//! first and last send of some accounts go to stderr: how long one
+//! account's sends take against how late its worker started.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +34,38 @@ const LEAD: Duration = Duration::from_secs(4);
 pub async fn run(db: Db, accounts: usize, per_account: usize) -> anyhow::Result<Precision> {
     let (n, calls) = burst(db, accounts, per_account, UNLIMITED).await?;
     let lateness_ms: Vec<f64> = calls.iter().filter_map(late_ms).collect();
+    if std::env::var_os("MICROBOT_BENCH_DETAIL").is_some() {
+        let mut v = lateness_ms.clone();
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| v[((v.len() - 1) as f64 * p) as usize];
+        eprintln!(
+            "bench: lateness ms min {:.2} p10 {:.2} p25 {:.2} p50 {:.2} p75 {:.2} p90 {:.2} max {:.2}",
+            q(0.0),
+            q(0.1),
+            q(0.25),
+            q(0.5),
+            q(0.75),
+            q(0.9),
+            q(1.0)
+        );
+        let mut by_acct: std::collections::BTreeMap<i64, (f64, f64)> = Default::default();
+        for c in &calls {
+            if let Some(l) = late_ms(c) {
+                let e = by_acct.entry(c.account).or_insert((l, l));
+                e.0 = e.0.min(l);
+                e.1 = e.1.max(l);
+            }
+        }
+        let firsts: Vec<String> = by_acct
+            .values()
+            .take(20)
+            .map(|(a, b)| format!("{a:.1}-{b:.1}"))
+            .collect();
+        eprintln!(
+            "bench: first-last send per account (first 20) {}",
+            firsts.join(" ")
+        );
+    }
     Ok(Precision {
         n,
         fired: lateness_ms.len(),

@@ -62,6 +62,7 @@ impl LeaseManager {
     }
 
     /// How long [`LeaseManager::run`] waits before the next round.
+    #[cfg(test)]
     pub(super) fn next_round(&self) -> Duration {
         self.next_round
     }

@@ -39,6 +39,35 @@ impl Outcomes {
     }
 }
 
+/// While workers are still finishing a burst, wait for them: at most
+/// [`LINGER_MAX`] in all, as long as each next batch comes within
+/// [`LINGER_QUIET`], and no more than [`LINGER_ROWS`] rows. One commit then
+/// holds the burst, and the database work does not take CPU from the send
+/// calls still running (nothing waits on this commit to send: see the
+/// module docs).
+async fn linger(
+    rx: &mut mpsc::UnboundedReceiver<Batch>,
+    pending: &mut Vec<(i64, RowOutcome)>,
+    add: impl Fn(&mut Vec<(i64, RowOutcome)>, Batch),
+) {
+    let until = tokio::time::Instant::now() + LINGER_MAX;
+    while pending.len() < LINGER_ROWS {
+        while let Ok(batch) = rx.try_recv() {
+            add(pending, batch);
+        }
+        let quiet = (tokio::time::Instant::now() + LINGER_QUIET).min(until);
+        match tokio::time::timeout_at(quiet, rx.recv()).await {
+            Ok(Some(batch)) => add(pending, batch),
+            Ok(None) | Err(_) => return,
+        }
+    }
+}
+
+/// See [`linger`].
+const LINGER_QUIET: Duration = Duration::from_millis(3);
+const LINGER_MAX: Duration = Duration::from_millis(50);
+const LINGER_ROWS: usize = 20_000;
+
 /// Writes until every [`Outcomes`] is dropped; after `cancel`, a batch the
 /// database refuses is given up instead of retried forever.
 pub async fn run(
@@ -59,9 +88,7 @@ pub async fn run(
                 None => return,
             }
         }
-        while let Ok(batch) = rx.try_recv() {
-            add(&mut pending, batch);
-        }
+        linger(&mut rx, &mut pending, add).await;
         match store
             .outbox_apply(&pending, node.as_deref(), to_ms(clock.now()))
             .await
