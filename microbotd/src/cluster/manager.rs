@@ -20,6 +20,8 @@ pub struct LeaseManager {
     settings: ClusterConfig,
     /// False after a round failed, until one succeeds (log once each way).
     in_contact: bool,
+    /// Accounts already reported as sealed under a key this node lacks.
+    told_sealed: std::collections::BTreeSet<String>,
 }
 
 /// How many accounts each node should hold: all of them spread over the
@@ -47,6 +49,7 @@ impl LeaseManager {
             leases: leases.clone(),
             settings,
             in_contact: true,
+            told_sealed: Default::default(),
         };
         (manager, leases)
     }
@@ -171,8 +174,29 @@ impl LeaseManager {
                     .into_iter()
                     .map(|(id, epoch)| (id, Held { epoch, deadline })),
             );
+            self.tell_sealed(&node).await?;
         }
         self.leases.publish(held);
+        Ok(())
+    }
+
+    /// Says, once per account, why this node leaves an account's lease
+    /// alone: its session is sealed under a key this node does not have.
+    async fn tell_sealed(&mut self, node: &str) -> Result<(), StoreError> {
+        let sealed = self.store.sealed_accounts().await?;
+        for (account, key_id) in &sealed {
+            if self.told_sealed.insert(account.clone()) {
+                tracing::warn!(
+                    node,
+                    account = %account,
+                    key_id = %key_id,
+                    "leases: not taking this account: its session is sealed under a session key \
+                     this node does not have (give it the systemd credential session_key)"
+                );
+            }
+        }
+        self.told_sealed
+            .retain(|a| sealed.iter().any(|(name, _)| name == a));
         Ok(())
     }
 

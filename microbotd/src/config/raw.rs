@@ -11,6 +11,7 @@ use super::{
     Environment, HumanDuration, MetricsConfig, RetentionConfig, SchedulerConfig, TelegramConfig,
     TelegramMode, TemplatesConfig,
 };
+use crate::seal::SessionKey;
 use crate::telegram::Secret;
 
 const SECTIONS: [&str; 10] = [
@@ -92,6 +93,8 @@ struct RawTelegram {
     api_hash_file: Option<PathBuf>,
     rate_limit_per_minute: u32,
     proxy: String,
+    session_key_file: Option<PathBuf>,
+    allow_plain_sessions: bool,
 }
 
 impl std::fmt::Debug for RawTelegram {
@@ -102,6 +105,8 @@ impl std::fmt::Debug for RawTelegram {
             .field("api_hash", &"***")
             .field("api_hash_file", &self.api_hash_file)
             .field("proxy", &super::render::redact_url(&self.proxy))
+            .field("session_key_file", &self.session_key_file)
+            .field("allow_plain_sessions", &self.allow_plain_sessions)
             .finish()
     }
 }
@@ -115,6 +120,8 @@ impl Default for RawTelegram {
             api_hash_file: None,
             rate_limit_per_minute: 20,
             proxy: String::new(),
+            session_key_file: None,
+            allow_plain_sessions: false,
         }
     }
 }
@@ -525,6 +532,16 @@ fn resolve_telegram(
             Some(Secret::new(url))
         }
     };
+    let (session_key, session_key_source) =
+        resolve_session_key(t.session_key_file.as_deref(), credentials_dir)?;
+    if mode == TelegramMode::Live && session_key.is_none() && !t.allow_plain_sessions {
+        return Err(ConfigError::invalid(
+            "telegram.session_key_file",
+            "live mode seals Telegram sessions at rest and needs a session key: give the \
+             systemd credential session_key or session_key_file (32 random bytes: \
+             head -c 32 /dev/urandom), or set allow_plain_sessions = true to store them in clear",
+        ));
+    }
     Ok(TelegramConfig {
         mode,
         api_id,
@@ -532,7 +549,38 @@ fn resolve_telegram(
         api_hash_source: source,
         rate_limit_per_minute: t.rate_limit_per_minute,
         proxy,
+        session_key,
+        session_key_source,
+        allow_plain_sessions: t.allow_plain_sessions,
     })
+}
+
+/// The session key and where it came from: the systemd credential
+/// `session_key` wins (as the packaged unit loads it), else the file.
+fn resolve_session_key(
+    file: Option<&Path>,
+    credentials_dir: Option<&Path>,
+) -> Result<(Option<SessionKey>, Option<String>), ConfigError> {
+    if let Some(cred) = credentials_dir.map(|d| d.join(crate::seal::key::CREDENTIAL))
+        && cred.exists()
+    {
+        let raw = std::fs::read(&cred).map_err(|e| {
+            ConfigError::invalid("credential session_key", format!("{}: {e}", cred.display()))
+        })?;
+        if !SessionKey::is_unset(&raw) {
+            let key = SessionKey::from_file(&cred, false)
+                .map_err(|why| ConfigError::invalid("credential session_key", why))?;
+            return Ok((Some(key), Some("systemd credential session_key".into())));
+        }
+    }
+    match file {
+        Some(path) if !path.as_os_str().is_empty() => {
+            let key = SessionKey::from_file(path, true)
+                .map_err(|why| ConfigError::invalid("telegram.session_key_file", why))?;
+            Ok((Some(key), Some(path.display().to_string())))
+        }
+        _ => Ok((None, None)),
+    }
 }
 
 fn read_secret_file(path: &Path) -> Result<Secret, String> {
