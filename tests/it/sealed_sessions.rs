@@ -313,3 +313,68 @@ fn rekey_killed_half_way_finishes_when_run_again() {
         assert_eq!(result_of(&report, "sealed sessions").0, "OK", "{report}");
     }
 }
+
+#[test]
+fn plain_sessions_are_sealed_on_the_first_start_with_a_key() {
+    for db in Db::all() {
+        let keys = tempfile::tempdir().unwrap();
+        let key = KeyFile::random(keys.path(), "k.key");
+        let mut d = TestDaemon::start(db);
+        login(&d, "sales");
+        let before = session_of(&d, "sales");
+        assert!(
+            before.session.as_ref().unwrap().starts_with(MARK),
+            "no key: in clear"
+        );
+        assert_eq!(before.key_id, None);
+        d.terminate();
+        let text = std::fs::read_to_string(&d.config_path).unwrap();
+        let text = text.replace(
+            "mode = \"dry-run\"\n",
+            &format!("mode = \"dry-run\"\n{}", key.config_line()),
+        );
+        std::fs::write(&d.config_path, text).unwrap();
+        d.spawn().unwrap();
+        let after = session_of(&d, "sales");
+        assert_eq!(after.key_id.as_deref(), Some(key.id().as_str()));
+        let blob = after.session.unwrap();
+        assert!(!contains(&blob, MARK));
+        assert_eq!(key.open(after.id, &blob), before.session);
+        assert!(
+            d.log()
+                .contains("sealed Telegram sessions that were stored in clear")
+                && d.log().contains("sealed=1"),
+            "{}",
+            d.log()
+        );
+        assert_eq!(account(&d, "sales")["state"], "active");
+    }
+}
+
+#[test]
+fn a_sealed_blob_copied_to_another_account_fails_to_open_with_a_clear_error() {
+    for db in Db::all() {
+        let keys = tempfile::tempdir().unwrap();
+        let key = KeyFile::random(keys.path(), "k.key");
+        let d = dry_run_with_key(db, &key);
+        login(&d, "alpha");
+        login(&d, "bravo");
+        let alpha = session_of(&d, "alpha");
+        write_session(
+            &d.db_url,
+            "bravo",
+            alpha.session.as_ref().unwrap(),
+            alpha.key_id.as_deref(),
+        );
+        let (code, report) = doctor(&d);
+        assert_eq!(code, Some(1), "{report}");
+        let (result, detail) = result_of(&report, "sealed sessions");
+        assert_eq!(result, "FAIL", "{detail}");
+        assert!(
+            detail.contains("bravo: session does not open under key")
+                && detail.contains("belongs to another account"),
+            "{detail}"
+        );
+        assert_eq!(session_of(&d, "alpha"), alpha, "the original is untouched");
+    }
+}

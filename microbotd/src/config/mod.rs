@@ -15,6 +15,7 @@ pub mod keys;
 mod paths;
 mod raw;
 mod render;
+mod session_key;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

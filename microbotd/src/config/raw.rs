@@ -11,7 +11,6 @@ use super::{
     Environment, HumanDuration, MetricsConfig, RetentionConfig, SchedulerConfig, TelegramConfig,
     TelegramMode, TemplatesConfig,
 };
-use crate::seal::SessionKey;
 use crate::telegram::Secret;
 
 const SECTIONS: [&str; 10] = [
@@ -533,7 +532,7 @@ fn resolve_telegram(
         }
     };
     let (session_key, session_key_source) =
-        resolve_session_key(t.session_key_file.as_deref(), credentials_dir)?;
+        super::session_key::resolve(t.session_key_file.as_deref(), credentials_dir)?;
     if mode == TelegramMode::Live && session_key.is_none() && !t.allow_plain_sessions {
         return Err(ConfigError::invalid(
             "telegram.session_key_file",
@@ -553,34 +552,6 @@ fn resolve_telegram(
         session_key_source,
         allow_plain_sessions: t.allow_plain_sessions,
     })
-}
-
-/// The session key and where it came from: the systemd credential
-/// `session_key` wins (as the packaged unit loads it), else the file.
-fn resolve_session_key(
-    file: Option<&Path>,
-    credentials_dir: Option<&Path>,
-) -> Result<(Option<SessionKey>, Option<String>), ConfigError> {
-    if let Some(cred) = credentials_dir.map(|d| d.join(crate::seal::key::CREDENTIAL))
-        && cred.exists()
-    {
-        let raw = std::fs::read(&cred).map_err(|e| {
-            ConfigError::invalid("credential session_key", format!("{}: {e}", cred.display()))
-        })?;
-        if !SessionKey::is_unset(&raw) {
-            let key = SessionKey::from_file(&cred, false)
-                .map_err(|why| ConfigError::invalid("credential session_key", why))?;
-            return Ok((Some(key), Some("systemd credential session_key".into())));
-        }
-    }
-    match file {
-        Some(path) if !path.as_os_str().is_empty() => {
-            let key = SessionKey::from_file(path, true)
-                .map_err(|why| ConfigError::invalid("telegram.session_key_file", why))?;
-            Ok((Some(key), Some(path.display().to_string())))
-        }
-        _ => Ok((None, None)),
-    }
 }
 
 fn read_secret_file(path: &Path) -> Result<Secret, String> {
