@@ -88,6 +88,14 @@ async fn another_key_shows_sealed_and_nothing_is_overwritten() {
             other.sealed_accounts().await.unwrap(),
             vec![("a".to_string(), key(1).id().to_hex())]
         );
+        assert_eq!(
+            other.accounts_by_state().await.unwrap(),
+            vec![("sealed".to_string(), 1)]
+        );
+        assert_eq!(
+            first.accounts_by_state().await.unwrap(),
+            vec![("new".to_string(), 1)]
+        );
         let row = other.account_by_id(id).await.unwrap();
         assert_eq!(row.sealed_key_id, Some(key(1).id().to_hex()));
         assert_eq!(first.account_by_id(id).await.unwrap().sealed_key_id, None);
