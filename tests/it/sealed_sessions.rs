@@ -256,6 +256,17 @@ fn rekey_killed_half_way_finishes_when_run_again() {
         let new = KeyFile::random(keys.path(), "new.key");
         let mut d = dry_run_with_key(db, &old);
         many_sealed_accounts(&d, &old, ACCOUNTS);
+        if db == Db::Sqlite {
+            // Offline only: the running daemon holds the database lock.
+            let out = rekey_command(&d, &new)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(1));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("another microbotd is already using"), "{err}");
+        }
         d.terminate();
 
         // Its progress goes into a one-page pipe nobody reads: rekey blocks
