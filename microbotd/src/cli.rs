@@ -34,6 +34,14 @@ pub enum Command {
     CheckConfig,
     /// Apply database migrations and exit.
     Migrate,
+    /// Re-seal every stored Telegram session under a new session key, then
+    /// exit. Offline: stop every microbotd on the database first.
+    #[command(long_about = REKEY_ABOUT)]
+    Rekey {
+        /// The new key: 32 random bytes (or 64 hex digits), mode 0600.
+        #[arg(long, value_name = "FILE")]
+        new_key_file: PathBuf,
+    },
     /// Write the manual pages microbotd.8 and microbotd.toml.5 into DIR
     /// (packaging; see scripts/gen-man.sh).
     #[command(hide = true)]
@@ -42,6 +50,26 @@ pub enum Command {
         dir: PathBuf,
     },
 }
+
+const REKEY_ABOUT: &str = "Re-seal every stored Telegram session under a new session key, then \
+exit. Offline: stop every microbotd on the database first (on SQLite the database lock refuses a \
+running daemon).
+
+Sessions are read with the configured key (the systemd credential session_key or \
+telegram.session_key_file; sessions stored in clear need none) and written under the new one, \
+one account at a time. Each row keeps the id of the key it is sealed under, so a run killed \
+half-way is finished by running the same command again. Only when it says \"done\" give the \
+daemon the new key, for example:
+
+    head -c 32 /dev/urandom > /root/session_key.new
+    systemctl stop microbotd
+    microbotd --config /etc/microbot/microbotd.toml rekey --new-key-file /root/session_key.new
+    systemd-creds encrypt --name=session_key /root/session_key.new \\
+        /etc/microbot/credentials/session_key.cred
+    systemctl start microbotd
+
+One line per account is printed; the key itself never is. Exit status 1 when a session could \
+not be opened (it is named and left as it was).";
 
 /// The clap definition, for man pages and completions.
 pub fn command() -> clap::Command {

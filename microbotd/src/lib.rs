@@ -25,6 +25,7 @@ pub mod man;
 pub mod metrics;
 pub mod schedule;
 pub mod scheduler;
+pub mod seal;
 pub mod socket;
 pub mod state_dir;
 pub mod stats;
@@ -114,7 +115,9 @@ pub async fn run_with(
         }
         _ => None,
     };
-    let store = Store::open(&config.database.url, config.database.max_connections).await?;
+    let store = Store::open(&config.database.url, config.database.max_connections)
+        .await?
+        .with_keys(seal::Keyring::new(config.telegram.session_key.clone()));
     let version = notify::extending_start_timeout(store.migrate()).await?;
     tracing::info!(
         backend = store.backend().as_str(),
@@ -122,9 +125,13 @@ pub async fn run_with(
         database = %config.redacted_database_url(),
         "database ready"
     );
+    seal_sessions(&store, &config).await?;
+    // The dispatcher (scheduler module) takes the receiver.
+    let (events, changes) = events::Events::channel();
+    let (leases, lease_manager) = cluster::start(&config, &store, events.clone());
     let messenger = match overrides.messenger {
         Some(m) => m,
-        None => default_messenger(&config, &store)?,
+        None => default_messenger(&config, &store, &leases)?,
     };
     let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
     // Cancelled when shutdown starts (stop taking new sends) or when the
@@ -142,10 +149,7 @@ pub async fn run_with(
         cancel.clone(),
     )
     .await?;
-    // The dispatcher (scheduler module) takes the receiver.
-    let (events, changes) = events::Events::channel();
     let live = Arc::new(LiveSettings::from_config(&config));
-    let (leases, lease_manager) = cluster::start(&config, &store, events.clone());
     let ctx = Context {
         leases,
         events,
@@ -313,11 +317,52 @@ async fn reloads(ctx: &Context, trigger: Option<Arc<tokio::sync::Notify>>, store
     reload::run(ctx.clone(), trigger, status).await
 }
 
-fn default_messenger(config: &Config, store: &Store) -> Result<Arc<dyn Messenger>, DaemonError> {
+/// Seals the sessions stored in clear under the session key (the first
+/// start with a key), and names each account whose session is sealed under
+/// a key this daemon lacks: those are shown `sealed` and do not send.
+async fn seal_sessions(store: &Store, config: &Config) -> Result<(), DaemonError> {
+    if let Some(id) = store.keys().current_id() {
+        let sealed = store.seal_plain_sessions().await?;
+        if sealed > 0 {
+            tracing::warn!(
+                sealed,
+                key_id = %id,
+                "sealed Telegram sessions that were stored in clear (backups made before now \
+                 still hold them in clear)"
+            );
+        }
+        tracing::info!(key_id = %id, source = config.telegram.session_key_source.as_deref().unwrap_or(""), "Telegram sessions are sealed at rest");
+    } else if config.telegram.mode == TelegramMode::Live {
+        tracing::warn!(
+            "no session key (telegram.allow_plain_sessions): Telegram sessions are stored in \
+             clear; a database dump or backup is a takeover of every account"
+        );
+    }
+    for (account, key_id) in store.sealed_accounts().await? {
+        tracing::warn!(
+            account = %account,
+            key_id = %key_id,
+            "account session is sealed under a session key this daemon does not have; shown as \
+             sealed and not sent from until the key is given (systemd credential session_key)"
+        );
+    }
+    Ok(())
+}
+
+fn default_messenger(
+    config: &Config,
+    store: &Store,
+    leases: &cluster::Leases,
+) -> Result<Arc<dyn Messenger>, DaemonError> {
     match config.telegram.mode {
         TelegramMode::DryRun => {
             let path = config.daemon.state_dir.join("dry-run-ledger.jsonl");
-            Ok(Arc::new(telegram::dry_run::DryRunMessenger::open(&path)?))
+            // A login is a control-plane write: unfenced, like the real
+            // transport's login on a single node.
+            Ok(Arc::new(
+                telegram::dry_run::DryRunMessenger::open(&path)?
+                    .with_sessions(Arc::new(store.clone())),
+            ))
         }
         TelegramMode::Live => {
             let hash = config.telegram.api_hash.clone().ok_or_else(|| {
@@ -327,7 +372,10 @@ fn default_messenger(config: &Config, store: &Store) -> Result<Arc<dyn Messenger
                 telegram::live::LiveMessenger::new(
                     config.telegram.api_id,
                     hash,
-                    Arc::new(store.clone()),
+                    Arc::new(store::sessions::FencedSessions {
+                        store: store.clone(),
+                        leases: leases.clone(),
+                    }),
                 )
                 .with_proxy(config.telegram.proxy.clone()),
             ))

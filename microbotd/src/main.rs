@@ -1,6 +1,6 @@
 //! `microbotd`: parses arguments, sets up logging, takes the control socket
-//! and calls [`microbotd::run`]. Subcommands: `check-config`, `migrate`
-//! (and the hidden `man DIR`); the definition is in [`microbotd::cli`].
+//! and calls [`microbotd::run`]. Subcommands: `check-config`, `migrate`,
+//! `rekey` (and the hidden `man DIR`); the definition is in [`microbotd::cli`].
 
 use std::process::ExitCode;
 
@@ -52,6 +52,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match args.command {
             Some(Command::Migrate) => migrate(&config).await,
+            Some(Command::Rekey { new_key_file }) => rekey(&config, &new_key_file).await,
             _ => serve(config, activated, log).await,
         }
     });
@@ -75,6 +76,15 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     let v = store.migrate().await?;
     println!("schema version {v} ({})", store.backend().as_str());
     store.close().await;
+    Ok(())
+}
+
+async fn rekey(config: &Config, new_key_file: &std::path::Path) -> anyhow::Result<()> {
+    if config.database.url.starts_with("sqlite") {
+        microbotd::state_dir::prepare(&config.daemon.state_dir)?;
+    }
+    let mut out = std::io::stdout();
+    microbotd::maintenance::rekey::run(config, new_key_file, &mut out).await?;
     Ok(())
 }
 

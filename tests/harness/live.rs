@@ -7,6 +7,8 @@
 //! the server's address and an auth key the server knows. grammers trusts
 //! only Telegram's RSA keys, so no key exchange can happen with a test
 //! server; a seeded session is what a client that once exchanged keys holds.
+//! Live mode seals sessions at rest, so each `Live` has a session key file
+//! and seeds sessions sealed under it ([`crate::seal`]).
 //! Nothing in the daemon knows about the test server.
 
 use std::process::Output;
@@ -15,6 +17,7 @@ use std::time::{Duration, Instant};
 use mtproto_test_server::MtprotoServer;
 
 use crate::daemon::{Db, TestDaemon};
+use crate::seal::{KeyFile, stored_sessions, write_session};
 
 /// The login code the test server accepts.
 pub const CODE: &str = "24680";
@@ -33,6 +36,9 @@ pub fn telegram_config(extra: &str) -> String {
 pub struct Live {
     pub server: MtprotoServer,
     pub daemon: TestDaemon,
+    /// The daemon's session key (`telegram.session_key_file`).
+    pub key: KeyFile,
+    _key_dir: tempfile::TempDir,
 }
 
 impl Live {
@@ -44,10 +50,18 @@ impl Live {
     /// Like [`Live::start`], with extra `[telegram]` keys.
     pub fn start_with(db: Db, password: Option<&str>, telegram_extra: &str) -> Live {
         let server = MtprotoServer::start(CODE, password);
+        let key_dir = tempfile::tempdir().unwrap();
+        let key = KeyFile::random(key_dir.path(), "session.key");
+        let extra = format!("{}{telegram_extra}", key.config_line());
         let daemon = TestDaemon::builder(db)
-            .config(&telegram_config(telegram_extra))
+            .config(&telegram_config(&extra))
             .start();
-        Live { server, daemon }
+        Live {
+            server,
+            daemon,
+            key,
+            _key_dir: key_dir,
+        }
     }
 
     /// `account add NAME` and the session seeded to reach the server.
@@ -57,7 +71,8 @@ impl Live {
         self.seed_session(name, &self.server.dc_option());
     }
 
-    /// Stores a session whose home DC (2) is `dc` for account `name`.
+    /// Stores a session whose home DC (2) is `dc` for account `name`,
+    /// sealed under the daemon's key.
     pub fn seed_session(&self, name: &str, dc: &grammers_session::types::DcOption) {
         let snapshot = serde_json::json!({
             "version": 1,
@@ -67,13 +82,13 @@ impl Live {
             "updates": { "pts": 0, "qts": 0, "date": 0, "seq": 0, "channels": [] },
         });
         let bytes = serde_json::to_vec(&snapshot).unwrap();
-        let n = db::exec(
-            &self.daemon.db_url,
-            "UPDATE accounts SET session = $1 WHERE name = $2",
-            &bytes,
-            name,
-        );
-        assert_eq!(n, 1, "seeding the session of {name}");
+        let id = stored_sessions(&self.daemon.db_url)
+            .into_iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no account {name}"))
+            .id;
+        let sealed = self.key.seal(id, &bytes);
+        write_session(&self.daemon.db_url, name, &sealed, Some(&self.key.id()));
     }
 
     /// `account login NAME` with the code (and password lines) piped in.

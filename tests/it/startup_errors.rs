@@ -104,9 +104,14 @@ fn live_mode_without_credentials() {
 fn check_config_prints_redacted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("microbotd.toml");
+    let key = microbot_tests::seal::KeyFile::write(dir.path(), "session.key", [0xab; 32]);
     std::fs::write(
         &path,
-        "[telegram]\nmode = \"live\"\napi_id = 1234\napi_hash = \"deadbeefcafe\"\n[database]\nurl = \"postgres://bot:hunter2@db/microbot\"\n",
+        format!(
+            "[telegram]\nmode = \"live\"\napi_id = 1234\napi_hash = \"deadbeefcafe\"\n{}\
+             [database]\nurl = \"postgres://bot:hunter2@db/microbot\"\n",
+            key.config_line()
+        ),
     )
     .unwrap();
     let out = Command::new(bin("microbotd"))
@@ -121,6 +126,35 @@ fn check_config_prints_redacted() {
     assert!(!text.contains("deadbeefcafe"), "{text}");
     assert!(!text.contains("hunter2"), "{text}");
     assert!(text.contains("postgres://bot:***@db/microbot"), "{text}");
+    // Where the session key came from and its id, never the key.
+    assert!(
+        text.contains(&format!("session key id {}", key.id())) && text.contains("session.key"),
+        "{text}"
+    );
+    assert!(!text.to_lowercase().contains("abababab"), "{text}");
+}
+
+#[test]
+fn live_mode_without_a_session_key_refuses_to_start_unless_opted_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = base(dir.path()).replace(
+        "mode = \"dry-run\"",
+        "mode = \"live\"\napi_id = 1234\napi_hash = \"deadbeefcafe\"",
+    );
+    let out = start_with(&live, dir.path());
+    assert_eq!(out.status.code(), Some(78));
+    assert_one_line_failure(&out, "telegram.session_key_file");
+    assert_one_line_failure(&out, "allow_plain_sessions = true");
+    let opted_out = format!("{live}allow_plain_sessions = true\n");
+    std::fs::write(dir.path().join("microbotd.toml"), opted_out).unwrap();
+    let check = Command::new(bin("microbotd"))
+        .arg("--config")
+        .arg(dir.path().join("microbotd.toml"))
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+    assert!(String::from_utf8_lossy(&check.stdout).contains("allow_plain_sessions = true"));
 }
 
 #[test]

@@ -25,6 +25,8 @@ pub struct LeaseManager {
     /// lapse (so a dead node's accounts move the moment their leases
     /// expire, not up to a retry later).
     next_round: Duration,
+    /// Accounts already reported as sealed under a key this node lacks.
+    told_sealed: std::collections::BTreeSet<String>,
 }
 
 /// How long after a lease's expiry (database clock) a round starts, so it
@@ -57,6 +59,7 @@ impl LeaseManager {
             settings,
             in_contact: true,
             next_round: settings.retry,
+            told_sealed: Default::default(),
         };
         (manager, leases)
     }
@@ -191,8 +194,29 @@ impl LeaseManager {
                     .into_iter()
                     .map(|(id, epoch)| (id, Held { epoch, deadline })),
             );
+            self.tell_sealed(&node).await?;
         }
         self.leases.publish(held);
+        Ok(())
+    }
+
+    /// Says, once per account, why this node leaves an account's lease
+    /// alone: its session is sealed under a key this node does not have.
+    async fn tell_sealed(&mut self, node: &str) -> Result<(), StoreError> {
+        let sealed = self.store.sealed_accounts().await?;
+        for (account, key_id) in &sealed {
+            if self.told_sealed.insert(account.clone()) {
+                tracing::warn!(
+                    node,
+                    account = %account,
+                    key_id = %key_id,
+                    "leases: not taking this account: its session is sealed under a session key \
+                     this node does not have (give it the systemd credential session_key)"
+                );
+            }
+        }
+        self.told_sealed
+            .retain(|a| sealed.iter().any(|(name, _)| name == a));
         Ok(())
     }
 

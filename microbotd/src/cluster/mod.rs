@@ -22,6 +22,8 @@ mod manager;
 pub mod single_node;
 
 #[cfg(test)]
+mod session_tests;
+#[cfg(test)]
 mod tests;
 
 pub use leases::{Held, HeldMap, Leases};

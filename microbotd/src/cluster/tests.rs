@@ -22,17 +22,17 @@ const FAST: ClusterConfig = ClusterConfig {
 };
 
 /// A fresh database URL, or `None` where PostgreSQL tests are skipped.
-fn pg_url() -> Option<String> {
+pub(super) fn pg_url() -> Option<String> {
     microbot_tests::pg::fresh_database_url()
 }
 
-async fn open(url: &str) -> Store {
+pub(super) async fn open(url: &str) -> Store {
     let store = Store::open(url, 4).await.unwrap();
     store.migrate().await.unwrap();
     store
 }
 
-async fn add_accounts(store: &Store, n: usize) -> Vec<i64> {
+pub(super) async fn add_accounts(store: &Store, n: usize) -> Vec<i64> {
     let mut ids = Vec::new();
     for i in 0..n {
         let a = store
@@ -44,11 +44,11 @@ async fn add_accounts(store: &Store, n: usize) -> Vec<i64> {
     ids
 }
 
-fn manager(store: &Store, node: &str) -> LeaseManager {
+pub(super) fn manager(store: &Store, node: &str) -> LeaseManager {
     LeaseManager::new(store.clone(), node.into(), FAST, Events::channel().0).0
 }
 
-fn held_ids(m: &LeaseManager) -> BTreeSet<i64> {
+pub(super) fn held_ids(m: &LeaseManager) -> BTreeSet<i64> {
     m.leases()
         .held_accounts()
         .iter()
@@ -57,7 +57,7 @@ fn held_ids(m: &LeaseManager) -> BTreeSet<i64> {
 }
 
 /// (owner, epoch, expires_at) of one account's lease row.
-async fn lease_row(store: &Store, account: i64) -> (Option<String>, i64, i64) {
+pub(super) async fn lease_row(store: &Store, account: i64) -> (Option<String>, i64, i64) {
     let Pool::Postgres(p) = store.pool() else {
         unreachable!()
     };

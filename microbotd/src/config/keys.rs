@@ -181,6 +181,27 @@ pub const KEYS: &[KeyDoc] = &[
          never logged and check-config shows it as ***.",
     ),
     key(
+        "telegram",
+        "session_key_file",
+        Derived("unset"),
+        false,
+        "File holding the key Telegram sessions are sealed with at rest (ChaCha20-Poly1305): \
+         32 random bytes (head -c 32 /dev/urandom) or 64 hex digits, mode 0600 (a file group \
+         or others may read is refused). The systemd credential session_key wins when present \
+         (LoadCredentialEncrypted=, see microbotd(8)). Live mode refuses to start without a key \
+         unless allow_plain_sessions = true. check-config shows where the key came from and its \
+         id, never the key. Rotate with microbotd rekey --new-key-file F.",
+    ),
+    key(
+        "telegram",
+        "allow_plain_sessions",
+        Literal("false"),
+        false,
+        "The opt-out: true lets live mode start without a session key and store Telegram \
+         sessions in clear in the database (any database dump or backup is then a takeover of \
+         every account). Dry-run needs no key either way.",
+    ),
+    key(
         "scheduler",
         "default_timezone",
         Literal("\"UTC\""),

@@ -15,6 +15,7 @@ pub mod keys;
 mod paths;
 mod raw;
 mod render;
+mod session_key;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -116,6 +117,12 @@ pub struct TelegramConfig {
     pub rate_limit_per_minute: u32,
     /// `socks5://[user[:password]@]host:port` for every Telegram connection.
     pub proxy: Option<Secret>,
+    /// Seals sessions at rest (`crate::seal`); `None` stores them plain.
+    pub session_key: Option<crate::seal::SessionKey>,
+    /// Where the key came from, for `check-config` (never the key).
+    pub session_key_source: Option<String>,
+    /// The documented opt-out: live mode without a key.
+    pub allow_plain_sessions: bool,
 }
 
 /// `[scheduler]`.

@@ -92,6 +92,8 @@ struct RawTelegram {
     api_hash_file: Option<PathBuf>,
     rate_limit_per_minute: u32,
     proxy: String,
+    session_key_file: Option<PathBuf>,
+    allow_plain_sessions: bool,
 }
 
 impl std::fmt::Debug for RawTelegram {
@@ -102,6 +104,8 @@ impl std::fmt::Debug for RawTelegram {
             .field("api_hash", &"***")
             .field("api_hash_file", &self.api_hash_file)
             .field("proxy", &super::render::redact_url(&self.proxy))
+            .field("session_key_file", &self.session_key_file)
+            .field("allow_plain_sessions", &self.allow_plain_sessions)
             .finish()
     }
 }
@@ -115,6 +119,8 @@ impl Default for RawTelegram {
             api_hash_file: None,
             rate_limit_per_minute: 20,
             proxy: String::new(),
+            session_key_file: None,
+            allow_plain_sessions: false,
         }
     }
 }
@@ -525,6 +531,16 @@ fn resolve_telegram(
             Some(Secret::new(url))
         }
     };
+    let (session_key, session_key_source) =
+        super::session_key::resolve(t.session_key_file.as_deref(), credentials_dir)?;
+    if mode == TelegramMode::Live && session_key.is_none() && !t.allow_plain_sessions {
+        return Err(ConfigError::invalid(
+            "telegram.session_key_file",
+            "live mode seals Telegram sessions at rest and needs a session key: give the \
+             systemd credential session_key or session_key_file (32 random bytes: \
+             head -c 32 /dev/urandom), or set allow_plain_sessions = true to store them in clear",
+        ));
+    }
     Ok(TelegramConfig {
         mode,
         api_id,
@@ -532,6 +548,9 @@ fn resolve_telegram(
         api_hash_source: source,
         rate_limit_per_minute: t.rate_limit_per_minute,
         proxy,
+        session_key,
+        session_key_source,
+        allow_plain_sessions: t.allow_plain_sessions,
     })
 }
 

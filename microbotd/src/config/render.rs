@@ -87,6 +87,24 @@ pub(crate) fn to_toml(c: &Config) -> String {
     ));
     let proxy = t.proxy.as_ref().map(|p| redact_url(p.expose()));
     out.push_str(&format!("proxy = {}\n", q(proxy.as_deref().unwrap_or(""))));
+    // Where the session key came from and its id; never the key.
+    match (&t.session_key, &t.session_key_source) {
+        (Some(key), Some(src)) if src.starts_with("systemd credential") => out.push_str(&format!(
+            "session_key_file = \"\"  # session key from {src} (key id {})\n",
+            key.id()
+        )),
+        (Some(key), Some(src)) => out.push_str(&format!(
+            "session_key_file = {}  # session key id {}\n",
+            q(src),
+            key.id()
+        )),
+        _ => out
+            .push_str("session_key_file = \"\"  # no session key: sessions are stored in clear\n"),
+    }
+    out.push_str(&format!(
+        "allow_plain_sessions = {}\n",
+        t.allow_plain_sessions
+    ));
     out.push_str("\n[scheduler]\n");
     out.push_str(&format!(
         "default_timezone = {}\n",

@@ -139,7 +139,8 @@ fn live_mode_needs_credentials() {
     assert!(err.contains("api_id and api_hash"), "{err}");
     let p = write(
         dir.path(),
-        "[telegram]\napi_id = 12345\napi_hash = \"0123456789abcdef\"\n",
+        "[telegram]\napi_id = 12345\napi_hash = \"0123456789abcdef\"\n\
+         allow_plain_sessions = true\n",
     );
     let c = Config::load_from(Some(&p), &env(dir.path()), &[]).unwrap();
     assert_eq!(c.telegram.mode, TelegramMode::Live);
@@ -153,6 +154,7 @@ fn api_hash_from_systemd_credential() {
     let creds = dir.path().join("creds");
     std::fs::create_dir(&creds).unwrap();
     std::fs::write(creds.join("telegram_api_hash"), "feedface\n").unwrap();
+    std::fs::write(creds.join("session_key"), [7u8; 32]).unwrap();
     let vars = vec![
         ("MICROBOT_TELEGRAM_API_ID".into(), "42".into()),
         ("CREDENTIALS_DIRECTORY".into(), creds.display().to_string()),
@@ -183,7 +185,7 @@ fn empty_credential_means_not_set() {
     std::fs::write(creds.join("telegram_api_hash"), "\n").unwrap();
     let p = write(
         dir.path(),
-        "[telegram]\napi_id = 7\napi_hash = \"fromfile\"\n",
+        "[telegram]\napi_id = 7\napi_hash = \"fromfile\"\nallow_plain_sessions = true\n",
     );
     let vars = vec![("CREDENTIALS_DIRECTORY".into(), creds.display().to_string())];
     let c = Config::load_from(Some(&p), &env(dir.path()), &vars).unwrap();
@@ -249,5 +251,83 @@ fn proxy_is_checked_and_its_password_never_shown() {
     assert!(
         shown.contains("proxy = \"socks5://u:***@127.0.0.1:1080\""),
         "{shown}"
+    );
+}
+
+/// A 32-byte key file of `mode` in `dir`.
+fn key_file(dir: &std::path::Path, name: &str, mode: u32) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, [7u8; 32]).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    p
+}
+
+#[test]
+fn live_mode_needs_a_session_key_or_the_explicit_opt_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = "[telegram]\napi_id = 12345\napi_hash = \"0123456789abcdef\"\n";
+    let p = write(dir.path(), live);
+    let err = Config::load_from(Some(&p), &env(dir.path()), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("telegram.session_key_file")
+            && err.contains("credential session_key")
+            && err.contains("allow_plain_sessions"),
+        "{err}"
+    );
+    assert!(!err.contains('\n'), "one line: {err}");
+    // Dry-run needs no key.
+    let c = Config::load_from(None, &env(dir.path()), &dry()).unwrap();
+    assert!(c.telegram.session_key.is_none());
+    assert!(c.to_redacted_toml().contains("no session key"));
+}
+
+#[test]
+fn session_key_from_a_private_file_or_the_credential_shown_by_source_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path(), "session.key", 0o600);
+    let live = format!(
+        "[telegram]\napi_id = 12345\napi_hash = \"0123456789abcdef\"\nsession_key_file = {:?}\n",
+        key.display().to_string()
+    );
+    let p = write(dir.path(), &live);
+    let c = Config::load_from(Some(&p), &env(dir.path()), &[]).unwrap();
+    let id = crate::seal::SessionKey::from_bytes([7; 32]).id();
+    assert_eq!(c.telegram.session_key.as_ref().unwrap().id(), id);
+    let shown = format!("{:?}\n{}", c, c.to_redacted_toml());
+    assert!(shown.contains(&format!("session key id {id}")), "{shown}");
+    assert!(shown.contains("session.key"), "{shown}");
+    assert!(
+        !shown.contains("0707") && !shown.contains("7, 7"),
+        "{shown}"
+    );
+    // Group-readable: refused, naming the key.
+    key_file(dir.path(), "session.key", 0o640);
+    let err = Config::load_from(Some(&p), &env(dir.path()), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("telegram.session_key_file") && err.contains("readable by group"),
+        "{err}"
+    );
+    // The credential wins; a lone newline means "not set".
+    let creds = dir.path().join("creds");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("session_key"), "\n").unwrap();
+    let vars = vec![("CREDENTIALS_DIRECTORY".into(), creds.display().to_string())];
+    let err = Config::load_from(Some(&p), &env(dir.path()), &vars).unwrap_err();
+    assert!(err.to_string().contains("readable by group"), "{err}");
+    std::fs::write(creds.join("session_key"), [8u8; 32]).unwrap();
+    let c = Config::load_from(Some(&p), &env(dir.path()), &vars).unwrap();
+    let cred_id = crate::seal::SessionKey::from_bytes([8; 32]).id();
+    assert_eq!(c.telegram.session_key.as_ref().unwrap().id(), cred_id);
+    assert!(
+        c.to_redacted_toml().contains(&format!(
+            "from systemd credential session_key (key id {cred_id})"
+        )),
+        "{}",
+        c.to_redacted_toml()
     );
 }

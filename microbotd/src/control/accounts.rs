@@ -37,14 +37,31 @@ fn target(name: &str) -> Option<String> {
     Some(format!("account {name}"))
 }
 
+/// What an account whose session is sealed under a key this daemon lacks
+/// needs, in one line.
+pub fn sealed_hint(key_id: &str) -> String {
+    format!(
+        "session sealed under key {key_id}, which this daemon does not have: give it that key \
+         (systemd credential session_key or telegram.session_key_file) and restart"
+    )
+}
+
 /// The wire form of an account; the state shows a live flood wait.
 pub fn account_to_proto(a: &AccountRow, now_ms: i64) -> v1::Account {
     let flood = a.flood_wait_until.filter(|until| *until > now_ms);
     // `flood_wait` is shown, never stored: an active account waiting.
-    let state = if flood.is_some() && a.state == AccountState::Active {
+    // `sealed` is shown, never stored either: the session is under a key
+    // this daemon lacks, so it neither sends nor overwrites it.
+    let state = if a.sealed_key_id.is_some() {
+        "sealed".to_string()
+    } else if flood.is_some() && a.state == AccountState::Active {
         "flood_wait".to_string()
     } else {
         a.state.as_str().to_owned()
+    };
+    let last_error = match &a.sealed_key_id {
+        Some(id) => sealed_hint(id),
+        None => a.last_error.clone().unwrap_or_default(),
     };
     v1::Account {
         id: a.id,
@@ -53,7 +70,7 @@ pub fn account_to_proto(a: &AccountRow, now_ms: i64) -> v1::Account {
         state,
         telegram_user: a.tg_display.clone().unwrap_or_default(),
         flood_wait_until: flood.map(timestamp_ms),
-        last_error: a.last_error.clone().unwrap_or_default(),
+        last_error,
         scheduler_enabled: a.scheduler_enabled,
         created_at: Some(timestamp_ms(a.created_at)),
     }

@@ -229,6 +229,28 @@ impl Backup for BackupService {
             )
             .await?;
             let r = restore::restore(&ctx.store, &b, force).await?;
+            // Sessions the archive held in clear are sealed at once, as at
+            // start-up; ones sealed under a key this daemon lacks stay as
+            // they are (shown `sealed`).
+            let sealed = ctx.store.seal_plain_sessions().await.map_err(|e| {
+                tracing::error!(error = %e, "sealing restored sessions failed");
+                e
+            });
+            if let Ok(n @ 1..) = sealed {
+                tracing::warn!(
+                    sealed = n,
+                    "sealed restored Telegram sessions that were in clear"
+                );
+            }
+            let unopened = ctx.store.sealed_accounts().await.unwrap_or_default();
+            if !unopened.is_empty() {
+                tracing::warn!(
+                    accounts = unopened.len(),
+                    key_ids = %b.manifest.session_key_ids.join(","),
+                    "restored sessions sealed under a session key this daemon does not have; \
+                     those accounts show as sealed until it gets the key"
+                );
+            }
             ctx.events.send(Change::All);
             tracing::warn!(
                 from = %b.manifest.created_at,

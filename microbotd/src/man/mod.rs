@@ -97,6 +97,35 @@ fn daemon_page() -> std::io::Result<String> {
             "journalctl -u microbotd ACCOUNT=sales-tr",
         ],
     );
+    sh(&mut out, "session key");
+    pp(
+        &mut out,
+        "Telegram sessions (the MTProto auth keys: whoever holds one is the account) are \
+         sealed in the database with ChaCha20-Poly1305 under a 32-byte session key kept \
+         outside it: the systemd credential session_key ($CREDENTIALS_DIRECTORY/session_key, \
+         loaded by LoadCredentialEncrypted= in microbotd.service), else \
+         telegram.session_key_file (mode 0600). Live mode refuses to start without one unless \
+         telegram.allow_plain_sessions = true; check-config shows where the key came from and \
+         its id, never the key. Accounts whose session is sealed under a key the daemon lacks \
+         show state sealed (microbotctl account list, doctor) and neither send nor are \
+         overwritten. Create the credential once, on each host (several nodes on one \
+         PostgreSQL need the same 32 bytes):",
+    );
+    example(
+        &mut out,
+        &[
+            "install -d -m 0700 /etc/microbot/credentials",
+            "head -c 32 /dev/urandom | systemd-creds encrypt --name=session_key - \\",
+            "    /etc/microbot/credentials/session_key.cred",
+            "systemctl restart microbotd",
+        ],
+    );
+    pp(
+        &mut out,
+        "Rotate it offline with microbotd rekey --new-key-file F (every node stopped): each \
+         session is re-sealed under the new key one account at a time; run it again if it was \
+         interrupted, then give the daemon the new key (see microbotd rekey --help).",
+    );
     sh(&mut out, "environment");
     tp(
         &mut out,
@@ -112,7 +141,8 @@ fn daemon_page() -> std::io::Result<String> {
     tp(
         &mut out,
         "CREDENTIALS_DIRECTORY",
-        "Set by systemd; the credential telegram_api_hash in it supplies the API hash.",
+        "Set by systemd; the credentials telegram_api_hash and session_key in it supply the \
+         API hash and the session key.",
     );
     tp(
         &mut out,
@@ -136,6 +166,11 @@ fn daemon_page() -> std::io::Result<String> {
         "State: microbot.db (SQLite), dry-run-ledger.jsonl.",
     );
     tp(&mut out, "/var/backups/microbot/", "Backups.");
+    tp(
+        &mut out,
+        "/etc/microbot/credentials/session_key.cred",
+        "The session key, encrypted to this host by systemd-creds (see SESSION KEY).",
+    );
     sh(&mut out, "exit status");
     tp(&mut out, "0", "Stopped cleanly.");
     tp(

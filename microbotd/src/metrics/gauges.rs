@@ -17,7 +17,7 @@ pub const CACHE_FOR: Duration = Duration::from_secs(2);
 /// States always exported (0 when no row has them), so a series does not
 /// vanish when its last row moves on.
 const OUTBOX_STATES: [&str; 2] = ["pending", "sending"];
-const ACCOUNT_STATES: [&str; 7] = [
+const ACCOUNT_STATES: [&str; 8] = [
     "new",
     "code_sent",
     "password_needed",
@@ -25,6 +25,8 @@ const ACCOUNT_STATES: [&str; 7] = [
     "logged_out",
     "limited",
     "paused",
+    // Shown, not stored: a session under a key this daemon lacks.
+    "sealed",
 ];
 
 /// Refreshes the scrape-time gauges of one [`Metrics`].

@@ -69,7 +69,7 @@ impl Store {
     pub async fn account_logged_out(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         on_tx!(&mut tx, c => sqlx::query(
-            "UPDATE accounts SET state = $3, session = NULL, flood_wait_until = NULL,
+            "UPDATE accounts SET state = $3, session = NULL, session_key_id = NULL, flood_wait_until = NULL,
                  updated_at = $1
              WHERE id = $2"
         ).bind(now_ms).bind(id).bind(AccountState::LoggedOut).execute(&mut *c).await.map(|_| ()))?;

@@ -18,6 +18,9 @@ pub struct AccountRow {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The key id its stored session is sealed under when this daemon does
+    /// not have that key (shown as state `sealed`); `None` otherwise.
+    pub sealed_key_id: Option<String>,
 }
 
 impl std::fmt::Debug for AccountRow {
@@ -81,6 +84,24 @@ pub fn valid_account_name(name: &str) -> Result<(), String> {
 }
 
 impl Store {
+    /// The columns of an [`AccountRow`], `sealed_key_id` judged by this
+    /// store's session keys.
+    fn account_columns(&self) -> String {
+        format!(
+            "{COLUMNS}, CASE WHEN {} THEN session_key_id END AS sealed_key_id",
+            self.session_sealed_sql("")
+        )
+    }
+
+    /// SQL true when the account (columns prefixed `prefix`, e.g. `a.`) has
+    /// a stored session this store cannot open: state `sealed`.
+    pub fn session_sealed_sql(&self, prefix: &str) -> String {
+        format!(
+            "({prefix}session IS NOT NULL AND NOT {})",
+            self.session_openable_sql(&format!("{prefix}session_key_id"))
+        )
+    }
+
     /// Creates an account in state `new`; a taken name is a conflict.
     pub async fn account_create(
         &self,
@@ -102,14 +123,20 @@ impl Store {
     }
 
     pub async fn account_by_id(&self, id: i64) -> Result<AccountRow, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM accounts WHERE id = $1");
+        let sql = format!(
+            "SELECT {} FROM accounts WHERE id = $1",
+            self.account_columns()
+        );
         on_pool!(self, p => sqlx::query_as::<_, AccountRow>(sqlx::AssertSqlSafe(sql))
             .bind(id).fetch_optional(p).await)?
         .ok_or_else(|| StoreError::NotFound(format!("account {id}")))
     }
 
     pub async fn account_by_name(&self, name: &str) -> Result<AccountRow, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM accounts WHERE name = $1");
+        let sql = format!(
+            "SELECT {} FROM accounts WHERE name = $1",
+            self.account_columns()
+        );
         on_pool!(self, p => sqlx::query_as::<_, AccountRow>(sqlx::AssertSqlSafe(sql))
             .bind(name).fetch_optional(p).await)?
         .ok_or_else(|| StoreError::NotFound(format!("account {name:?}")))
@@ -117,7 +144,10 @@ impl Store {
 
     /// Every account, by name.
     pub async fn account_list(&self) -> Result<Vec<AccountRow>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM accounts ORDER BY name");
+        let sql = format!(
+            "SELECT {} FROM accounts ORDER BY name",
+            self.account_columns()
+        );
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, AccountRow>(sqlx::AssertSqlSafe(sql))
             .fetch_all(p).await)?,

@@ -183,7 +183,7 @@ impl Store {
     }
 
     /// Takes up to `max` leases that are free or expired, bumping each one's
-    /// epoch. `SKIP LOCKED` lets nodes taking at the same time pass each
+    /// epoch; never one of an account whose session this node cannot open. `SKIP LOCKED` lets nodes taking at the same time pass each
     /// other, and the row lock makes sure two never take the same lease.
     pub async fn lease_take(
         &self,
@@ -194,10 +194,16 @@ impl Store {
         if max <= 0 {
             return Ok(Vec::new());
         }
+        // An account whose session is sealed under a key this node does
+        // not have stays for a node that has it (it could not send).
+        let openable = self.session_openable_sql("a.session_key_id");
         let sql = format!(
             "WITH free AS (
                  SELECT account_id FROM account_leases
                  WHERE expires_at <= {PG_NOW_MS}
+                   AND NOT EXISTS (SELECT 1 FROM accounts a
+                                   WHERE a.id = account_leases.account_id
+                                     AND a.session IS NOT NULL AND NOT {openable})
                  ORDER BY account_id LIMIT $3
                  FOR UPDATE SKIP LOCKED)
              UPDATE account_leases l

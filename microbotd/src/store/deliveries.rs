@@ -122,9 +122,16 @@ const OPEN: &str = "('pending', 'sending')";
 impl Store {
     /// The account's sending state; `None` once deleted.
     pub async fn outbox_account(&self, account_id: i64) -> Result<Option<SendState>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_as::<_, SendState>(
-            "SELECT name, state, scheduler_enabled, flood_wait_until FROM accounts WHERE id = $1"
-        ).bind(account_id).fetch_optional(p).await)?)
+        // A session sealed under a key this daemon lacks reads as `sealed`.
+        let sql = format!(
+            "SELECT name, CASE WHEN {} THEN 'sealed' ELSE state END AS state,
+                    scheduler_enabled, flood_wait_until FROM accounts WHERE id = $1",
+            self.session_sealed_sql("")
+        );
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, SendState>(sqlx::AssertSqlSafe(sql))
+            .bind(account_id).fetch_optional(p).await)?,
+        )
     }
 
     /// Open deliveries of the account (of one template only, if given),

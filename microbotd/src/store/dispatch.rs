@@ -93,15 +93,23 @@ pub struct Claim {
     pub missed_reason: String,
 }
 
-const DISPATCHABLE: &str = "a.state = 'active' AND a.scheduler_enabled = TRUE";
-
 impl Store {
+    /// SQL true when account `a` may send: active, its scheduler started,
+    /// and its session not sealed under a key this daemon lacks.
+    fn dispatchable_sql(&self) -> String {
+        format!(
+            "a.state = 'active' AND a.scheduler_enabled = TRUE AND NOT {}",
+            self.session_sealed_sql("a.")
+        )
+    }
+
     /// (next_slot, template id) of every active template whose account may
     /// send: the dispatcher's heap, in one query.
     pub async fn dispatch_heap_load(&self) -> Result<Vec<(i64, i64)>, StoreError> {
         let sql = format!(
             "SELECT t.next_slot, t.id FROM templates t JOIN accounts a ON a.id = t.account_id
-             WHERE t.active = TRUE AND t.next_slot IS NOT NULL AND {DISPATCHABLE}"
+             WHERE t.active = TRUE AND t.next_slot IS NOT NULL AND {}",
+            self.dispatchable_sql()
         );
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
@@ -117,7 +125,8 @@ impl Store {
         let sql = format!(
             "SELECT t.next_slot, t.id FROM templates t JOIN accounts a ON a.id = t.account_id
              WHERE t.account_id = $1 AND t.active = TRUE AND t.next_slot IS NOT NULL
-               AND {DISPATCHABLE}"
+               AND {}",
+            self.dispatchable_sql()
         );
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
@@ -138,9 +147,10 @@ impl Store {
         let sql = format!(
             "SELECT t.id, t.account_id, t.schedule_kind, t.schedule_expr, t.timezone,
                     t.anchor_at, t.misfire, t.active, t.next_slot,
-                    CASE WHEN {DISPATCHABLE} THEN TRUE ELSE FALSE END AS dispatchable,
+                    CASE WHEN {} THEN TRUE ELSE FALSE END AS dispatchable,
                     t.text, t.parse_mode
-             FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1"
+             FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1",
+            self.dispatchable_sql()
         );
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, FireTemplate>(sqlx::AssertSqlSafe(sql))
@@ -160,9 +170,10 @@ impl Store {
         let sql = format!(
             "SELECT t.id, t.account_id, t.schedule_kind, t.schedule_expr, t.timezone,
                     t.anchor_at, t.misfire, t.active, t.next_slot,
-                    CASE WHEN {DISPATCHABLE} THEN TRUE ELSE FALSE END AS dispatchable,
+                    CASE WHEN {} THEN TRUE ELSE FALSE END AS dispatchable,
                     t.text, t.parse_mode
              FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id IN ({})",
+            self.dispatchable_sql(),
             id_list(ids)
         );
         let rows = on_pool!(self, p => sqlx::query_as::<_, FireTemplate>(sqlx::AssertSqlSafe(sql))

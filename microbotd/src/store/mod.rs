@@ -19,6 +19,7 @@ pub mod dispatch;
 mod open;
 pub(crate) mod retention;
 pub mod scheduler_ops;
+pub mod session_keys;
 pub mod sessions;
 pub mod state_counts;
 pub mod states;
@@ -78,6 +79,9 @@ pub enum StoreError {
 pub struct Store {
     pool: Pool,
     backend: Backend,
+    /// The session keys (`crate::seal`): sessions are sealed under the
+    /// current one and open under any of them.
+    keys: std::sync::Arc<crate::seal::Keyring>,
 }
 
 impl fmt::Debug for Store {
@@ -95,6 +99,16 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The same database with these session keys.
+    pub fn with_keys(mut self, keys: crate::seal::Keyring) -> Store {
+        self.keys = std::sync::Arc::new(keys);
+        self
+    }
+
+    pub fn keys(&self) -> &crate::seal::Keyring {
+        &self.keys
     }
 
     /// Closes every connection (waits for in-flight queries).

@@ -109,7 +109,11 @@ impl Store {
                 Pool::Postgres(pool)
             }
         };
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            keys: Default::default(),
+        })
     }
 
     /// Applies pending migrations; returns the schema version afterwards.

@@ -140,6 +140,16 @@ fn value_of(c: &Config, key: &KeyDoc) -> String {
             .as_ref()
             .map(|s| s.expose().to_string())
             .unwrap_or_default(),
+        // The key's source and id: a new key (or file) is a change.
+        ("telegram", "session_key_file") => format!(
+            "{} {}",
+            t.session_key_source.clone().unwrap_or_default(),
+            t.session_key
+                .as_ref()
+                .map(|k| k.id().to_hex())
+                .unwrap_or_default()
+        ),
+        ("telegram", "allow_plain_sessions") => t.allow_plain_sessions.to_string(),
         ("scheduler", "default_timezone") => c.scheduler.default_timezone.name().to_string(),
         ("scheduler", "misfire_grace") => format_duration(c.scheduler.misfire_grace),
         ("scheduler", "lookahead") => format_duration(c.scheduler.lookahead),

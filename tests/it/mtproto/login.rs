@@ -1,6 +1,7 @@
 //! Login through the test server: code, two-step verification (a wrong
 //! password refused by real SRP, then the right one), the session kept
-//! across a restart, and logout reaching `auth.logOut`.
+//! across a restart (sealed at rest under the daemon's session key), and
+//! logout reaching `auth.logOut`.
 
 use microbot_tests::daemon::Db;
 use microbot_tests::live::{CODE, Live, PASSWORD};
@@ -79,6 +80,17 @@ fn mtproto_session_survives_a_restart_and_logout_calls_auth_log_out() {
         let mut live = Live::start(db, None);
         live.logged_in("ops");
         let sign_ins = live.server.count_calls("auth.signIn");
+        // The daemon saved the logged-in session sealed under its key.
+        let stored = microbot_tests::seal::stored_sessions(&live.daemon.db_url);
+        let blob = stored[0].session.clone().unwrap();
+        assert_eq!(stored[0].key_id.as_deref(), Some(live.key.id().as_str()));
+        assert!(!microbot_tests::seal::contains(&blob, b"dc_options"));
+        let snapshot: serde_json::Value =
+            serde_json::from_slice(&live.key.open(stored[0].id, &blob).unwrap()).unwrap();
+        assert!(
+            !snapshot["peers"].as_array().unwrap().is_empty(),
+            "the login's snapshot, not the seeded one: {snapshot}"
+        );
 
         live.daemon.terminate();
         live.daemon.spawn().expect("restart");

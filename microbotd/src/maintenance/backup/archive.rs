@@ -69,6 +69,8 @@ pub fn build<W: Write>(
             })
             .collect(),
         members,
+        session_key_ids: snapshot.sessions.key_ids.clone(),
+        sessions_in_clear: snapshot.sessions.in_clear,
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| BackupError::Io(format!("manifest: {e}")))?;

@@ -62,6 +62,14 @@ pub struct Manifest {
     pub created_at: String,
     pub tables: Vec<TableEntry>,
     pub members: Vec<MemberEntry>,
+    /// The session key ids the Telegram sessions in it are sealed under
+    /// (a restore needs those keys to send; without them the accounts
+    /// show `sealed`). Absent in archives of older versions.
+    #[serde(default)]
+    pub session_key_ids: Vec<String>,
+    /// Sessions stored in clear (a daemon without a session key).
+    #[serde(default)]
+    pub sessions_in_clear: i64,
 }
 
 /// One table in the manifest.

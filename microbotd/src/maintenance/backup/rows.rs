@@ -138,6 +138,8 @@ mod tests {
                 created_at: String::new(),
                 tables: Vec::new(),
                 members: Vec::new(),
+                session_key_ids: Vec::new(),
+                sessions_in_clear: 0,
             },
             tables: vec![(table.to_string(), vec![row.as_object().unwrap().clone()])],
         }

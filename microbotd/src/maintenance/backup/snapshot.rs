@@ -80,13 +80,29 @@ impl JsonlFile {
 pub struct Snapshot {
     pub schema_version: i64,
     pub tables: Vec<TableData>,
+    /// The key ids the sessions in it are sealed under, and how many are
+    /// in clear (read in the same snapshot, for the manifest).
+    pub sessions: SessionKeys,
 }
+
+/// How the sessions of a snapshot are kept.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SessionKeys {
+    pub key_ids: Vec<String>,
+    pub in_clear: i64,
+}
+
+const SESSION_KEY_IDS: &str = "SELECT DISTINCT session_key_id FROM accounts
+    WHERE session IS NOT NULL AND session_key_id IS NOT NULL ORDER BY session_key_id";
+const SESSIONS_IN_CLEAR: &str =
+    "SELECT COUNT(*) FROM accounts WHERE session IS NOT NULL AND session_key_id IS NULL";
 
 /// Reads every table of [`TABLES`] in one consistent snapshot, spooling
 /// each to a temp file in `scratch`.
 pub async fn take(store: &Store, scratch: &Path) -> Result<Snapshot, BackupError> {
     let mut tables = Vec::with_capacity(TABLES.len());
     let schema_version;
+    let sessions;
     match store.pool() {
         Pool::Sqlite(p) => {
             let mut tx = p.begin().await?;
@@ -105,6 +121,14 @@ pub async fn take(store: &Store, scratch: &Path) -> Result<Snapshot, BackupError
                 drop(rows);
                 tables.push(out.finish()?);
             }
+            sessions = SessionKeys {
+                key_ids: sqlx::query_scalar(SESSION_KEY_IDS)
+                    .fetch_all(&mut *tx)
+                    .await?,
+                in_clear: sqlx::query_scalar(SESSIONS_IN_CLEAR)
+                    .fetch_one(&mut *tx)
+                    .await?,
+            };
             tx.commit().await?;
         }
         Pool::Postgres(p) => {
@@ -126,12 +150,21 @@ pub async fn take(store: &Store, scratch: &Path) -> Result<Snapshot, BackupError
                 drop(rows);
                 tables.push(out.finish()?);
             }
+            sessions = SessionKeys {
+                key_ids: sqlx::query_scalar(SESSION_KEY_IDS)
+                    .fetch_all(&mut *tx)
+                    .await?,
+                in_clear: sqlx::query_scalar(SESSIONS_IN_CLEAR)
+                    .fetch_one(&mut *tx)
+                    .await?,
+            };
             tx.commit().await?;
         }
     }
     Ok(Snapshot {
         schema_version,
         tables,
+        sessions,
     })
 }
 

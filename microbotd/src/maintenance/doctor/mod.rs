@@ -81,6 +81,10 @@ pub async fn run(ctx: &Context) -> Vec<Check> {
         "active sessions",
         sessions::active_sessions(ctx).await,
     ));
+    checks.push(or_fail(
+        "sealed sessions",
+        sessions::sealed_sessions(ctx).await,
+    ));
     checks.push(limits);
     if ctx.leases.is_cluster() {
         checks.push(or_fail("account leases", leases(ctx).await));

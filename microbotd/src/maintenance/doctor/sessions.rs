@@ -1,5 +1,7 @@
 //! The "active sessions" check (runbook 8.1's daily list): how many
-//! accounts are logged in at Telegram, of all accounts.
+//! accounts are logged in at Telegram, of all accounts; and the "sealed
+//! sessions" check: accounts whose session is sealed under a key this
+//! daemon lacks.
 
 use super::{Check, check};
 use crate::context::Context;
@@ -20,6 +22,55 @@ pub async fn active_sessions(ctx: &Context) -> Result<Check, StoreError> {
         "SELECT name, state FROM accounts ORDER BY name"
     ).fetch_all(p).await)?;
     Ok(judge(&rows))
+}
+
+/// FAIL naming each account (and key id) whose session this daemon cannot
+/// open; OK saying how sessions are kept otherwise.
+pub async fn sealed_sessions(ctx: &Context) -> Result<Check, StoreError> {
+    let sealed = ctx.store.sealed_accounts().await?;
+    let broken = ctx.store.unopenable_sessions().await?;
+    if let Some((account, why)) = broken.first() {
+        return Ok(check(
+            "sealed sessions",
+            Level::Fail,
+            format!(
+                "{} sessions do not open; first: {account}: {why} (log that account in again: \
+                 microbotctl account logout NAME, then account login NAME)",
+                broken.len()
+            ),
+        ));
+    }
+    Ok(judge_sealed(&sealed, ctx.store.keys().current_id()))
+}
+
+fn judge_sealed(sealed: &[(String, String)], key: Option<crate::seal::KeyId>) -> Check {
+    let name = "sealed sessions";
+    if sealed.is_empty() {
+        let detail = match key {
+            Some(id) => format!("every stored session opens; new ones are sealed under key {id}"),
+            None => "no session key: sessions are stored in clear".to_string(),
+        };
+        return check(name, Level::Ok, detail);
+    }
+    let mut shown = sealed
+        .iter()
+        .take(SHOWN)
+        .map(|(account, id)| format!("{account} (key {id})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if sealed.len() > SHOWN {
+        shown.push_str(", …");
+    }
+    check(
+        name,
+        Level::Fail,
+        format!(
+            "{} accounts sealed under a session key this daemon does not have: {shown}; they \
+             do not send until it gets that key (systemd credential session_key or \
+             telegram.session_key_file)",
+            sealed.len()
+        ),
+    )
 }
 
 fn judge(rows: &[(String, String)]) -> Check {
@@ -89,5 +140,20 @@ mod tests {
         );
         let c = judge(&rows(&["new"; 7]));
         assert!(c.detail.contains("a4, …"), "{}", c.detail);
+    }
+
+    #[test]
+    fn sealed_accounts_fail_naming_the_key_and_the_credential() {
+        let c = judge_sealed(&[], None);
+        assert_eq!(c.level, Level::Ok);
+        assert!(c.detail.contains("in clear"), "{}", c.detail);
+        let c = judge_sealed(&[("sales".into(), "00112233aabbccdd".into())], None);
+        assert_eq!(c.level, Level::Fail);
+        assert!(
+            c.detail.contains("sales (key 00112233aabbccdd)")
+                && c.detail.contains("credential session_key"),
+            "{}",
+            c.detail
+        );
     }
 }

@@ -2,6 +2,11 @@
 //! accepted send is appended and fsynced to a JSONL ledger, with Telegram's
 //! `random_id` de-duplication, so staging and demos exercise the daemon's
 //! exactly-once machinery for real. Login accepts the code `22222`.
+//!
+//! A login stores a stand-in session (no auth key: a labelled placeholder)
+//! through the [`SessionStore`] when one is given, so the way sessions are
+//! kept — sealed under the session key, carried by backups, shown `sealed`
+//! on a host without the key — can be exercised without Telegram.
 
 mod ledger;
 pub(crate) mod peer;
@@ -20,9 +25,14 @@ use ledger::Ledger;
 pub use ledger::LedgerEntry;
 
 use crate::telegram::{
-    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SignIn,
-    TelegramError, UserInfo,
+    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent,
+    SessionStore, SignIn, TelegramError, UserInfo,
 };
+
+/// The start of every stand-in session dry-run stores (tests look for it
+/// in raw database bytes and backups: it must never be there in clear
+/// when a session key is set).
+pub const SESSION_MARK: &str = "microbot-dry-run-session";
 
 /// The login code dry-run accepts, the same one Telegram's test servers use.
 pub const DRY_RUN_CODE: &str = "22222";
@@ -149,6 +159,8 @@ pub struct DryRunMessenger {
     state: Arc<Mutex<State>>,
     /// Never held across an await, so a std mutex is enough.
     logins: StdMutex<HashMap<i64, Login>>,
+    /// Where a login's stand-in session goes (see the module docs).
+    sessions: Option<Arc<dyn SessionStore>>,
 }
 
 impl DryRunMessenger {
@@ -174,7 +186,14 @@ impl DryRunMessenger {
             path: ledger_path.to_owned(),
             state: Arc::new(Mutex::new(state)),
             logins: StdMutex::new(HashMap::new()),
+            sessions: None,
         })
+    }
+
+    /// Stores a stand-in session on each login (see the module docs).
+    pub fn with_sessions(mut self, sessions: Arc<dyn SessionStore>) -> Self {
+        self.sessions = Some(sessions);
+        self
     }
 
     pub fn ledger_path(&self) -> &Path {
@@ -250,16 +269,29 @@ impl Messenger for DryRunMessenger {
         account: &AccountKey,
         code: &Secret,
     ) -> Result<SignIn, TelegramError> {
-        let mut logins = self.logins();
-        match logins.get(&account.id) {
-            Some(Login::CodeSent) => {}
-            _ => return Err(TelegramError::NoLoginInProgress),
+        let user = {
+            let mut logins = self.logins();
+            match logins.get(&account.id) {
+                Some(Login::CodeSent) => {}
+                _ => return Err(TelegramError::NoLoginInProgress),
+            }
+            if code.expose() != DRY_RUN_CODE {
+                return Err(TelegramError::CodeInvalid);
+            }
+            let user = Self::user_info(account);
+            logins.insert(account.id, Login::Authorized(user.clone()));
+            user
+        };
+        if let Some(sessions) = &self.sessions {
+            let stand_in = format!(
+                "{SESSION_MARK} account={} user={}",
+                account.name, user.user_id
+            );
+            sessions
+                .save_session(account.id, stand_in.as_bytes())
+                .await
+                .map_err(|e| TelegramError::Transient(e.to_string()))?;
         }
-        if code.expose() != DRY_RUN_CODE {
-            return Err(TelegramError::CodeInvalid);
-        }
-        let user = Self::user_info(account);
-        logins.insert(account.id, Login::Authorized(user.clone()));
         Ok(SignIn::Done(user))
     }
 

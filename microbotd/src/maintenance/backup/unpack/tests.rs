@@ -16,6 +16,7 @@ fn snapshot() -> Snapshot {
             .iter()
             .map(|t| TableData::from_jsonl(t, 1, b"{\"id\":1}\n").unwrap())
             .collect(),
+        sessions: Default::default(),
     }
 }
 
