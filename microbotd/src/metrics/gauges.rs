@@ -10,22 +10,10 @@ use tokio::sync::Mutex;
 use super::Metrics;
 use crate::events::Heartbeat;
 use crate::store::Store;
+use crate::store::states::{AccountState, DeliveryState};
 
 /// How long one database reading serves scrapes.
 pub const CACHE_FOR: Duration = Duration::from_secs(2);
-
-/// States always exported (0 when no row has them), so a series does not
-/// vanish when its last row moves on.
-const OUTBOX_STATES: [&str; 2] = ["pending", "sending"];
-const ACCOUNT_STATES: [&str; 7] = [
-    "new",
-    "code_sent",
-    "password_needed",
-    "active",
-    "logged_out",
-    "limited",
-    "paused",
-];
 
 /// Refreshes the scrape-time gauges of one [`Metrics`].
 #[derive(Debug)]
@@ -61,8 +49,10 @@ impl ScrapeGauges {
         };
         match read.await {
             Ok((outbox, accounts)) => {
-                set_by_state(&m.outbox, &OUTBOX_STATES, &outbox);
-                set_by_state(&m.accounts, &ACCOUNT_STATES, &accounts);
+                // Every state is exported (0 when no row has it), so a
+                // series does not vanish when its last row moves on.
+                set_by_state(&m.outbox, DeliveryState::OPEN, &outbox);
+                set_by_state(&m.accounts, AccountState::ALL, &accounts);
                 m.database_up.set(1);
             }
             Err(e) => {
@@ -74,13 +64,13 @@ impl ScrapeGauges {
     }
 }
 
-fn set_by_state(
+fn set_by_state<S: std::fmt::Display>(
     family: &prometheus_client::metrics::family::Family<
         super::Labels,
         prometheus_client::metrics::gauge::Gauge,
     >,
-    known: &[&str],
-    rows: &[(String, i64)],
+    known: &[S],
+    rows: &[(S, i64)],
 ) {
     family.clear();
     for state in known {
@@ -90,7 +80,7 @@ fn set_by_state(
     }
     for (state, n) in rows {
         family
-            .get_or_create(&vec![("state", state.clone())])
+            .get_or_create(&vec![("state", state.to_string())])
             .set(*n);
     }
 }

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use super::bulk::{Col, Rows, Scalar};
 use super::cluster::lease_fence;
+use super::states::{AccountState, DeliveryState};
 use super::{Store, StoreError, on_pool};
 
 /// `1,2,3` for an `IN (…)` list. Only integers reach SQL this way, never
@@ -62,7 +63,7 @@ pub struct Claimed {
     pub template_id: i64,
     pub target_id: i64,
     pub slot: i64,
-    pub state: String,
+    pub state: DeliveryState,
     pub random_id: i64,
     pub attempts: i64,
 }
@@ -73,7 +74,7 @@ pub struct NewDelivery {
     pub target_id: i64,
     pub slot: i64,
     /// `pending` (to send) or `missed`.
-    pub state: &'static str,
+    pub state: DeliveryState,
     pub random_id: i64,
 }
 
@@ -93,7 +94,13 @@ pub struct Claim {
     pub missed_reason: String,
 }
 
-const DISPATCHABLE: &str = "a.state = 'active' AND a.scheduler_enabled = TRUE";
+/// The account may send: `active` with its scheduler started.
+fn dispatchable_sql() -> String {
+    format!(
+        "a.state = {} AND a.scheduler_enabled = TRUE",
+        AccountState::Active.sql()
+    )
+}
 
 impl Store {
     /// (next_slot, template id) of every active template whose account may
@@ -101,7 +108,8 @@ impl Store {
     pub async fn dispatch_heap_load(&self) -> Result<Vec<(i64, i64)>, StoreError> {
         let sql = format!(
             "SELECT t.next_slot, t.id FROM templates t JOIN accounts a ON a.id = t.account_id
-             WHERE t.active = TRUE AND t.next_slot IS NOT NULL AND {DISPATCHABLE}"
+             WHERE t.active = TRUE AND t.next_slot IS NOT NULL AND {}",
+            dispatchable_sql()
         );
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
@@ -117,7 +125,8 @@ impl Store {
         let sql = format!(
             "SELECT t.next_slot, t.id FROM templates t JOIN accounts a ON a.id = t.account_id
              WHERE t.account_id = $1 AND t.active = TRUE AND t.next_slot IS NOT NULL
-               AND {DISPATCHABLE}"
+               AND {}",
+            dispatchable_sql()
         );
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
@@ -138,9 +147,10 @@ impl Store {
         let sql = format!(
             "SELECT t.id, t.account_id, t.schedule_kind, t.schedule_expr, t.timezone,
                     t.anchor_at, t.misfire, t.active, t.next_slot,
-                    CASE WHEN {DISPATCHABLE} THEN TRUE ELSE FALSE END AS dispatchable,
+                    CASE WHEN {} THEN TRUE ELSE FALSE END AS dispatchable,
                     t.text, t.parse_mode
-             FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1"
+             FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1",
+            dispatchable_sql()
         );
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, FireTemplate>(sqlx::AssertSqlSafe(sql))
@@ -160,9 +170,10 @@ impl Store {
         let sql = format!(
             "SELECT t.id, t.account_id, t.schedule_kind, t.schedule_expr, t.timezone,
                     t.anchor_at, t.misfire, t.active, t.next_slot,
-                    CASE WHEN {DISPATCHABLE} THEN TRUE ELSE FALSE END AS dispatchable,
+                    CASE WHEN {} THEN TRUE ELSE FALSE END AS dispatchable,
                     t.text, t.parse_mode
              FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id IN ({})",
+            dispatchable_sql(),
             id_list(ids)
         );
         let rows = on_pool!(self, p => sqlx::query_as::<_, FireTemplate>(sqlx::AssertSqlSafe(sql))
@@ -240,9 +251,9 @@ impl Store {
                 template.push(c.template_id);
                 target.push(r.target_id);
                 slot.push(r.slot);
-                state.push(r.state.to_owned());
+                state.push(r.state.as_str().to_owned());
                 random_id.push(r.random_id);
-                error.push((r.state == "missed").then(|| c.missed_reason.clone()));
+                error.push((r.state == DeliveryState::Missed).then(|| c.missed_reason.clone()));
             }
         }
         let rows = Rows::new(
@@ -270,7 +281,8 @@ impl Store {
             .bulk(
                 &rows,
                 &[Scalar::I64(now_ms)],
-                "INSERT INTO deliveries (account_id, template_id, target_id, slot, state,
+                &format!(
+                    "INSERT INTO deliveries (account_id, template_id, target_id, slot, state,
                                          random_id, attempts, last_error, created_at, updated_at)
                  SELECT account_id, template_id, target_id, slot, state, random_id, 0, last_error,
                         $1, $1
@@ -278,8 +290,10 @@ impl Store {
                  ON CONFLICT (template_id, target_id, slot) DO UPDATE
                     SET state = excluded.state, last_error = excluded.last_error,
                         not_before = NULL, updated_at = excluded.updated_at
-                    WHERE deliveries.state = 'cancelled'
+                    WHERE deliveries.state = {}
                  RETURNING id, template_id, target_id, slot, state, random_id, attempts",
+                    DeliveryState::Cancelled.sql()
+                ),
             )
             .await?;
         tx.commit().await?;

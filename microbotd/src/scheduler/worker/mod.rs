@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
 use crate::store::deliveries::{RowOutcome, SendState, Unclaim};
+use crate::store::states::AccountState;
 use crate::store::{StoreError, to_ms};
 use crate::telegram::{AccountKey, OutgoingText, ParseMode, PeerKind, ResolvedPeer, TelegramError};
 
@@ -247,7 +248,7 @@ impl Worker {
         let Some((_, acct)) = self.account.clone() else {
             return Ok(Turn::Gone);
         };
-        if acct.state != "active" || !acct.scheduler_enabled {
+        if acct.state != AccountState::Active || !acct.scheduler_enabled {
             return Ok(Turn::Wait(IDLE));
         }
         // Several nodes: only the lease holder sends. A lease gained later
@@ -475,7 +476,7 @@ impl Worker {
                 }
             }
             Verdict::AccountStop { state, error } => {
-                tracing::error!(account = %key.name, state, %error, "account stops sending until an operator acts");
+                tracing::error!(account = %key.name, %state, %error, "account stops sending until an operator acts");
                 let mut tx = self.ctx.store.begin().await?;
                 let node = self.ctx.leases.fence_node();
                 if !tx
