@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use super::bulk::{Col, Rows, Scalar};
 use super::cluster::lease_fence;
-use super::states::{AccountState, DeliveryState};
+use super::states::{AccountState, DeliveryState, Misfire};
 use super::tx::{Tx, on_tx};
 use super::{Store, StoreError, on_pool};
 
@@ -65,6 +65,9 @@ pub enum RowOutcome {
     },
     /// Never sent, and never will be (its template is gone).
     Cancelled { id: i64, reason: String },
+    /// Never sent: a newer slot of its template went instead
+    /// (`scheduler::backlog`).
+    Missed { id: i64, reason: String },
 }
 
 /// The columns of one kind of outcome, as [`Store::outbox_apply`] binds them.
@@ -172,7 +175,8 @@ impl Store {
             return Ok(0);
         }
         let fence = lease_fence(self.backend(), "deliveries.account_id", "$2", "v.epoch");
-        let (mut sent, mut failed, mut retry, mut cancelled) = (
+        let (mut sent, mut failed, mut retry, mut cancelled, mut missed) = (
+            Cols::default(),
             Cols::default(),
             Cols::default(),
             Cols::default(),
@@ -200,13 +204,16 @@ impl Store {
                 RowOutcome::Cancelled { id, reason } => {
                     cancelled.push(id, *epoch, 0, None, None, Some(reason))
                 }
+                RowOutcome::Missed { id, reason } => {
+                    missed.push(id, *epoch, 0, None, None, Some(reason))
+                }
             }
         }
         // `n` is message_id (sent) or not_before (retry); `t` the send time
         // (sent); `e` the error or reason. A row an operator cancelled while
         // its send was in flight was sent all the same: `sent` replaces
         // `cancelled`, the truth wins over the cancel.
-        use DeliveryState::{Cancelled, Failed, Pending, Sending, Sent};
+        use DeliveryState::{Cancelled, Failed, Missed, Pending, Sending, Sent};
         let statements = [
             (
                 sent,
@@ -238,6 +245,11 @@ impl Store {
                 format!("state = {}, last_error = v.e", Cancelled.sql()),
                 open_sql(),
             ),
+            (
+                missed,
+                format!("state = {}, last_error = v.e", Missed.sql()),
+                open_sql(),
+            ),
         ];
         let scalars = [
             Scalar::I64(now_ms),
@@ -255,6 +267,22 @@ impl Store {
         }
         tx.commit().await?;
         Ok(changed)
+    }
+
+    /// The misfire policy of each template that still exists.
+    pub async fn templates_misfire(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, Misfire>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        // Only integers reach the text (never operator input).
+        let sql = format!("SELECT id, misfire FROM templates WHERE id IN ({list})");
+        let rows: Vec<(i64, Misfire)> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(p).await)?;
+        Ok(rows.into_iter().collect())
     }
 
     /// Caches resolved peers on their targets, in one statement.

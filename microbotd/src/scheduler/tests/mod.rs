@@ -4,6 +4,7 @@
 //! dispatcher that tests can stop.
 
 mod ahead;
+mod backlog;
 mod downtime;
 mod limits;
 mod recovery;
@@ -31,19 +32,20 @@ pub struct Running {
     handle: Option<JoinHandle<Result<(), super::DispatchError>>>,
 }
 
-fn config(rate: u32) -> Config {
+fn config(rate: u32, extra: &[(&str, &str)]) -> Config {
     let dir = std::env::temp_dir();
     let env = Environment {
         xdg_config_home: Some(dir.join("microbot-no-config")),
         ..Environment::user_in(&dir)
     };
-    let vars = vec![
+    let mut vars = vec![
         ("MICROBOT_TELEGRAM_MODE".to_string(), "dry-run".to_string()),
         (
             "MICROBOT_TELEGRAM_RATE_LIMIT_PER_MINUTE".to_string(),
             rate.to_string(),
         ),
     ];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Config::load_from(None, &env, &vars).expect("test config")
 }
 
@@ -55,9 +57,20 @@ impl Running {
         rate: u32,
         now: DateTime<Utc>,
     ) -> Running {
+        Running::start_with(store, fake, rate, now, &[])
+    }
+
+    /// [`Running::start`] with more configuration (`MICROBOT_…` variables).
+    pub fn start_with(
+        store: &Store,
+        fake: Arc<FakeMessenger>,
+        rate: u32,
+        now: DateTime<Utc>,
+        vars: &[(&str, &str)],
+    ) -> Running {
         let (events, changes) = Events::channel();
         let clock = Arc::new(OffsetClock::starting_at(now));
-        let config = config(rate);
+        let config = config(rate, vars);
         let live = Arc::new(crate::live::LiveSettings::from_config(&config));
         let ctx = Context {
             leases: crate::cluster::Leases::single_node("test-node".into()),

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
 use crate::store::deliveries::{RowOutcome, SendState, Unclaim};
-use crate::store::states::AccountState;
+use crate::store::states::{AccountState, Misfire};
 use crate::store::{StoreError, to_ms};
 use crate::telegram::{AccountKey, OutgoingText, ParseMode, PeerKind, ResolvedPeer, TelegramError};
 
@@ -90,6 +90,15 @@ pub struct Worker {
     epoch: i64,
     /// Templates whose rows must be re-read before anything else.
     stale: HashSet<i64>,
+    /// Misfire policies read for [`Worker::catch_up`]; forgotten when the
+    /// template's rows are read again (an edit may change the policy).
+    misfire: HashMap<i64, Misfire>,
+    /// Rows the dispatcher of this process claimed and handed over that
+    /// were never handed to Telegram: the only ones a backlog may record
+    /// `missed` unsent. A row read back from the database may have been in
+    /// flight when an earlier process died, so it is re-sent with its
+    /// `random_id` instead (Telegram de-duplicates it).
+    fresh: HashSet<i64>,
     reload: bool,
 }
 
@@ -122,6 +131,8 @@ impl Worker {
             epoch: 0,
             more_in_db: false,
             stale: HashSet::new(),
+            misfire: HashMap::new(),
+            fresh: HashSet::new(),
             reload: true,
         }
     }
@@ -165,6 +176,9 @@ impl Worker {
         match m {
             WorkerMsg::Rows(rows) => {
                 for r in rows {
+                    if r.attempts == 0 {
+                        self.fresh.insert(r.id);
+                    }
                     self.queue.put(r);
                 }
             }
@@ -215,8 +229,12 @@ impl Worker {
             self.put_read(rows, seen);
             self.reload = false;
             self.stale.clear();
+            self.misfire.clear();
+            let queue = &self.queue;
+            self.fresh.retain(|id| queue.contains(*id));
         }
         for template in std::mem::take(&mut self.stale) {
+            self.misfire.remove(&template);
             let seen = revisions.counter();
             let rows = self
                 .ctx
@@ -225,6 +243,9 @@ impl Worker {
                 .await?;
             self.queue.remove_template(template);
             self.put_read(rows, seen);
+            // Rows withdrawn meanwhile (an edit cancels rows claimed ahead).
+            let queue = &self.queue;
+            self.fresh.retain(|id| queue.contains(*id));
         }
         Ok(true)
     }
@@ -277,6 +298,9 @@ impl Worker {
         let now_ms = self.now_ms();
         if next > now_ms {
             return Ok(Turn::Wait(self.clock_wait(next - now_ms)));
+        }
+        if self.catch_up(now_ms).await? {
+            return Ok(Turn::Again);
         }
         let rate = self.ctx.rate_limit_per_minute();
         let inst = Instant::now();
@@ -353,6 +377,7 @@ impl Worker {
                 self.queue.put(r);
                 continue;
             };
+            self.fresh.remove(&id);
             let rate = ctx.rate_limit_per_minute();
             self.bucket.try_take(Instant::now(), rate);
             self.spacing.record(r.target.target_id, Instant::now());
@@ -431,6 +456,72 @@ impl Worker {
             self.stop_account(key, v).await?;
         }
         Ok(())
+    }
+
+    /// A backlog older than `scheduler.misfire_grace` follows its template's
+    /// misfire policy ([`super::backlog`]): under `skip` and `once` the rows
+    /// a newer due row supersedes become `missed`. True when any did.
+    async fn catch_up(&mut self, now_ms: i64) -> Result<bool, StoreError> {
+        let grace = self.ctx.config.scheduler.misfire_grace.as_millis() as i64;
+        // Cheap common case: the earliest due row is within the grace.
+        if self
+            .queue
+            .ready(now_ms)
+            .next()
+            .is_none_or(|q| q.slot >= now_ms - grace)
+        {
+            return Ok(false);
+        }
+        let mut rows = super::backlog::superseded(self.queue.ready(now_ms), now_ms, grace);
+        rows.retain(|(id, _, _)| self.fresh.contains(id));
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let mut unknown: Vec<i64> = rows
+            .iter()
+            .map(|(_, t, _)| *t)
+            .filter(|t| !self.misfire.contains_key(t))
+            .collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        if !unknown.is_empty() {
+            let read = self.ctx.store.templates_misfire(&unknown).await?;
+            self.misfire.extend(read);
+        }
+        let mut outcomes = Vec::new();
+        for (id, template, slot) in rows {
+            // A deleted template's rows are cancelled when their turn comes.
+            let Some(policy) = self
+                .misfire
+                .get(&template)
+                .copied()
+                .filter(|p| *p != Misfire::All)
+            else {
+                continue;
+            };
+            if !self.fresh.remove(&id) || self.queue.remove(id).is_none() {
+                continue;
+            }
+            self.settled.insert(id, now_ms);
+            let behind = (now_ms - slot) / 1000;
+            outcomes.push(RowOutcome::Missed {
+                id,
+                reason: format!(
+                    "missed: {behind}s behind its schedule, beyond scheduler.misfire_grace; \
+                     a newer slot was sent instead (misfire {policy})"
+                ),
+            });
+        }
+        if outcomes.is_empty() {
+            return Ok(false);
+        }
+        tracing::warn!(
+            account_id = self.account_id,
+            rows = outcomes.len(),
+            "templates fell behind by more than misfire_grace: older slots recorded missed, the newest sent"
+        );
+        self.outcomes.record(self.epoch, outcomes);
+        Ok(true)
     }
 
     /// A retry outcome (or the final failure); a retried row stays queued.
