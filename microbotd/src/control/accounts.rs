@@ -56,6 +56,7 @@ pub fn account_to_proto(a: &AccountRow, now_ms: i64) -> v1::Account {
         last_error: a.last_error.clone().unwrap_or_default(),
         scheduler_enabled: a.scheduler_enabled,
         created_at: Some(timestamp_ms(a.created_at)),
+        account_state: v1::AccountState::from(a.state).into(),
     }
 }
 

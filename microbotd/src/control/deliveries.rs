@@ -38,6 +38,7 @@ pub fn delivery_to_proto(d: &DeliveryView) -> v1::Delivery {
         sent_at: d.sent_at.map(timestamp_ms),
         error: d.last_error.clone().unwrap_or_default(),
         message_id: d.message_id.unwrap_or_default(),
+        delivery_state: v1::DeliveryState::from(d.state).into(),
     }
 }
 

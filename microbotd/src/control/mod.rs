@@ -12,6 +12,7 @@ pub mod audit;
 pub mod backup;
 pub mod caller;
 pub mod cluster;
+pub(crate) mod convert;
 pub mod cron;
 pub mod deliveries;
 pub mod error;

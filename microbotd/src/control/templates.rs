@@ -158,6 +158,8 @@ fn to_proto(row: &TemplateRow, fires: usize, now: DateTime<Utc>) -> v1::Template
         created_at: Some(timestamp_ms(row.created_at)),
         updated_at: Some(timestamp_ms(row.updated_at)),
         next_fires: next_fires(row, fires, now),
+        kind: v1::ScheduleKind::from(row.schedule_kind).into(),
+        misfire_policy: v1::MisfirePolicy::from(row.misfire).into(),
     }
 }
 
