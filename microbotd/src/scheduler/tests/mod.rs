@@ -8,6 +8,7 @@ mod backlog;
 mod downtime;
 mod limits;
 mod recovery;
+mod removed;
 
 use std::future::Future;
 use std::sync::Arc;
