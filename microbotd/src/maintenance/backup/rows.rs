@@ -214,7 +214,10 @@ mod tests {
         assert!(refusal("accounts", bad).contains("row 1: name: "));
         assert!(check(&backup("deliveries", json!({"state": "missed"})), 1000).is_ok());
         let err = refusal("deliveries", json!({"state": "delivered"}));
-        assert!(err.starts_with("data/deliveries.jsonl row 1: state: "), "{err}");
+        assert!(
+            err.starts_with("data/deliveries.jsonl row 1: state: "),
+            "{err}"
+        );
         let err = refusal("targets", json!({"spec": "@foo__bar"}));
         assert!(err.starts_with("data/targets.jsonl row 1: spec: "), "{err}");
         let err = refusal("targets", json!({"spec": "@Ops_Channel"}));
