@@ -190,19 +190,25 @@ fn deliveries_list_pages_newest_first_and_since_is_bounded_alike() {
         .enable_all()
         .build()
         .unwrap();
-    let status = rt.block_on(async {
-        let client = microbot_proto::client::Client::connect(&d.socket)
-            .await
-            .unwrap();
-        client
-            .deliveries()
-            .list_deliveries(microbot_proto::v1::ListDeliveriesRequest {
-                limit: -1,
-                ..Default::default()
-            })
-            .await
-            .unwrap_err()
+    let refused = |req: microbot_proto::v1::ListDeliveriesRequest| {
+        rt.block_on(async {
+            let client = microbot_proto::client::Client::connect(&d.socket)
+                .await
+                .unwrap();
+            client.deliveries().list_deliveries(req).await.unwrap_err()
+        })
+    };
+    let status = refused(microbot_proto::v1::ListDeliveriesRequest {
+        limit: -1,
+        ..Default::default()
     });
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     assert_eq!(status.message(), "limit: must not be negative");
+    // The daemon holds the same bound as the CLI (for other clients).
+    let status = refused(microbot_proto::v1::ListDeliveriesRequest {
+        since_seconds: microbot_proto::MAX_SINCE_SECONDS + 1,
+        ..Default::default()
+    });
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert_eq!(status.message(), "since: must be at most 3650d (ten years)");
 }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use microbot_proto::convert::rfc3339;
+use microbot_proto::convert::{EnumText, rfc3339};
 use microbot_proto::v1::{self, ListDeliveriesRequest, RetryDeliveryRequest};
 use serde_json::{Value, json};
 
@@ -57,7 +57,7 @@ fn row(d: &v1::Delivery) -> Vec<Value> {
         opt(&d.template),
         json!(d.chat),
         json!(rfc3339(d.slot.as_ref())),
-        json!(d.state),
+        json!(v1::DeliveryState::text_or(d.delivery_state, &d.state)),
         json!(d.attempts),
         json!(rfc3339(d.sent_at.as_ref())),
         if d.message_id == 0 {
@@ -106,4 +106,25 @@ pub async fn run(ctx: &Ctx, cmd: DeliveriesCommand) -> Result<ExitCode, Failure>
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The state column is the typed field's text; the older text field
+    /// only fills in for a daemon that does not send the typed one.
+    #[test]
+    fn state_comes_from_the_typed_field() {
+        let state = |typed: v1::DeliveryState, text: &str| {
+            let d = v1::Delivery {
+                delivery_state: typed.into(),
+                state: text.into(),
+                ..Default::default()
+            };
+            row(&d)[COLUMNS.iter().position(|c| *c == "state").unwrap()].clone()
+        };
+        assert_eq!(state(v1::DeliveryState::Missed, ""), json!("missed"));
+        assert_eq!(state(v1::DeliveryState::Unspecified, "sent"), json!("sent"));
+    }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use microbot_proto::convert::rfc3339;
+use microbot_proto::convert::{EnumText, rfc3339};
 use microbot_proto::v1::{self, EditTemplateRequest, ListTemplatesRequest};
 use serde_json::{Value, json};
 
@@ -145,17 +145,27 @@ const LIST_COLUMNS: [&str; 10] = [
     "next_fire",
 ];
 
+/// The typed fields' text (the same strings as the older text fields,
+/// which an older daemon alone sets).
+fn kind(t: &v1::Template) -> String {
+    v1::ScheduleKind::text_or(t.kind, &t.schedule_kind)
+}
+
+fn misfire(t: &v1::Template) -> String {
+    v1::MisfirePolicy::text_or(t.misfire_policy, &t.misfire)
+}
+
 fn list_row(t: &v1::Template) -> Vec<Value> {
     vec![
         json!(t.id),
         json!(t.account),
         json!(t.name),
-        json!(t.schedule_kind),
+        json!(kind(t)),
         json!(t.schedule_expr),
         json!(t.timezone),
         json!(t.chats),
         json!(t.active),
-        json!(t.misfire),
+        json!(misfire(t)),
         json!(t.next_fires.first()),
     ]
 }
@@ -166,13 +176,13 @@ fn show(format: Format, t: &v1::Template) {
         ("account", json!(t.account)),
         ("name", json!(t.name)),
         ("active", json!(t.active)),
-        ("schedule_kind", json!(t.schedule_kind)),
+        ("schedule_kind", json!(kind(t))),
         ("schedule_expr", json!(t.schedule_expr)),
         ("timezone", json!(t.timezone)),
         ("anchor_at", json!(rfc3339(t.anchor_at.as_ref()))),
         ("chats", json!(t.chats)),
         ("parse_mode", json!(t.parse_mode)),
-        ("misfire", json!(t.misfire)),
+        ("misfire", json!(misfire(t))),
         ("next_slot", json!(rfc3339(t.next_slot.as_ref()))),
         ("created_at", json!(rfc3339(t.created_at.as_ref()))),
         ("updated_at", json!(rfc3339(t.updated_at.as_ref()))),
@@ -370,5 +380,29 @@ fn print_plan(format: Format, r: &v1::ApplyTemplatesResponse, dry_run: bool) {
         );
     } else {
         println!("applied {} change(s)", r.changes.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_and_misfire_come_from_the_typed_fields() {
+        let t = v1::Template {
+            kind: v1::ScheduleKind::Every.into(),
+            misfire_policy: v1::MisfirePolicy::All.into(),
+            ..Default::default()
+        };
+        assert_eq!((kind(&t), misfire(&t)), ("every".into(), "all".into()));
+        let older = v1::Template {
+            schedule_kind: "cron".into(),
+            misfire: "skip".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            (kind(&older), misfire(&older)),
+            ("cron".into(), "skip".into())
+        );
     }
 }

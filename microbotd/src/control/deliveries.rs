@@ -9,19 +9,11 @@ use tonic::{Request, Response, Status};
 use crate::context::Context;
 use crate::events::Change;
 use crate::store::scheduler_ops::DeliveryView;
+use crate::store::states::DeliveryState;
 use crate::store::to_ms;
 
 use super::audit::{audited, caller_of};
 use super::error::ApiError;
-
-const STATES: [&str; 6] = [
-    "pending",
-    "sending",
-    "sent",
-    "failed",
-    "missed",
-    "cancelled",
-];
 
 pub struct DeliveriesService {
     ctx: Context,
@@ -41,11 +33,12 @@ pub fn delivery_to_proto(d: &DeliveryView) -> v1::Delivery {
         template: d.template.clone().unwrap_or_default(),
         chat: d.chat.clone(),
         slot: Some(timestamp_ms(d.slot)),
-        state: d.state.clone(),
+        state: d.state.to_string(),
         attempts: d.attempts,
         sent_at: d.sent_at.map(timestamp_ms),
         error: d.last_error.clone().unwrap_or_default(),
         message_id: d.message_id.unwrap_or_default(),
+        delivery_state: v1::DeliveryState::from(d.state).into(),
     }
 }
 
@@ -56,16 +49,11 @@ impl Deliveries for DeliveriesService {
         req: Request<v1::ListDeliveriesRequest>,
     ) -> Result<Response<v1::ListDeliveriesResponse>, Status> {
         let r = req.into_inner();
-        let state = Some(r.state.trim()).filter(|s| !s.is_empty());
-        if let Some(s) = state
-            && !STATES.contains(&s)
-        {
-            return Err(ApiError::invalid(
-                "state",
-                format!("{s:?} is not one of {}", STATES.join(", ")),
-            )
-            .into());
-        }
+        let state = Some(r.state.trim())
+            .filter(|s| !s.is_empty())
+            .map(str::parse::<DeliveryState>)
+            .transpose()
+            .map_err(|e| ApiError::invalid("state", e))?;
         if r.since_seconds < 0 {
             return Err(ApiError::invalid("since", "must not be negative").into());
         }

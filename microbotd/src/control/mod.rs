@@ -5,18 +5,16 @@
 //! ([`slow`]), plus `grpc.health.v1` and server reflection for stock clients.
 //! The same services can also be served remotely over mutual TLS ([`remote`]).
 
-pub mod account_login;
-pub mod account_manage;
 pub mod accounts;
 pub mod audit;
 pub mod backup;
 pub mod caller;
 pub mod cluster;
+pub(crate) mod convert;
 pub mod cron;
 pub mod deliveries;
 pub mod error;
 pub mod guard;
-pub mod login_limit;
 pub mod maintenance;
 pub(crate) mod peer;
 pub mod reflection;
@@ -25,7 +23,6 @@ pub mod scheduler;
 pub mod slow;
 pub mod stats;
 pub mod system;
-pub mod template_apply;
 pub mod templates;
 
 use std::future::Future;

@@ -116,6 +116,7 @@ fn row_to_proto(r: &SchedulerRow, now_ms: i64) -> v1::AccountScheduler {
         queued: r.queued,
         next_send: r.next_send.map(timestamp_ms),
         last_error: r.last_error.clone().unwrap_or_default(),
+        account_state: v1::AccountState::from(r.state).into(),
     }
 }
 

@@ -10,24 +10,10 @@ use tokio::sync::Mutex;
 use super::Metrics;
 use crate::events::Heartbeat;
 use crate::store::Store;
+use crate::store::states::{AccountState, DeliveryState};
 
 /// How long one database reading serves scrapes.
 pub const CACHE_FOR: Duration = Duration::from_secs(2);
-
-/// States always exported (0 when no row has them), so a series does not
-/// vanish when its last row moves on.
-const OUTBOX_STATES: [&str; 2] = ["pending", "sending"];
-const ACCOUNT_STATES: [&str; 8] = [
-    "new",
-    "code_sent",
-    "password_needed",
-    "active",
-    "logged_out",
-    "limited",
-    "paused",
-    // Shown, not stored: a session under a key this daemon lacks.
-    "sealed",
-];
 
 /// Refreshes the scrape-time gauges of one [`Metrics`].
 #[derive(Debug)]
@@ -63,8 +49,17 @@ impl ScrapeGauges {
         };
         match read.await {
             Ok((outbox, accounts)) => {
-                set_by_state(&m.outbox, &OUTBOX_STATES, &outbox);
-                set_by_state(&m.accounts, &ACCOUNT_STATES, &accounts);
+                // Every state is exported (0 when no row has it), so a
+                // series does not vanish when its last row moves on.
+                set_by_state(&m.outbox, DeliveryState::OPEN, &outbox);
+                // `sealed` is shown, not stored: a session under a key this
+                // daemon lacks (see `accounts_by_state`).
+                let known: Vec<String> = AccountState::ALL
+                    .iter()
+                    .map(ToString::to_string)
+                    .chain([crate::store::states::SHOWN_SEALED.to_string()])
+                    .collect();
+                set_by_state(&m.accounts, &known, &accounts);
                 m.database_up.set(1);
             }
             Err(e) => {
@@ -76,13 +71,13 @@ impl ScrapeGauges {
     }
 }
 
-fn set_by_state(
+fn set_by_state<S: std::fmt::Display>(
     family: &prometheus_client::metrics::family::Family<
         super::Labels,
         prometheus_client::metrics::gauge::Gauge,
     >,
-    known: &[&str],
-    rows: &[(String, i64)],
+    known: &[S],
+    rows: &[(S, i64)],
 ) {
     family.clear();
     for state in known {
@@ -92,7 +87,7 @@ fn set_by_state(
     }
     for (state, n) in rows {
         family
-            .get_or_create(&vec![("state", state.clone())])
+            .get_or_create(&vec![("state", state.to_string())])
             .set(*n);
     }
 }

@@ -141,6 +141,18 @@ mod tests {
         text.lines().find(|l| l.starts_with(prefix))
     }
 
+    /// The live transport stops its connections in `shutdown`; a wrapper
+    /// that swallowed the call would leave them running as the pool closes.
+    #[tokio::test]
+    async fn shutdown_reaches_the_wrapped_messenger() {
+        let fake = Arc::new(FakeMessenger::new());
+        let metrics = Arc::new(Metrics::new(false, "sqlite"));
+        MeteredMessenger::new(fake.clone(), metrics, Arc::new(SystemClock))
+            .shutdown()
+            .await;
+        assert_eq!(fake.shutdowns(), 1);
+    }
+
     #[tokio::test]
     async fn sends_are_counted_by_outcome_with_flood_wait_seconds() {
         let fake = Arc::new(FakeMessenger::new());

@@ -27,6 +27,7 @@ use crate::schedule::{CronCache, Schedule, parse_tz};
 use crate::store::dispatch::{
     Claim, Claimed, FireTemplate, NewDelivery, TargetInfo, fresh_random_id,
 };
+use crate::store::states::DeliveryState;
 use crate::store::{StoreError, from_ms, to_ms};
 
 use super::misfire::{Plan, Policy, plan_ahead};
@@ -311,7 +312,10 @@ impl Dispatcher {
                 .map(Arc::new)
                 .collect();
             let mut rows = Vec::with_capacity(targets.len() * (p.send.len() + p.missed.len()));
-            for (slots, state) in [(&p.missed, "missed"), (&p.send, "pending")] {
+            for (slots, state) in [
+                (&p.missed, DeliveryState::Missed),
+                (&p.send, DeliveryState::Pending),
+            ] {
                 for &s in slots {
                     for target in &targets {
                         rows.push(NewDelivery {
@@ -363,7 +367,10 @@ impl Dispatcher {
     fn hand_over(&mut self, claimed: Vec<Claimed>, fired: &HashMap<i64, Fired>, seen: u64) {
         let mut per_account: HashMap<i64, Vec<Queued>> = HashMap::new();
         let mut texts: HashMap<i64, (Arc<str>, Arc<str>)> = HashMap::new();
-        for c in claimed.into_iter().filter(|c| c.state == "pending") {
+        for c in claimed
+            .into_iter()
+            .filter(|c| c.state == DeliveryState::Pending)
+        {
             let Some((t, targets)) = fired.get(&c.template_id) else {
                 continue;
             };

@@ -18,6 +18,7 @@
 //! [`dispatcher::BEAT`]; change notifications ([`crate::events::Change`])
 //! wake it at once.
 
+pub mod backlog;
 pub mod dispatcher;
 pub mod limits;
 pub mod misfire;

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::store::states::AccountState;
 use crate::telegram::{Sent, TelegramError};
 
 /// Transient failures are retried this many attempts in all, then `failed`.
@@ -24,7 +25,7 @@ pub enum Verdict {
     AccountWait { seconds: u32, error: String },
     /// PEER_FLOOD (`limited`) or revoked auth (`logged_out`): the account
     /// stops until an operator acts.
-    AccountStop { state: &'static str, error: String },
+    AccountStop { state: AccountState, error: String },
 }
 
 /// Classifies one `send_text` (or `resolve`) result.
@@ -49,11 +50,11 @@ pub fn classify(result: Result<Sent, TelegramError>) -> Verdict {
             error: text,
         },
         TelegramError::PeerFlood => Verdict::AccountStop {
-            state: "limited",
+            state: AccountState::Limited,
             error: text,
         },
         TelegramError::Unauthorized { .. } => Verdict::AccountStop {
-            state: "logged_out",
+            state: AccountState::LoggedOut,
             error: text,
         },
         TelegramError::Transient(_) => Verdict::Retry(text),

@@ -82,6 +82,10 @@ impl Queue {
         self.by_time.insert((at, q.id), q);
     }
 
+    pub fn contains(&self, id: i64) -> bool {
+        self.by_id.contains_key(&id)
+    }
+
     pub fn remove(&mut self, id: i64) -> Option<Queued> {
         let at = self.by_id.remove(&id)?;
         self.by_time.remove(&(at, id))

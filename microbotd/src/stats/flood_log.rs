@@ -108,6 +108,18 @@ mod tests {
     use crate::telegram::fake::{FakeMessenger, Outcome};
     use crate::telegram::{ParseMode, PeerKind};
 
+    /// Like the metrics wrapper, the flood log passes `shutdown` on (the
+    /// live transport stops its connections there).
+    #[tokio::test]
+    async fn shutdown_reaches_the_wrapped_messenger() {
+        crate::store::testing::for_each_backend(|store| async move {
+            let fake = Arc::new(FakeMessenger::new());
+            FloodLog::new(fake.clone(), store).shutdown().await;
+            assert_eq!(fake.shutdowns(), 1);
+        })
+        .await;
+    }
+
     #[tokio::test]
     async fn a_flood_wait_is_noted_on_its_delivery() {
         crate::store::testing::for_each_backend(|store| async move {

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::store::states::DeliveryState;
 use crate::store::stats::{Lateness, StateCount};
 
 /// How rows are grouped.
@@ -107,12 +108,12 @@ pub fn summarize(
                 row.template = Some((c.template_id, c.template.clone()));
             }
         }
-        match c.state.as_str() {
-            "sent" => row.sent += c.deliveries,
-            "failed" => row.failed += c.deliveries,
-            "missed" => row.missed += c.deliveries,
-            "cancelled" => row.cancelled += c.deliveries,
-            _ => row.open += c.deliveries,
+        match c.state {
+            DeliveryState::Sent => row.sent += c.deliveries,
+            DeliveryState::Failed => row.failed += c.deliveries,
+            DeliveryState::Missed => row.missed += c.deliveries,
+            DeliveryState::Cancelled => row.cancelled += c.deliveries,
+            DeliveryState::Pending | DeliveryState::Sending => row.open += c.deliveries,
         }
         row.flood_waits += c.flood_waits;
         row.flood_wait_seconds += c.flood_wait_seconds;
@@ -152,17 +153,23 @@ pub fn nearest_rank(sorted: &[i64], p: u32) -> Option<i64> {
 mod tests {
     use super::*;
 
-    fn count(account_id: i64, template_id: i64, day: i64, state: &str, n: i64) -> StateCount {
+    fn count(
+        account_id: i64,
+        template_id: i64,
+        day: i64,
+        state: DeliveryState,
+        n: i64,
+    ) -> StateCount {
         StateCount {
             account_id,
             account: format!("acc{account_id}"),
             template_id,
             template: format!("t{template_id}"),
             day,
-            state: state.into(),
+            state,
             deliveries: n,
-            flood_waits: if state == "sent" { 1 } else { 0 },
-            flood_wait_seconds: if state == "sent" { 30 } else { 0 },
+            flood_waits: if state == DeliveryState::Sent { 1 } else { 0 },
+            flood_wait_seconds: if state == DeliveryState::Sent { 30 } else { 0 },
         }
     }
 
@@ -181,10 +188,10 @@ mod tests {
         let since = DateTime::from_timestamp(2 * 86_400 + 5, 0).unwrap();
         let now = DateTime::from_timestamp(5 * 86_400 + 5, 0).unwrap();
         let counts = [
-            count(1, 10, 2, "sent", 3),
-            count(2, 20, 2, "sent", 1),
-            count(1, 10, 4, "missed", 2),
-            count(1, 11, 4, "pending", 1),
+            count(1, 10, 2, DeliveryState::Sent, 3),
+            count(2, 20, 2, DeliveryState::Sent, 1),
+            count(1, 10, 4, DeliveryState::Missed, 2),
+            count(1, 11, 4, DeliveryState::Pending, 1),
         ];
         let late = [
             Lateness {

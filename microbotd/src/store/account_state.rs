@@ -3,7 +3,7 @@
 //! `limited`, `logged_out` and `flood_wait_until` from its own store file.
 
 use super::deliveries::Unclaim;
-use super::states::AccountState;
+use super::states::{AccountState, DeliveryState};
 use super::tx::on_tx;
 use super::{Store, StoreError, on_pool};
 
@@ -118,11 +118,15 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(RemoveOutcome::InUse { templates });
             }
-            let cancelled = sqlx::query(
-                "UPDATE deliveries SET state = 'cancelled', updated_at = $1,
+            let cancel = format!(
+                "UPDATE deliveries SET state = {}, updated_at = $1,
                      last_error = 'account removed'
-                 WHERE account_id = $2 AND state IN ('pending', 'sending')"
-            ).bind(now_ms).bind(id).execute(&mut *tx).await?.rows_affected();
+                 WHERE account_id = $2 AND state IN {}",
+                DeliveryState::Cancelled.sql(),
+                DeliveryState::sql_list(DeliveryState::OPEN)
+            );
+            let cancelled = sqlx::query(sqlx::AssertSqlSafe(cancel))
+                .bind(now_ms).bind(id).execute(&mut *tx).await?.rows_affected();
             sqlx::query(
                 "DELETE FROM template_targets
                  WHERE template_id IN (SELECT id FROM templates WHERE account_id = $1)"

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use super::bulk::{Col, Rows, Scalar};
 use super::cluster::lease_fence;
+use super::states::{AccountState, DeliveryState, Misfire};
 use super::tx::{Tx, on_tx};
 use super::{Store, StoreError, on_pool};
 
@@ -34,7 +35,7 @@ pub struct OutboxRow {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SendState {
     pub name: String,
-    pub state: String,
+    pub state: AccountState,
     pub scheduler_enabled: bool,
     pub flood_wait_until: Option<i64>,
 }
@@ -64,6 +65,9 @@ pub enum RowOutcome {
     },
     /// Never sent, and never will be (its template is gone).
     Cancelled { id: i64, reason: String },
+    /// Never sent: a newer slot of its template went instead
+    /// (`scheduler::backlog`).
+    Missed { id: i64, reason: String },
 }
 
 /// The columns of one kind of outcome, as [`Store::outbox_apply`] binds them.
@@ -117,7 +121,10 @@ pub enum Unclaim {
     Account(i64),
 }
 
-const OPEN: &str = "('pending', 'sending')";
+/// `('pending', 'sending')`.
+fn open_sql() -> String {
+    DeliveryState::sql_list(DeliveryState::OPEN)
+}
 
 impl Store {
     /// The account's sending state; `None` once deleted.
@@ -142,17 +149,22 @@ impl Store {
         template_id: Option<i64>,
         limit: i64,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_as::<_, OutboxRow>(
+        let sql = format!(
             "SELECT d.id, d.template_id, d.slot, d.random_id, d.attempts, d.not_before,
                     t.text, t.parse_mode, g.id AS target_id, g.spec, g.peer_id, g.peer_kind,
                     g.access_hash, g.title, g.slowmode_until
              FROM deliveries d
              JOIN targets g ON g.id = d.target_id
              LEFT JOIN templates t ON t.id = d.template_id
-             WHERE d.account_id = $1 AND d.state IN ('pending', 'sending')
+             WHERE d.account_id = $1 AND d.state IN {}
                AND ($2 IS NULL OR d.template_id = $2)
-             ORDER BY d.slot, d.id LIMIT $3"
-        ).bind(account_id).bind(template_id).bind(limit).fetch_all(p).await)?)
+             ORDER BY d.slot, d.id LIMIT $3",
+            open_sql()
+        );
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, OutboxRow>(sqlx::AssertSqlSafe(sql))
+            .bind(account_id).bind(template_id).bind(limit).fetch_all(p).await)?,
+        )
     }
 
     /// Writes the outcomes of many rows (of any accounts) in one transaction:
@@ -170,7 +182,8 @@ impl Store {
             return Ok(0);
         }
         let fence = lease_fence(self.backend(), "deliveries.account_id", "$2", "v.epoch");
-        let (mut sent, mut failed, mut retry, mut cancelled) = (
+        let (mut sent, mut failed, mut retry, mut cancelled, mut missed) = (
+            Cols::default(),
             Cols::default(),
             Cols::default(),
             Cols::default(),
@@ -198,30 +211,52 @@ impl Store {
                 RowOutcome::Cancelled { id, reason } => {
                     cancelled.push(id, *epoch, 0, None, None, Some(reason))
                 }
+                RowOutcome::Missed { id, reason } => {
+                    missed.push(id, *epoch, 0, None, None, Some(reason))
+                }
             }
         }
         // `n` is message_id (sent) or not_before (retry); `t` the send time
         // (sent); `e` the error or reason. A row an operator cancelled while
         // its send was in flight was sent all the same: `sent` replaces
         // `cancelled`, the truth wins over the cancel.
+        use DeliveryState::{Cancelled, Failed, Missed, Pending, Sending, Sent};
         let statements = [
             (
                 sent,
-                "state = 'sent', message_id = v.n, sent_at = v.t, attempts = v.attempts,
+                format!(
+                    "state = {}, message_id = v.n, sent_at = v.t, attempts = v.attempts,
                     last_error = NULL, not_before = NULL",
-                "('pending', 'sending', 'cancelled')",
+                    Sent.sql()
+                ),
+                DeliveryState::sql_list(&[Pending, Sending, Cancelled]),
             ),
             (
                 failed,
-                "state = 'failed', last_error = v.e, attempts = v.attempts",
-                OPEN,
+                format!(
+                    "state = {}, last_error = v.e, attempts = v.attempts",
+                    Failed.sql()
+                ),
+                open_sql(),
             ),
             (
                 retry,
-                "state = 'pending', not_before = v.t, last_error = v.e, attempts = v.attempts",
-                OPEN,
+                format!(
+                    "state = {}, not_before = v.t, last_error = v.e, attempts = v.attempts",
+                    Pending.sql()
+                ),
+                open_sql(),
             ),
-            (cancelled, "state = 'cancelled', last_error = v.e", OPEN),
+            (
+                cancelled,
+                format!("state = {}, last_error = v.e", Cancelled.sql()),
+                open_sql(),
+            ),
+            (
+                missed,
+                format!("state = {}, last_error = v.e", Missed.sql()),
+                open_sql(),
+            ),
         ];
         let scalars = [
             Scalar::I64(now_ms),
@@ -239,6 +274,22 @@ impl Store {
         }
         tx.commit().await?;
         Ok(changed)
+    }
+
+    /// The misfire policy of each template that still exists.
+    pub async fn templates_misfire(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, Misfire>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        // Only integers reach the text (never operator input).
+        let sql = format!("SELECT id, misfire FROM templates WHERE id IN ({list})");
+        let rows: Vec<(i64, Misfire)> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(p).await)?;
+        Ok(rows.into_iter().collect())
     }
 
     /// Caches resolved peers on their targets, in one statement.
@@ -315,7 +366,7 @@ impl Tx {
     pub async fn account_stop_sending(
         &mut self,
         account_id: i64,
-        state: &str,
+        state: AccountState,
         error: &str,
         now_ms: i64,
         node: Option<&str>,
@@ -353,9 +404,11 @@ impl Tx {
             Unclaim::Account(id) => ("account_id", id),
         };
         let sql = format!(
-            "UPDATE deliveries SET state = 'cancelled', last_error = $3, updated_at = $2
-             WHERE {column} = $1 AND state IN {OPEN} AND slot > $2
-             RETURNING template_id, slot"
+            "UPDATE deliveries SET state = {}, last_error = $3, updated_at = $2
+             WHERE {column} = $1 AND state IN {} AND slot > $2
+             RETURNING template_id, slot",
+            DeliveryState::Cancelled.sql(),
+            open_sql()
         );
         let rows: Vec<(i64, i64)> = on_tx!(self, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id).bind(now_ms).bind(reason).fetch_all(&mut *c).await)?;

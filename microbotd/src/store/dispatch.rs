@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use super::bulk::{Col, Rows, Scalar};
 use super::cluster::lease_fence;
+use super::states::{AccountState, DeliveryState};
 use super::{Store, StoreError, on_pool};
 
 /// `1,2,3` for an `IN (…)` list. Only integers reach SQL this way, never
@@ -62,7 +63,7 @@ pub struct Claimed {
     pub template_id: i64,
     pub target_id: i64,
     pub slot: i64,
-    pub state: String,
+    pub state: DeliveryState,
     pub random_id: i64,
     pub attempts: i64,
 }
@@ -73,7 +74,7 @@ pub struct NewDelivery {
     pub target_id: i64,
     pub slot: i64,
     /// `pending` (to send) or `missed`.
-    pub state: &'static str,
+    pub state: DeliveryState,
     pub random_id: i64,
 }
 
@@ -98,7 +99,8 @@ impl Store {
     /// and its session not sealed under a key this daemon lacks.
     fn dispatchable_sql(&self) -> String {
         format!(
-            "a.state = 'active' AND a.scheduler_enabled = TRUE AND NOT {}",
+            "a.state = {} AND a.scheduler_enabled = TRUE AND NOT {}",
+            AccountState::Active.sql(),
             self.session_sealed_sql("a.")
         )
     }
@@ -251,9 +253,9 @@ impl Store {
                 template.push(c.template_id);
                 target.push(r.target_id);
                 slot.push(r.slot);
-                state.push(r.state.to_owned());
+                state.push(r.state.as_str().to_owned());
                 random_id.push(r.random_id);
-                error.push((r.state == "missed").then(|| c.missed_reason.clone()));
+                error.push((r.state == DeliveryState::Missed).then(|| c.missed_reason.clone()));
             }
         }
         let rows = Rows::new(
@@ -281,7 +283,8 @@ impl Store {
             .bulk(
                 &rows,
                 &[Scalar::I64(now_ms)],
-                "INSERT INTO deliveries (account_id, template_id, target_id, slot, state,
+                &format!(
+                    "INSERT INTO deliveries (account_id, template_id, target_id, slot, state,
                                          random_id, attempts, last_error, created_at, updated_at)
                  SELECT account_id, template_id, target_id, slot, state, random_id, 0, last_error,
                         $1, $1
@@ -289,8 +292,10 @@ impl Store {
                  ON CONFLICT (template_id, target_id, slot) DO UPDATE
                     SET state = excluded.state, last_error = excluded.last_error,
                         not_before = NULL, updated_at = excluded.updated_at
-                    WHERE deliveries.state = 'cancelled'
+                    WHERE deliveries.state = {}
                  RETURNING id, template_id, target_id, slot, state, random_id, attempts",
+                    DeliveryState::Cancelled.sql()
+                ),
             )
             .await?;
         tx.commit().await?;

@@ -3,11 +3,8 @@
 //! large backlog never holds the database for long. Pending and sending
 //! rows are never touched: they are the outbox, not the log.
 
+use super::states::DeliveryState;
 use super::{Store, StoreError, on_pool};
-
-/// The finished states, as stored. (The lead's typed delivery state will
-/// replace this list.)
-const FINISHED: &str = "('sent', 'failed', 'missed', 'cancelled')";
 
 impl Store {
     /// Deletes finished deliveries created and last changed before
@@ -16,8 +13,9 @@ impl Store {
         let sql = format!(
             "DELETE FROM deliveries WHERE id IN (
                  SELECT id FROM deliveries
-                 WHERE state IN {FINISHED} AND created_at < $1 AND updated_at < $1
-                 ORDER BY id LIMIT $2)"
+                 WHERE state IN {} AND created_at < $1 AND updated_at < $1
+                 ORDER BY id LIMIT $2)",
+            DeliveryState::sql_list(DeliveryState::FINISHED)
         );
         let mut total = 0;
         loop {
@@ -34,7 +32,10 @@ impl Store {
 
     /// When the oldest finished delivery was last changed (Unix ms).
     pub async fn oldest_finished_delivery(&self) -> Result<Option<i64>, StoreError> {
-        let sql = format!("SELECT MIN(updated_at) FROM deliveries WHERE state IN {FINISHED}");
+        let sql = format!(
+            "SELECT MIN(updated_at) FROM deliveries WHERE state IN {}",
+            DeliveryState::sql_list(DeliveryState::FINISHED)
+        );
         Ok(on_pool!(self, p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(p).await)?)
     }
 }

@@ -2,7 +2,7 @@
 //! status and start/stop, the delivery log and retrying a delivery.
 
 use super::deliveries::Unclaim;
-use super::states::AccountState;
+use super::states::{AccountState, DeliveryState};
 use super::tx::on_tx;
 use super::{Store, StoreError, on_pool};
 
@@ -28,7 +28,7 @@ pub struct DeliveryView {
     pub template: Option<String>,
     pub chat: String,
     pub slot: i64,
-    pub state: String,
+    pub state: DeliveryState,
     pub attempts: i64,
     pub sent_at: Option<i64>,
     pub last_error: Option<String>,
@@ -49,14 +49,19 @@ impl Store {
         &self,
         account: Option<&str>,
     ) -> Result<Vec<SchedulerRow>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_as::<_, SchedulerRow>(
+        let sql = format!(
             "SELECT a.id, a.name, a.state, a.scheduler_enabled, a.flood_wait_until, a.last_error,
                     (SELECT COUNT(*) FROM deliveries d
-                      WHERE d.account_id = a.id AND d.state IN ('pending', 'sending')) AS queued,
+                      WHERE d.account_id = a.id AND d.state IN {}) AS queued,
                     (SELECT MIN(t.next_slot) FROM templates t
                       WHERE t.account_id = a.id AND t.active = TRUE) AS next_send
-             FROM accounts a WHERE (CAST($1 AS TEXT) IS NULL OR a.name = $1) ORDER BY a.name"
-        ).bind(account).fetch_all(p).await)?)
+             FROM accounts a WHERE (CAST($1 AS TEXT) IS NULL OR a.name = $1) ORDER BY a.name",
+            DeliveryState::sql_list(DeliveryState::OPEN)
+        );
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, SchedulerRow>(sqlx::AssertSqlSafe(sql))
+            .bind(account).fetch_all(p).await)?,
+        )
     }
 
     /// Starts or stops the schedulers of one account (by name) or all;
@@ -96,7 +101,7 @@ impl Store {
     pub async fn deliveries_list(
         &self,
         account: Option<&str>,
-        state: Option<&str>,
+        state: Option<DeliveryState>,
         since_ms: Option<i64>,
         limit: i64,
     ) -> Result<Vec<DeliveryView>, StoreError> {
@@ -123,10 +128,16 @@ impl Store {
     /// random_id (Telegram may have received it). Returns the account id,
     /// or `None` when the row is in another state.
     pub async fn delivery_retry(&self, id: i64, now_ms: i64) -> Result<Option<i64>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>(
-            "UPDATE deliveries SET state = 'pending', attempts = 0, not_before = NULL,
+        let sql = format!(
+            "UPDATE deliveries SET state = {}, attempts = 0, not_before = NULL,
                     last_error = NULL, updated_at = $2
-             WHERE id = $1 AND state IN ('failed', 'missed') RETURNING account_id"
-        ).bind(id).bind(now_ms).fetch_optional(p).await)?)
+             WHERE id = $1 AND state IN {} RETURNING account_id",
+            DeliveryState::Pending.sql(),
+            DeliveryState::sql_list(&[DeliveryState::Failed, DeliveryState::Missed])
+        );
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+            .bind(id).bind(now_ms).fetch_optional(p).await)?,
+        )
     }
 }

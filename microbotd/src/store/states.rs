@@ -1,10 +1,20 @@
-//! The typed states stored as text: [`AccountState`], [`ScheduleKind`] and
-//! [`Misfire`]. Their text forms live here and nowhere else: the database,
-//! the wire and the CLI all spell them through [`as_str`](AccountState::as_str)
-//! and `FromStr`, so every output stays the same string it always was.
+//! The typed states stored as text: [`DeliveryState`], [`AccountState`],
+//! [`ScheduleKind`] and [`Misfire`]. Their text forms live here and nowhere
+//! else: the database, the wire and the CLI all spell them through
+//! [`as_str`](AccountState::as_str) and `FromStr`, so every output stays the
+//! same string it always was. SQL that must carry a state in its text (a
+//! literal is what lets a partial index such as `deliveries_open` serve the
+//! query; a bound parameter would not) takes it from
+//! [`sql`](DeliveryState::sql) or [`sql_list`](DeliveryState::sql_list).
 
 use std::fmt;
 use std::str::FromStr;
+
+/// Shown for an account, never stored: its session is sealed under a key
+/// this daemon lacks (it neither sends nor overwrites the session).
+pub const SHOWN_SEALED: &str = "sealed";
+/// Shown for an `active` account inside a FLOOD_WAIT, never stored.
+pub const SHOWN_FLOOD_WAIT: &str = "flood_wait";
 
 /// Declares a text-backed enum with its one spelling per variant.
 macro_rules! text_enum {
@@ -20,10 +30,24 @@ macro_rules! text_enum {
             pub const ALL: &[$name] = &[$($name::$variant),+];
 
             /// The stored (and shown) text.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $text),+
                 }
+            }
+
+            /// The text as an SQL string literal (`'sent'`), for statements
+            /// that must carry it in their text.
+            pub const fn sql(self) -> &'static str {
+                match self {
+                    $($name::$variant => concat!("'", $text, "'")),+
+                }
+            }
+
+            /// `('pending', 'sending')`: an SQL list for `IN`.
+            pub fn sql_list(values: &[$name]) -> String {
+                let items: Vec<&str> = values.iter().map(|v| v.sql()).collect();
+                format!("({})", items.join(", "))
             }
         }
 
@@ -106,6 +130,41 @@ macro_rules! text_enum {
 }
 
 text_enum! {
+    /// Where a delivery (one template, target and slot) stands. Open rows
+    /// are `pending`; `sending` is only ever read: rows an older version
+    /// left mid-send, re-sent like `pending` with their `random_id`.
+    DeliveryState, "a delivery state" {
+        Pending = "pending",
+        Sending = "sending",
+        Sent = "sent",
+        Failed = "failed",
+        /// Its slot passed while nothing could send it (misfire policy).
+        Missed = "missed",
+        /// Withdrawn before it was sent (edit, disable, removal, stop).
+        Cancelled = "cancelled",
+    }
+}
+
+impl DeliveryState {
+    /// Rows a send worker still owes: it sends them, oldest slot first.
+    pub const OPEN: &[DeliveryState] = &[DeliveryState::Pending, DeliveryState::Sending];
+
+    /// Rows that will never change again unless an operator retries them
+    /// (what retention may prune).
+    pub const FINISHED: &[DeliveryState] = &[
+        DeliveryState::Sent,
+        DeliveryState::Failed,
+        DeliveryState::Missed,
+        DeliveryState::Cancelled,
+    ];
+
+    /// `pending` or `sending`.
+    pub fn is_open(self) -> bool {
+        Self::OPEN.contains(&self)
+    }
+}
+
+text_enum! {
     /// Where an account's login stands (`flood_wait` is not a state: it is
     /// `flood_wait_until` on an otherwise active account).
     AccountState, "an account state" {
@@ -145,6 +204,24 @@ mod tests {
 
     #[test]
     fn spellings_round_trip() {
+        for s in DeliveryState::ALL {
+            assert_eq!(s.as_str().parse::<DeliveryState>(), Ok(*s));
+            assert_eq!(s.sql(), format!("'{s}'"));
+        }
+        assert_eq!(
+            DeliveryState::sql_list(DeliveryState::OPEN),
+            "('pending', 'sending')"
+        );
+        let every: Vec<_> = DeliveryState::OPEN
+            .iter()
+            .chain(DeliveryState::FINISHED)
+            .copied()
+            .collect();
+        assert_eq!(
+            every,
+            DeliveryState::ALL,
+            "open and finished cover every state once"
+        );
         for s in AccountState::ALL {
             assert_eq!(s.as_str().parse::<AccountState>(), Ok(*s));
         }
@@ -166,15 +243,19 @@ mod tests {
     async fn stored_as_text() {
         crate::store::testing::for_each_backend(|store| async move {
             crate::store::on_pool!(store, p => {
-                let back: (AccountState, Misfire, String) =
-                    sqlx::query_as("SELECT $1, $2, $3")
+                let back: (AccountState, Misfire, String, DeliveryState) =
+                    sqlx::query_as("SELECT $1, $2, $3, $4")
                         .bind(AccountState::PasswordNeeded)
                         .bind(Misfire::All)
                         .bind(ScheduleKind::Every.as_str())
+                        .bind(DeliveryState::Cancelled)
                         .fetch_one(p)
                         .await
                         .unwrap();
-                assert_eq!(back, (AccountState::PasswordNeeded, Misfire::All, "every".into()));
+                assert_eq!(
+                    back,
+                    (AccountState::PasswordNeeded, Misfire::All, "every".into(), DeliveryState::Cancelled)
+                );
             });
         })
         .await;

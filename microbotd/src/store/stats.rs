@@ -2,6 +2,7 @@
 //! UTC day and state over a window of slots, the lateness of sent ones, and
 //! the flood-wait log kept on each delivery (migration 0005).
 
+use super::states::DeliveryState;
 use super::{Store, StoreError, on_pool};
 
 /// Deliveries of one (account, template, UTC day, state).
@@ -15,7 +16,7 @@ pub struct StateCount {
     pub template: String,
     /// Days since the Unix epoch (UTC) of the slot.
     pub day: i64,
-    pub state: String,
+    pub state: DeliveryState,
     pub deliveries: i64,
     pub flood_waits: i64,
     pub flood_wait_seconds: i64,
@@ -62,16 +63,20 @@ impl Store {
         since_ms: i64,
         account: Option<&str>,
     ) -> Result<Vec<Lateness>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_as::<_, Lateness>(
+        let sql = format!(
             "SELECT d.account_id, d.template_id, d.slot / 86400000 AS day, d.sent_at - d.slot AS late_ms
              FROM deliveries d
              LEFT JOIN accounts a ON a.id = d.account_id
-             WHERE d.slot >= $1 AND d.state = 'sent' AND d.sent_at IS NOT NULL
-               AND ($2 IS NULL OR a.name = $2)"
-        )
+             WHERE d.slot >= $1 AND d.state = {} AND d.sent_at IS NOT NULL
+               AND ($2 IS NULL OR a.name = $2)",
+            DeliveryState::Sent.sql()
+        );
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, Lateness>(sqlx::AssertSqlSafe(sql))
         .bind(since_ms)
         .bind(account)
-        .fetch_all(p).await)?)
+        .fetch_all(p).await)?,
+        )
     }
 
     /// Notes a FLOOD_WAIT of `seconds` on the delivery sent with

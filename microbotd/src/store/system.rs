@@ -1,6 +1,7 @@
 //! Daemon-wide reads: counts for `status`, and the `daemon_state` key/value
 //! table for small facts that must survive restarts.
 
+use super::states::DeliveryState;
 use super::{Store, StoreError, on_pool};
 
 /// Row counts shown by `microbotctl status`.
@@ -34,12 +35,15 @@ impl Store {
     }
 
     pub async fn counts(&self) -> Result<Counts, StoreError> {
-        let (a, t, at, p): (i64, i64, i64, i64) = on_pool!(self, p => sqlx::query_as(
+        let sql = format!(
             "SELECT (SELECT COUNT(*) FROM accounts),
                     (SELECT COUNT(*) FROM templates),
                     (SELECT COUNT(*) FROM templates WHERE active = TRUE),
-                    (SELECT COUNT(*) FROM deliveries WHERE state IN ('pending', 'sending'))"
-        ).fetch_one(p).await)?;
+                    (SELECT COUNT(*) FROM deliveries WHERE state IN {})",
+            DeliveryState::sql_list(DeliveryState::OPEN)
+        );
+        let (a, t, at, p): (i64, i64, i64, i64) =
+            on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(p).await)?;
         let n = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(Counts {
             accounts: n(a),

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::deliveries::Unclaim;
-use super::states::{Misfire, ScheduleKind};
+use super::states::{DeliveryState, Misfire, ScheduleKind};
 use super::tx::{Tx, on_tx};
 use super::{Store, StoreError, on_pool};
 
@@ -356,11 +356,15 @@ impl Tx {
     /// Returns how many deliveries were cancelled.
     pub async fn template_delete(&mut self, id: i64, now_ms: i64) -> Result<u64, StoreError> {
         let (cancelled, n) = on_tx!(self, c => {
-            let cancelled = sqlx::query(
-                "UPDATE deliveries SET state = 'cancelled', updated_at = $2,
+            let cancel = format!(
+                "UPDATE deliveries SET state = {}, updated_at = $2,
                         last_error = 'cancelled: the template was deleted before this was sent'
-                 WHERE template_id = $1 AND state = 'pending'"
-            ).bind(id).bind(now_ms).execute(&mut *c).await?.rows_affected();
+                 WHERE template_id = $1 AND state = {}",
+                DeliveryState::Cancelled.sql(),
+                DeliveryState::Pending.sql()
+            );
+            let cancelled = sqlx::query(sqlx::AssertSqlSafe(cancel))
+                .bind(id).bind(now_ms).execute(&mut *c).await?.rows_affected();
             sqlx::query("DELETE FROM template_targets WHERE template_id = $1")
                 .bind(id).execute(&mut *c).await?;
             let n = sqlx::query("DELETE FROM templates WHERE id = $1")

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::archive::Backup;
 use super::{BackupError, data_path};
 use crate::store::accounts::{normalize_phone, valid_account_name};
-use crate::store::states::{AccountState, Misfire, ScheduleKind};
+use crate::store::states::{AccountState, DeliveryState, Misfire, ScheduleKind};
 use crate::telegram::target::parse_target;
 use crate::templates::ScheduleSpec;
 use crate::templates::spec::{parse_mode, validate_name, validate_text, validate_tz};
@@ -21,14 +21,13 @@ use crate::templates::spec::{parse_mode, validate_name, validate_text, validate_
 type Row = Map<String, Value>;
 
 /// Checks every row of `backup`; `max_chats` is `templates.max_chats`.
-/// (Delivery states are checked by the database's own constraints once
-/// they are typed; the scheduler owns them.)
 pub fn check(backup: &Backup, max_chats: u32) -> Result<(), BackupError> {
     for (table, rows) in &backup.tables {
         let rule: fn(&Row) -> Result<(), String> = match table.as_str() {
             "accounts" => account,
             "targets" => target,
             "templates" => template,
+            "deliveries" => delivery,
             _ => continue,
         };
         for (i, row) in rows.iter().enumerate() {
@@ -98,6 +97,15 @@ fn template(row: &Row) -> Result<(), String> {
     text(row, "misfire")
         .parse::<Misfire>()
         .map_err(named("misfire"))?;
+    Ok(())
+}
+
+/// A delivery's state is one the daemon reads back (a typed column: any
+/// other text would fail every read of the delivery log).
+fn delivery(row: &Row) -> Result<(), String> {
+    text(row, "state")
+        .parse::<DeliveryState>()
+        .map_err(named("state"))?;
     Ok(())
 }
 
@@ -206,6 +214,12 @@ mod tests {
         let mut bad = account;
         bad["name"] = json!("Sales");
         assert!(refusal("accounts", bad).contains("row 1: name: "));
+        assert!(check(&backup("deliveries", json!({"state": "missed"})), 1000).is_ok());
+        let err = refusal("deliveries", json!({"state": "delivered"}));
+        assert!(
+            err.starts_with("data/deliveries.jsonl row 1: state: "),
+            "{err}"
+        );
         let err = refusal("targets", json!({"spec": "@foo__bar"}));
         assert!(err.starts_with("data/targets.jsonl row 1: spec: "), "{err}");
         let err = refusal("targets", json!({"spec": "@Ops_Channel"}));

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use self::rules::Level;
 use crate::context::Context;
 use crate::maintenance::{backup, db};
-use crate::store::states::AccountState;
+use crate::store::states::{AccountState, DeliveryState};
 use crate::store::{StoreError, on_pool, sqlite_path};
 
 /// One line of the checklist.
@@ -143,11 +143,15 @@ fn disk(name: &str, dir: &Path) -> Check {
 /// Failed and missed deliveries in the last 24 hours.
 async fn deliveries(ctx: &Context, now_ms: i64) -> Result<Check, StoreError> {
     let since = now_ms - 24 * 3600 * 1000;
-    let (failed, missed): (i64, i64) = on_pool!(ctx.store, p => sqlx::query_as(
-        "SELECT COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN state = 'missed' THEN 1 ELSE 0 END), 0)
-         FROM deliveries WHERE updated_at >= $1"
-    ).bind(since).fetch_one(p).await)?;
+    let sql = format!(
+        "SELECT COALESCE(SUM(CASE WHEN state = {} THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN state = {} THEN 1 ELSE 0 END), 0)
+         FROM deliveries WHERE updated_at >= $1",
+        DeliveryState::Failed.sql(),
+        DeliveryState::Missed.sql()
+    );
+    let (failed, missed): (i64, i64) = on_pool!(ctx.store, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(since).fetch_one(p).await)?;
     let name = "deliveries (24 h)";
     Ok(if failed + missed == 0 {
         check(name, Level::Ok, "no failed or missed deliveries")
@@ -156,7 +160,8 @@ async fn deliveries(ctx: &Context, now_ms: i64) -> Result<Check, StoreError> {
             name,
             Level::Warn,
             format!(
-                "{failed} failed, {missed} missed: microbotctl deliveries list --state failed --since 24h"
+                "{failed} failed, {missed} missed: microbotctl deliveries list --state {} --since 24h",
+                DeliveryState::Failed
             ),
         )
     })

@@ -4,10 +4,12 @@
 //! dispatcher that tests can stop.
 
 mod ahead;
+mod backlog;
 mod downtime;
 mod lease_loss;
 mod limits;
 mod recovery;
+mod removed;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -32,19 +34,20 @@ pub struct Running {
     handle: Option<JoinHandle<Result<(), super::DispatchError>>>,
 }
 
-fn config(rate: u32) -> Config {
+fn config(rate: u32, extra: &[(&str, &str)]) -> Config {
     let dir = std::env::temp_dir();
     let env = Environment {
         xdg_config_home: Some(dir.join("microbot-no-config")),
         ..Environment::user_in(&dir)
     };
-    let vars = vec![
+    let mut vars = vec![
         ("MICROBOT_TELEGRAM_MODE".to_string(), "dry-run".to_string()),
         (
             "MICROBOT_TELEGRAM_RATE_LIMIT_PER_MINUTE".to_string(),
             rate.to_string(),
         ),
     ];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Config::load_from(None, &env, &vars).expect("test config")
 }
 
@@ -56,7 +59,18 @@ impl Running {
         rate: u32,
         now: DateTime<Utc>,
     ) -> Running {
-        Self::start_as(store, fake, rate, now, false)
+        Running::start_as(store, fake, rate, now, &[], false)
+    }
+
+    /// [`Running::start`] with more configuration (`MICROBOT_…` variables).
+    pub fn start_with(
+        store: &Store,
+        fake: Arc<FakeMessenger>,
+        rate: u32,
+        now: DateTime<Utc>,
+        vars: &[(&str, &str)],
+    ) -> Running {
+        Running::start_as(store, fake, rate, now, vars, false)
     }
 
     /// Like [`Running::start`], with a cluster lease handle that holds
@@ -67,7 +81,7 @@ impl Running {
         rate: u32,
         now: DateTime<Utc>,
     ) -> Running {
-        Self::start_as(store, fake, rate, now, true)
+        Running::start_as(store, fake, rate, now, &[], true)
     }
 
     fn start_as(
@@ -75,6 +89,7 @@ impl Running {
         fake: Arc<FakeMessenger>,
         rate: u32,
         now: DateTime<Utc>,
+        vars: &[(&str, &str)],
         clustered: bool,
     ) -> Running {
         let (events, changes) = Events::channel();
@@ -84,7 +99,7 @@ impl Running {
             crate::cluster::Leases::single_node("test-node".into())
         };
         let clock = Arc::new(OffsetClock::starting_at(now));
-        let config = config(rate);
+        let config = config(rate, vars);
         let live = Arc::new(crate::live::LiveSettings::from_config(&config));
         let ctx = Context {
             leases,

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
 use crate::store::deliveries::{RowOutcome, SendState, Unclaim};
+use crate::store::states::{AccountState, Misfire};
 use crate::store::{StoreError, to_ms};
 use crate::telegram::{AccountKey, OutgoingText, ParseMode, PeerKind, ResolvedPeer, TelegramError};
 
@@ -91,6 +92,15 @@ pub struct Worker {
     holding: bool,
     /// Templates whose rows must be re-read before anything else.
     stale: HashSet<i64>,
+    /// Misfire policies read for [`Worker::catch_up`]; forgotten when the
+    /// template's rows are read again (an edit may change the policy).
+    misfire: HashMap<i64, Misfire>,
+    /// Rows the dispatcher of this process claimed and handed over that
+    /// were never handed to Telegram: the only ones a backlog may record
+    /// `missed` unsent. A row read back from the database may have been in
+    /// flight when an earlier process died, so it is re-sent with its
+    /// `random_id` instead (Telegram de-duplicates it).
+    fresh: HashSet<i64>,
     reload: bool,
 }
 
@@ -124,6 +134,8 @@ impl Worker {
             holding: false,
             more_in_db: false,
             stale: HashSet::new(),
+            misfire: HashMap::new(),
+            fresh: HashSet::new(),
             reload: true,
         }
     }
@@ -167,6 +179,9 @@ impl Worker {
         match m {
             WorkerMsg::Rows(rows) => {
                 for r in rows {
+                    if r.attempts == 0 {
+                        self.fresh.insert(r.id);
+                    }
                     self.queue.put(r);
                 }
             }
@@ -217,8 +232,12 @@ impl Worker {
             self.put_read(rows, seen);
             self.reload = false;
             self.stale.clear();
+            self.misfire.clear();
+            let queue = &self.queue;
+            self.fresh.retain(|id| queue.contains(*id));
         }
         for template in std::mem::take(&mut self.stale) {
+            self.misfire.remove(&template);
             let seen = revisions.counter();
             let rows = self
                 .ctx
@@ -227,6 +246,9 @@ impl Worker {
                 .await?;
             self.queue.remove_template(template);
             self.put_read(rows, seen);
+            // Rows withdrawn meanwhile (an edit cancels rows claimed ahead).
+            let queue = &self.queue;
+            self.fresh.retain(|id| queue.contains(*id));
         }
         Ok(true)
     }
@@ -250,7 +272,7 @@ impl Worker {
         let Some((_, acct)) = self.account.clone() else {
             return Ok(Turn::Gone);
         };
-        if acct.state != "active" || !acct.scheduler_enabled {
+        if acct.state != AccountState::Active || !acct.scheduler_enabled {
             return Ok(Turn::Wait(IDLE));
         }
         // Several nodes: only the lease holder sends. A lease gained later
@@ -283,6 +305,9 @@ impl Worker {
         let now_ms = self.now_ms();
         if next > now_ms {
             return Ok(Turn::Wait(self.clock_wait(next - now_ms)));
+        }
+        if self.catch_up(now_ms).await? {
+            return Ok(Turn::Again);
         }
         let rate = self.ctx.rate_limit_per_minute();
         let inst = Instant::now();
@@ -359,6 +384,7 @@ impl Worker {
                 self.queue.put(r);
                 continue;
             };
+            self.fresh.remove(&id);
             let rate = ctx.rate_limit_per_minute();
             self.bucket.try_take(Instant::now(), rate);
             self.spacing.record(r.target.target_id, Instant::now());
@@ -447,6 +473,72 @@ impl Worker {
         Ok(())
     }
 
+    /// A backlog older than `scheduler.misfire_grace` follows its template's
+    /// misfire policy ([`super::backlog`]): under `skip` and `once` the rows
+    /// a newer due row supersedes become `missed`. True when any did.
+    async fn catch_up(&mut self, now_ms: i64) -> Result<bool, StoreError> {
+        let grace = self.ctx.config.scheduler.misfire_grace.as_millis() as i64;
+        // Cheap common case: the earliest due row is within the grace.
+        if self
+            .queue
+            .ready(now_ms)
+            .next()
+            .is_none_or(|q| q.slot >= now_ms - grace)
+        {
+            return Ok(false);
+        }
+        let mut rows = super::backlog::superseded(self.queue.ready(now_ms), now_ms, grace);
+        rows.retain(|(id, _, _)| self.fresh.contains(id));
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let mut unknown: Vec<i64> = rows
+            .iter()
+            .map(|(_, t, _)| *t)
+            .filter(|t| !self.misfire.contains_key(t))
+            .collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        if !unknown.is_empty() {
+            let read = self.ctx.store.templates_misfire(&unknown).await?;
+            self.misfire.extend(read);
+        }
+        let mut outcomes = Vec::new();
+        for (id, template, slot) in rows {
+            // A deleted template's rows are cancelled when their turn comes.
+            let Some(policy) = self
+                .misfire
+                .get(&template)
+                .copied()
+                .filter(|p| *p != Misfire::All)
+            else {
+                continue;
+            };
+            if !self.fresh.remove(&id) || self.queue.remove(id).is_none() {
+                continue;
+            }
+            self.settled.insert(id, now_ms);
+            let behind = (now_ms - slot) / 1000;
+            outcomes.push(RowOutcome::Missed {
+                id,
+                reason: format!(
+                    "missed: {behind}s behind its schedule, beyond scheduler.misfire_grace; \
+                     a newer slot was sent instead (misfire {policy})"
+                ),
+            });
+        }
+        if outcomes.is_empty() {
+            return Ok(false);
+        }
+        tracing::warn!(
+            account_id = self.account_id,
+            rows = outcomes.len(),
+            "templates fell behind by more than misfire_grace: older slots recorded missed, the newest sent"
+        );
+        self.outcomes.record(self.epoch, outcomes);
+        Ok(true)
+    }
+
     /// A retry outcome (or the final failure); a retried row stays queued.
     fn retry(&mut self, mut r: Queued, error: String) -> RowOutcome {
         let attempts = r.attempts;
@@ -490,7 +582,7 @@ impl Worker {
                 }
             }
             Verdict::AccountStop { state, error } => {
-                tracing::error!(account = %key.name, state, %error, "account stops sending until an operator acts");
+                tracing::error!(account = %key.name, %state, %error, "account stops sending until an operator acts");
                 let mut tx = self.ctx.store.begin().await?;
                 let node = self.ctx.leases.fence_node();
                 if !tx

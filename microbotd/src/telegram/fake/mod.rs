@@ -70,6 +70,8 @@ pub struct FakeMessenger {
     /// A watch rather than `Notify`: a waiter that subscribes after the
     /// event still sees the count, so there is no lost-wakeup race.
     progress: watch::Sender<Progress>,
+    /// How many times `shutdown` was called.
+    shutdowns: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for FakeMessenger {
@@ -83,7 +85,14 @@ impl FakeMessenger {
         FakeMessenger {
             inner: Mutex::new(Inner::default()),
             progress: watch::Sender::new(Progress::default()),
+            shutdowns: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// How many times `shutdown` reached this messenger (through whatever
+    /// wraps it).
+    pub fn shutdowns(&self) -> usize {
+        self.shutdowns.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn inner(&self) -> MutexGuard<'_, Inner> {
@@ -300,6 +309,11 @@ impl Drop for InFlight<'_> {
 
 #[async_trait]
 impl Messenger for FakeMessenger {
+    async fn shutdown(&self) {
+        self.shutdowns
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
     async fn request_code(
         &self,
         account: &AccountKey,

@@ -160,8 +160,11 @@ async fn invite_links_fail_before_any_network() {
 
 #[tokio::test(start_paused = true)]
 async fn resolve_is_bounded() {
+    // Paused time: the clock below is tokio's, advanced only by the timer.
+    let started = tokio::time::Instant::now();
     let r: Result<(), _> =
         bounded("resolving a chat", RESOLVE_TIMEOUT, std::future::pending()).await;
+    assert_eq!(started.elapsed(), RESOLVE_TIMEOUT, "given up at the limit");
     assert_eq!(
         r,
         Err(TelegramError::Transient(

@@ -3,7 +3,7 @@
 //! logout, resume, chats and remove on the same in-process context.
 
 use super::*;
-use crate::control::account_manage;
+use crate::control::accounts::manage as account_manage;
 use crate::control::caller::Role;
 use crate::store::states::AccountState;
 use crate::telegram::fake::{FakeMessenger, LoginScript};

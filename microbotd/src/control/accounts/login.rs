@@ -17,10 +17,10 @@ use crate::store::accounts::AccountRow;
 use crate::store::to_ms;
 use crate::telegram::{AccountKey, LoginStart, Secret, SignIn, TelegramError, UserInfo};
 
-use super::accounts::account_to_proto;
-use super::caller::Caller;
-use super::error::ApiError;
 use super::login_limit::LoginLimiter;
+use super::wire::account_to_proto;
+use crate::control::caller::Caller;
+use crate::control::error::ApiError;
 
 /// The account row by operator name.
 pub async fn find_account(ctx: &Context, name: &str) -> Result<AccountRow, ApiError> {
@@ -287,5 +287,5 @@ fn step(row: &AccountRow, password_hint: Option<String>, now: i64) -> v1::LoginS
 }
 
 #[cfg(test)]
-#[path = "account_login_tests.rs"]
+#[path = "login_tests.rs"]
 mod tests;

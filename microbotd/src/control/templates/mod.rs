@@ -1,5 +1,6 @@
 //! The `Templates` service: create, list, show, edit, enable/disable and
-//! delete templates (apply and export live in [`super::template_apply`]).
+//! delete templates (apply and export live in [`apply`], which uses the
+//! row helpers here: `row_spec`, `schedule_state`, `data_of`).
 //!
 //! Operators and admins may call everything here; every mutating call is
 //! audited and tells the dispatcher ([`Change::Template`]). Validation is
@@ -19,8 +20,8 @@ use crate::store::templates::{TemplateData, TemplateRow};
 use crate::store::{from_ms, to_ms};
 use crate::templates::spec::{self, FieldError, ScheduleSpec, TemplateInput, TemplateSpec};
 
-use super::audit::{audited, caller_of};
-use super::error::ApiError;
+use crate::control::audit::{audited, caller_of};
+use crate::control::error::ApiError;
 
 /// How many fire instants `template show` lists.
 const SHOW_FIRES: usize = 5;
@@ -158,6 +159,8 @@ fn to_proto(row: &TemplateRow, fires: usize, now: DateTime<Utc>) -> v1::Template
         created_at: Some(timestamp_ms(row.created_at)),
         updated_at: Some(timestamp_ms(row.updated_at)),
         next_fires: next_fires(row, fires, now),
+        kind: v1::ScheduleKind::from(row.schedule_kind).into(),
+        misfire_policy: v1::MisfirePolicy::from(row.misfire).into(),
     }
 }
 
@@ -408,7 +411,7 @@ impl Templates for TemplatesService {
         } else {
             "template.apply"
         };
-        let call = super::template_apply::apply(&self.ctx, r);
+        let call = apply::apply(&self.ctx, r);
         audited(&self.ctx, &caller, method, None, async {
             call.await.map(Response::new)
         })
@@ -419,11 +422,11 @@ impl Templates for TemplatesService {
         &self,
         _req: Request<v1::ExportTemplatesRequest>,
     ) -> Result<Response<v1::ExportTemplatesResponse>, Status> {
-        Ok(Response::new(
-            super::template_apply::export(&self.ctx).await?,
-        ))
+        Ok(Response::new(apply::export(&self.ctx).await?))
     }
 }
+
+pub mod apply;
 
 #[cfg(test)]
 mod tests;

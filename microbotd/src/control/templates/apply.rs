@@ -16,8 +16,8 @@ use crate::store::to_ms;
 use crate::templates::file::{self, FileError};
 use crate::templates::plan::{Change, plan};
 
-use super::error::ApiError;
-use super::templates::{data_of, row_spec, schedule_state};
+use super::{data_of, row_spec, schedule_state};
+use crate::control::error::ApiError;
 
 /// Plans (and unless `dry_run`, performs) the file's changes.
 pub async fn apply(

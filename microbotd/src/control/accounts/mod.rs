@@ -1,22 +1,27 @@
 //! The `Accounts` service: adding, listing, logging in and out, resuming
-//! and removing Telegram accounts. The login flow is in [`super::account_login`],
-//! the rest in [`super::account_manage`]; this file checks rights and audits.
+//! and removing Telegram accounts. The login flow is in [`login`] (with
+//! its attempt limit, [`login_limit`]), the rest in [`manage`], the wire
+//! form of an account in [`wire`]; this file checks rights and audits.
+//! Nothing in those modules uses this one.
 
-use crate::store::states::AccountState;
+pub mod login;
+pub mod login_limit;
+pub mod manage;
+pub mod wire;
+
 use std::sync::Arc;
 
-use microbot_proto::convert::timestamp_ms;
 use microbot_proto::v1::{self, accounts_server::Accounts};
 use tonic::{Request, Response, Status};
 
 use crate::context::Context;
-use crate::store::accounts::{AccountRow, mask_phone, normalize_phone, valid_account_name};
+use crate::store::accounts::{mask_phone, normalize_phone, valid_account_name};
 use crate::telegram::Secret;
 
 use super::audit::{audited, caller_of, require_admin};
 use super::error::ApiError;
-use super::login_limit::LoginLimiter;
-use super::{account_login, account_manage};
+use login_limit::LoginLimiter;
+use wire::account_to_proto;
 
 pub struct AccountsService {
     ctx: Context,
@@ -35,45 +40,6 @@ impl AccountsService {
 
 fn target(name: &str) -> Option<String> {
     Some(format!("account {name}"))
-}
-
-/// What an account whose session is sealed under a key this daemon lacks
-/// needs, in one line.
-pub fn sealed_hint(key_id: &str) -> String {
-    format!(
-        "session sealed under key {key_id}, which this daemon does not have: give it that key \
-         (systemd credential session_key or telegram.session_key_file) and restart"
-    )
-}
-
-/// The wire form of an account; the state shows a live flood wait.
-pub fn account_to_proto(a: &AccountRow, now_ms: i64) -> v1::Account {
-    let flood = a.flood_wait_until.filter(|until| *until > now_ms);
-    // `flood_wait` is shown, never stored: an active account waiting.
-    // `sealed` is shown, never stored either: the session is under a key
-    // this daemon lacks, so it neither sends nor overwrites it.
-    let state = if a.sealed_key_id.is_some() {
-        "sealed".to_string()
-    } else if flood.is_some() && a.state == AccountState::Active {
-        "flood_wait".to_string()
-    } else {
-        a.state.as_str().to_owned()
-    };
-    let last_error = match &a.sealed_key_id {
-        Some(id) => sealed_hint(id),
-        None => a.last_error.clone().unwrap_or_default(),
-    };
-    v1::Account {
-        id: a.id,
-        name: a.name.clone(),
-        phone_masked: mask_phone(&a.phone),
-        state,
-        telegram_user: a.tg_display.clone().unwrap_or_default(),
-        flood_wait_until: flood.map(timestamp_ms),
-        last_error,
-        scheduler_enabled: a.scheduler_enabled,
-        created_at: Some(timestamp_ms(a.created_at)),
-    }
 }
 
 #[tonic::async_trait]
@@ -133,7 +99,7 @@ impl Accounts for AccountsService {
         let name = req.into_inner().name;
         let (ctx, limiter) = (&self.ctx, &*self.limiter);
         audited(ctx, &caller, "account.start_login", target(&name), async {
-            account_login::start_login(ctx, limiter, &caller, &name)
+            login::start_login(ctx, limiter, &caller, &name)
                 .await
                 .map(Response::new)
         })
@@ -155,7 +121,7 @@ impl Accounts for AccountsService {
             "account.submit_code",
             target(&r.name),
             async {
-                account_login::submit_code(ctx, limiter, &caller, &r.name, &code)
+                login::submit_code(ctx, limiter, &caller, &r.name, &code)
                     .await
                     .map(Response::new)
             },
@@ -184,7 +150,7 @@ impl Accounts for AccountsService {
             "account.submit_password",
             target(&r.name),
             async {
-                account_login::submit_password(ctx, limiter, &caller, &r.name, &password)
+                login::submit_password(ctx, limiter, &caller, &r.name, &password)
                     .await
                     .map(Response::new)
             },
@@ -201,7 +167,7 @@ impl Accounts for AccountsService {
         let name = req.into_inner().name;
         let ctx = &self.ctx;
         audited(ctx, &caller, "account.logout", target(&name), async {
-            account_manage::logout(ctx, &name).await.map(Response::new)
+            manage::logout(ctx, &name).await.map(Response::new)
         })
         .await
     }
@@ -215,7 +181,7 @@ impl Accounts for AccountsService {
         let name = req.into_inner().name;
         let ctx = &self.ctx;
         audited(ctx, &caller, "account.resume", target(&name), async {
-            account_manage::resume(ctx, &name).await.map(Response::new)
+            manage::resume(ctx, &name).await.map(Response::new)
         })
         .await
     }
@@ -226,7 +192,7 @@ impl Accounts for AccountsService {
     ) -> Result<Response<v1::ListChatsResponse>, Status> {
         let r = req.into_inner();
         Ok(Response::new(
-            account_manage::chats(&self.ctx, &r.name, &r.search).await?,
+            manage::chats(&self.ctx, &r.name, &r.search).await?,
         ))
     }
 
@@ -244,7 +210,7 @@ impl Accounts for AccountsService {
             format!("account {}", r.name)
         };
         audited(ctx, &caller, "account.remove", Some(what), async {
-            account_manage::remove(ctx, &r.name, r.force)
+            manage::remove(ctx, &r.name, r.force)
                 .await
                 .map(Response::new)
         })

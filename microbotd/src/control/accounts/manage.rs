@@ -11,9 +11,9 @@ use crate::store::accounts::AccountRow;
 use crate::store::to_ms;
 use crate::telegram::AccountKey;
 
-use super::account_login::{account_key, find_account, telegram_error};
-use super::accounts::account_to_proto;
-use super::error::ApiError;
+use super::login::{account_key, find_account, telegram_error};
+use super::wire::account_to_proto;
+use crate::control::error::ApiError;
 
 /// States in which the account holds a Telegram session.
 fn logged_in(row: &AccountRow) -> bool {
