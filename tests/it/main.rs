@@ -21,6 +21,7 @@ mod remote;
 mod restore_values;
 mod retention;
 mod scheduler;
+mod send_options;
 mod startup_errors;
 mod stats;
 mod stock_clients;

@@ -102,6 +102,29 @@ pub struct CreateArgs {
     /// Create it disabled.
     #[arg(long)]
     inactive: bool,
+    #[command(flatten)]
+    options: OptionFlags,
+}
+
+/// Send options of `template create`.
+#[derive(Args, Debug)]
+pub struct OptionFlags {
+    /// Send without a notification sound.
+    #[arg(long)]
+    silent: bool,
+    /// Send without a link preview.
+    #[arg(long)]
+    no_preview: bool,
+    /// Pin each sent message in its chat (silently unless --pin-notify).
+    #[arg(long)]
+    pin: bool,
+    /// Pinning notifies the chat's members.
+    #[arg(long, requires = "pin")]
+    pin_notify: bool,
+    /// Delete the message this template last sent to a chat once the new
+    /// one is sent (a failed delete is noted on the delivery).
+    #[arg(long)]
+    replace_previous: bool,
 }
 
 #[derive(Args, Debug)]
@@ -130,6 +153,22 @@ pub struct EditArgs {
     parse_mode: Option<String>,
     #[arg(long, value_parser = ["skip", "once", "all"])]
     misfire: Option<String>,
+    /// Send without a notification sound (--silent=false: with one).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    silent: Option<bool>,
+    /// Send without a link preview (--no-preview=false: with one).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    no_preview: Option<bool>,
+    /// Pin each sent message (--pin=false: stop pinning, and notifying).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pin: Option<bool>,
+    /// Pinning notifies the chat's members (needs pin).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pin_notify: Option<bool>,
+    /// Delete the previous message of this template in each chat once the
+    /// new one is sent (--replace-previous=false: keep it).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    replace_previous: Option<bool>,
 }
 
 const LIST_COLUMNS: [&str; 10] = [
@@ -173,6 +212,7 @@ fn show(format: Format, t: &v1::Template) {
         ("chats", json!(t.chats)),
         ("parse_mode", json!(t.parse_mode)),
         ("misfire", json!(t.misfire)),
+        ("options", json!(options_of(t))),
         ("next_slot", json!(rfc3339(t.next_slot.as_ref()))),
         ("created_at", json!(rfc3339(t.created_at.as_ref()))),
         ("updated_at", json!(rfc3339(t.updated_at.as_ref()))),
@@ -192,6 +232,20 @@ fn show(format: Format, t: &v1::Template) {
             println!("  {f}");
         }
     }
+}
+
+/// The send options set, by their flag names (`silent`, `pin`, …).
+fn options_of(t: &v1::Template) -> Vec<&'static str> {
+    [
+        (t.silent, "silent"),
+        (t.no_preview, "no-preview"),
+        (t.pin, "pin"),
+        (t.pin_notify, "pin-notify"),
+        (t.replace_previous, "replace-previous"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect()
 }
 
 fn text_of(text: Option<String>, file: Option<PathBuf>) -> Result<Option<String>, Failure> {
@@ -218,6 +272,11 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
                 parse_mode: a.parse_mode,
                 misfire: a.misfire,
                 inactive: a.inactive,
+                silent: a.options.silent,
+                no_preview: a.options.no_preview,
+                pin: a.options.pin,
+                pin_notify: a.options.pin_notify,
+                replace_previous: a.options.replace_previous,
             };
             let t = client
                 .create_template(req)
@@ -260,6 +319,11 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
                 misfire: a.misfire,
                 set_chats: !a.chats.is_empty(),
                 chats: a.chats,
+                silent: a.silent,
+                no_preview: a.no_preview,
+                pin: a.pin,
+                pin_notify: a.pin_notify,
+                replace_previous: a.replace_previous,
             };
             let t = client
                 .edit_template(req)

@@ -17,6 +17,7 @@ use crate::events::Change;
 use crate::schedule::parse_tz;
 use crate::store::templates::{TemplateData, TemplateRow};
 use crate::store::{from_ms, to_ms};
+use crate::templates::SendOptions;
 use crate::templates::spec::{self, FieldError, ScheduleSpec, TemplateInput, TemplateSpec};
 
 use super::audit::{audited, caller_of};
@@ -58,6 +59,7 @@ pub fn row_spec(row: &TemplateRow) -> Result<TemplateSpec, ApiError> {
         parse_mode: spec::parse_mode(Some(&row.parse_mode)).map_err(|_| corrupt("parse mode"))?,
         misfire: row.misfire,
         active: row.active,
+        options: SendOptions::from_db(&row.send_options).map_err(|_| corrupt("send options"))?,
     })
 }
 
@@ -108,6 +110,21 @@ pub fn data_of(spec: &TemplateSpec, anchor_at: i64, next_slot: Option<i64>) -> T
         misfire: spec.misfire,
         next_slot,
         chats: spec.chats.clone(),
+        send_options: spec.options.to_db(),
+    }
+}
+
+/// The stored options with the edit's set fields applied; turning pin
+/// off turns its notify flag off too (unless the edit sets it itself, which
+/// validation then refuses).
+fn edited_options(cur: SendOptions, r: &v1::EditTemplateRequest) -> SendOptions {
+    let pin = r.pin.unwrap_or(cur.pin);
+    SendOptions {
+        silent: r.silent.unwrap_or(cur.silent),
+        no_preview: r.no_preview.unwrap_or(cur.no_preview),
+        pin,
+        pin_notify: r.pin_notify.unwrap_or(cur.pin_notify && pin),
+        replace_previous: r.replace_previous.unwrap_or(cur.replace_previous),
     }
 }
 
@@ -141,6 +158,9 @@ pub fn rfc3339_in(t: DateTime<Utc>, tz: Tz) -> String {
 }
 
 fn to_proto(row: &TemplateRow, fires: usize, now: DateTime<Utc>) -> v1::Template {
+    // A stored value the rules refuse shows as no options (show must work
+    // on a damaged row; export refuses it through row_spec).
+    let options = SendOptions::from_db(&row.send_options).unwrap_or_default();
     v1::Template {
         id: row.id,
         account: row.account.clone(),
@@ -158,6 +178,11 @@ fn to_proto(row: &TemplateRow, fires: usize, now: DateTime<Utc>) -> v1::Template
         created_at: Some(timestamp_ms(row.created_at)),
         updated_at: Some(timestamp_ms(row.updated_at)),
         next_fires: next_fires(row, fires, now),
+        silent: options.silent,
+        no_preview: options.no_preview,
+        pin: options.pin,
+        pin_notify: options.pin_notify,
+        replace_previous: options.replace_previous,
     }
 }
 
@@ -183,6 +208,13 @@ impl TemplatesService {
             parse_mode: Some(r.parse_mode),
             misfire: Some(r.misfire),
             active: !r.inactive,
+            options: SendOptions {
+                silent: r.silent,
+                no_preview: r.no_preview,
+                pin: r.pin,
+                pin_notify: r.pin_notify,
+                replace_previous: r.replace_previous,
+            },
         };
         spec::check_chat_count(input.chats.len(), ctx.config.templates.max_chats)
             .map_err(field_error)?;
@@ -210,7 +242,12 @@ impl TemplatesService {
             && r.text.is_none()
             && r.parse_mode.is_none()
             && r.misfire.is_none()
-            && !r.set_chats;
+            && !r.set_chats
+            && r.silent.is_none()
+            && r.no_preview.is_none()
+            && r.pin.is_none()
+            && r.pin_notify.is_none()
+            && r.replace_previous.is_none();
         if nothing {
             return Err(ApiError::invalid(
                 "edit",
@@ -223,6 +260,7 @@ impl TemplatesService {
         let row = tx.template_get(r.id).await?;
         let cur = row_spec(&row)?;
         let schedule_given = r.cron.is_some() || r.every.is_some();
+        let options = edited_options(cur.options, &r);
         let (cur_cron, cur_every) = match cur.schedule.kind {
             ScheduleKind::Every => (None, Some(cur.schedule.expr.clone())),
             ScheduleKind::Cron => (Some(cur.schedule.expr.clone()), None),
@@ -242,6 +280,7 @@ impl TemplatesService {
             parse_mode: Some(r.parse_mode.unwrap_or_else(|| cur.parse_mode.to_owned())),
             misfire: Some(r.misfire.unwrap_or_else(|| cur.misfire.as_str().to_owned())),
             active: cur.active,
+            options,
         };
         spec::check_chat_count(input.chats.len(), ctx.config.templates.max_chats)
             .map_err(field_error)?;

@@ -28,6 +28,7 @@ use crate::store::dispatch::{
     Claim, Claimed, FireTemplate, NewDelivery, TargetInfo, fresh_random_id,
 };
 use crate::store::{StoreError, from_ms, to_ms};
+use crate::templates::SendOptions;
 
 use super::misfire::{Plan, Policy, plan_ahead};
 use super::queue::Queued;
@@ -362,7 +363,7 @@ impl Dispatcher {
     /// Gives each account's worker its freshly committed rows.
     fn hand_over(&mut self, claimed: Vec<Claimed>, fired: &HashMap<i64, Fired>, seen: u64) {
         let mut per_account: HashMap<i64, Vec<Queued>> = HashMap::new();
-        let mut texts: HashMap<i64, (Arc<str>, Arc<str>)> = HashMap::new();
+        let mut texts: HashMap<i64, (Arc<str>, Arc<str>, SendOptions)> = HashMap::new();
         for c in claimed.into_iter().filter(|c| c.state == "pending") {
             let Some((t, targets)) = fired.get(&c.template_id) else {
                 continue;
@@ -370,9 +371,15 @@ impl Dispatcher {
             let Some(target) = targets.get(&c.target_id) else {
                 continue;
             };
-            let (text, parse_mode) = texts
+            let (text, parse_mode, options) = texts
                 .entry(t.id)
-                .or_insert_with(|| (Arc::from(t.text.as_str()), Arc::from(t.parse_mode.as_str())))
+                .or_insert_with(|| {
+                    (
+                        Arc::from(t.text.as_str()),
+                        Arc::from(t.parse_mode.as_str()),
+                        SendOptions::stored_or_none(Some(&t.send_options)),
+                    )
+                })
                 .clone();
             per_account.entry(t.account_id).or_default().push(Queued {
                 id: c.id,
@@ -383,6 +390,7 @@ impl Dispatcher {
                 not_before: None,
                 text: Some(text),
                 parse_mode: Some(parse_mode),
+                options,
                 target: target.clone(),
                 seen,
             });

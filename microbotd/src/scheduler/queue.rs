@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::store::deliveries::OutboxRow;
 use crate::store::dispatch::TargetInfo;
+use crate::templates::SendOptions;
 
 /// A delivery waiting in memory for its instant.
 #[derive(Debug, Clone)]
@@ -29,6 +30,7 @@ pub struct Queued {
     /// `None` when the template was deleted after the claim.
     pub text: Option<Arc<str>>,
     pub parse_mode: Option<Arc<str>>,
+    pub options: SendOptions,
     pub target: Arc<TargetInfo>,
     /// The revision counter read before the template was read.
     pub seen: u64,
@@ -51,6 +53,7 @@ impl Queued {
             not_before: r.not_before,
             text: r.text.map(Arc::from),
             parse_mode: r.parse_mode.map(Arc::from),
+            options: SendOptions::stored_or_none(r.send_options.as_deref()),
             target: Arc::new(r.target),
             seen,
         }
@@ -135,6 +138,7 @@ mod tests {
             not_before,
             text: Some(Arc::from("t")),
             parse_mode: None,
+            options: SendOptions::default(),
             target: Arc::new(TargetInfo {
                 target_id: 1,
                 spec: "@c".into(),

@@ -26,6 +26,7 @@ pub struct OutboxRow {
     /// `None` when the template was deleted after the row was created.
     pub text: Option<String>,
     pub parse_mode: Option<String>,
+    pub send_options: Option<String>,
     #[sqlx(flatten)]
     pub target: super::dispatch::TargetInfo,
 }
@@ -49,6 +50,9 @@ pub enum RowOutcome {
         /// When the send call returned.
         at: i64,
         attempts: i64,
+        /// What went wrong after the send (a pin or the deletion of the
+        /// previous message failed): kept in `last_error`, the send stands.
+        note: Option<String>,
     },
     Failed {
         id: i64,
@@ -137,7 +141,7 @@ impl Store {
     ) -> Result<Vec<OutboxRow>, StoreError> {
         Ok(on_pool!(self, p => sqlx::query_as::<_, OutboxRow>(
             "SELECT d.id, d.template_id, d.slot, d.random_id, d.attempts, d.not_before,
-                    t.text, t.parse_mode, g.id AS target_id, g.spec, g.peer_id, g.peer_kind,
+                    t.text, t.parse_mode, t.send_options, g.id AS target_id, g.spec, g.peer_id, g.peer_kind,
                     g.access_hash, g.title, g.slowmode_until
              FROM deliveries d
              JOIN targets g ON g.id = d.target_id
@@ -176,7 +180,8 @@ impl Store {
                     message_id,
                     at,
                     attempts,
-                } => sent.push(id, *epoch, attempts, message_id, Some(at), None),
+                    note,
+                } => sent.push(id, *epoch, attempts, message_id, Some(at), note),
                 RowOutcome::Failed {
                     id,
                     error,
@@ -201,7 +206,7 @@ impl Store {
             (
                 sent,
                 "state = 'sent', message_id = v.n, sent_at = v.t, attempts = v.attempts,
-                    last_error = NULL, not_before = NULL",
+                    last_error = v.e, not_before = NULL",
                 "('pending', 'sending', 'cancelled')",
             ),
             (
@@ -232,6 +237,22 @@ impl Store {
         }
         tx.commit().await?;
         Ok(changed)
+    }
+
+    /// The newest message a template sent to a target in a slot before
+    /// `before_slot`: (slot, message id), for `--replace-previous`.
+    pub async fn previous_message(
+        &self,
+        template_id: i64,
+        target_id: i64,
+        before_slot: i64,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(
+            "SELECT slot, message_id FROM deliveries
+             WHERE template_id = $1 AND target_id = $2 AND slot < $3
+               AND state = 'sent' AND message_id > 0
+             ORDER BY slot DESC LIMIT 1"
+        ).bind(template_id).bind(target_id).bind(before_slot).fetch_optional(p).await)?)
     }
 
     /// Caches resolved peers on their targets, in one statement.

@@ -41,6 +41,8 @@ pub struct FireTemplate {
     pub dispatchable: bool,
     pub text: String,
     pub parse_mode: String,
+    /// Stored form of [`crate::templates::SendOptions`].
+    pub send_options: String,
 }
 
 /// A target as the send worker needs it: the chat and its cached peer.
@@ -139,7 +141,7 @@ impl Store {
             "SELECT t.id, t.account_id, t.schedule_kind, t.schedule_expr, t.timezone,
                     t.anchor_at, t.misfire, t.active, t.next_slot,
                     CASE WHEN {DISPATCHABLE} THEN TRUE ELSE FALSE END AS dispatchable,
-                    t.text, t.parse_mode
+                    t.text, t.parse_mode, t.send_options
              FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1"
         );
         Ok(
@@ -161,7 +163,7 @@ impl Store {
             "SELECT t.id, t.account_id, t.schedule_kind, t.schedule_expr, t.timezone,
                     t.anchor_at, t.misfire, t.active, t.next_slot,
                     CASE WHEN {DISPATCHABLE} THEN TRUE ELSE FALSE END AS dispatchable,
-                    t.text, t.parse_mode
+                    t.text, t.parse_mode, t.send_options
              FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id IN ({})",
             id_list(ids)
         );

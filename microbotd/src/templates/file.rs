@@ -11,17 +11,24 @@
 //! parse_mode = "plain"          # plain | markdown | html (default plain)
 //! misfire = "once"              # skip | once | all (default once)
 //! active = true                 # default true
+//! silent = true                 # send options, each default false:
+//! no_preview = true             #   no notification sound, no link preview,
+//! pin = true                    #   pin the message (pin_notify: notify),
+//! pin_notify = false            #   delete the previous one once sent
+//! replace_previous = true
 //! ```
 //!
 //! Unknown keys (top level or in an entry) and a second entry with the same
-//! (account, name) are errors. [`render`] writes every key explicitly, so
-//! export → apply changes nothing.
+//! (account, name) are errors. [`render`] writes every key explicitly
+//! (send options only when set: false is their default), so export → apply
+//! changes nothing.
 
 use std::collections::HashMap;
 
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use super::options::SendOptions;
 use super::spec::{TemplateInput, TemplateSpec, validate};
 use crate::store::states::ScheduleKind;
 
@@ -53,6 +60,20 @@ pub struct Entry {
     pub misfire: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub silent: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_preview: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pin: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pin_notify: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub replace_previous: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Entry {
@@ -68,6 +89,13 @@ impl Entry {
             parse_mode: self.parse_mode.clone(),
             misfire: self.misfire.clone(),
             active: self.active.unwrap_or(true),
+            options: SendOptions {
+                silent: self.silent,
+                no_preview: self.no_preview,
+                pin: self.pin,
+                pin_notify: self.pin_notify,
+                replace_previous: self.replace_previous,
+            },
         }
     }
 
@@ -88,6 +116,11 @@ impl Entry {
             parse_mode: Some(spec.parse_mode.to_owned()),
             misfire: Some(spec.misfire.as_str().to_owned()),
             active: Some(spec.active),
+            silent: spec.options.silent,
+            no_preview: spec.options.no_preview,
+            pin: spec.options.pin,
+            pin_notify: spec.options.pin_notify,
+            replace_previous: spec.options.replace_previous,
         }
     }
 }

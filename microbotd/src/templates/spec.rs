@@ -14,6 +14,8 @@ use crate::schedule::{Schedule, format_duration, parse_duration, parse_tz};
 use crate::store::states::{Misfire, ScheduleKind};
 use crate::telegram::target::parse_target;
 
+use super::options::SendOptions;
+
 /// Telegram's limit on a message, in UTF-16 code units.
 pub const MAX_TEXT_UTF16: usize = 4096;
 /// Longest template name.
@@ -32,6 +34,7 @@ pub enum Field {
     Text,
     ParseMode,
     Misfire,
+    PinNotify,
 }
 
 impl Field {
@@ -48,6 +51,7 @@ impl Field {
             Field::Text => "text",
             Field::ParseMode => "parse-mode",
             Field::Misfire => "misfire",
+            Field::PinNotify => "pin-notify",
         }
     }
 
@@ -57,6 +61,7 @@ impl Field {
             Field::Chat => "chats",
             Field::Tz => "timezone",
             Field::ParseMode => "parse_mode",
+            Field::PinNotify => "pin_notify",
             other => other.flag(),
         }
     }
@@ -100,6 +105,7 @@ pub struct TemplateInput {
     /// `None`: once.
     pub misfire: Option<String>,
     pub active: bool,
+    pub options: SendOptions,
 }
 
 /// What the schedule columns store: the kind; `expr` the trimmed cron text
@@ -198,6 +204,7 @@ pub struct TemplateSpec {
     pub parse_mode: &'static str,
     pub misfire: Misfire,
     pub active: bool,
+    pub options: SendOptions,
 }
 
 /// Validates every field; the first wrong one is reported.
@@ -210,6 +217,10 @@ pub fn validate(input: &TemplateInput, default_tz: Tz) -> Result<TemplateSpec, F
     let tz = validate_tz(input.timezone.as_deref(), default_tz)?;
     let schedule = ScheduleSpec::from_parts(input.cron.as_deref(), input.every.as_deref(), tz)?;
     validate_text(&input.text)?;
+    input
+        .options
+        .check()
+        .map_err(|r| FieldError::new(Field::PinNotify, r))?;
     Ok(TemplateSpec {
         account: input.account.trim().to_owned(),
         name: input.name.clone(),
@@ -220,6 +231,7 @@ pub fn validate(input: &TemplateInput, default_tz: Tz) -> Result<TemplateSpec, F
         parse_mode: parse_mode(input.parse_mode.as_deref())?,
         misfire: misfire(input.misfire.as_deref())?,
         active: input.active,
+        options: input.options,
     })
 }
 
@@ -411,6 +423,7 @@ mod tests {
             (|i| i.text = "bell\u{7}".into(), Field::Text),
             (|i| i.parse_mode = Some("rtf".into()), Field::ParseMode),
             (|i| i.misfire = Some("never".into()), Field::Misfire),
+            (|i| i.options.pin_notify = true, Field::PinNotify),
         ];
         for (change, field) in cases {
             let mut i = input();

@@ -23,6 +23,7 @@ fn row_of(spec: &TemplateSpec, anchor_at: i64, next_slot: Option<i64>) -> Templa
         created_at: 0,
         updated_at: 0,
         chats: d.chats,
+        send_options: d.send_options,
     }
 }
 

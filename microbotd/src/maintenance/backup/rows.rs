@@ -15,8 +15,8 @@ use super::{BackupError, data_path};
 use crate::store::accounts::{normalize_phone, valid_account_name};
 use crate::store::states::{AccountState, Misfire, ScheduleKind};
 use crate::telegram::target::parse_target;
-use crate::templates::ScheduleSpec;
 use crate::templates::spec::{parse_mode, validate_name, validate_text, validate_tz};
+use crate::templates::{ScheduleSpec, SendOptions};
 
 type Row = Map<String, Value>;
 
@@ -98,6 +98,8 @@ fn template(row: &Row) -> Result<(), String> {
     text(row, "misfire")
         .parse::<Misfire>()
         .map_err(named("misfire"))?;
+    // Absent in backups made before send options existed: none.
+    SendOptions::from_db(text(row, "send_options")).map_err(named("send_options"))?;
     Ok(())
 }
 
@@ -175,6 +177,10 @@ mod tests {
             (
                 json!({"parse_mode": "rtf"}),
                 "row 1: parse_mode: \"rtf\" is not one of",
+            ),
+            (
+                json!({"send_options": "pin-notify"}),
+                "row 1: send_options: pin-notify needs pin",
             ),
             (json!({"misfire": "never"}), "row 1: misfire: "),
             (json!({"name": "a b"}), "row 1: name: "),

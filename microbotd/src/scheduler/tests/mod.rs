@@ -5,6 +5,7 @@
 
 mod ahead;
 mod downtime;
+mod follow_up;
 mod limits;
 mod recovery;
 

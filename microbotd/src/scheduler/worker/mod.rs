@@ -28,6 +28,7 @@ use crate::store::deliveries::{RowOutcome, SendState, Unclaim};
 use crate::store::{StoreError, to_ms};
 use crate::telegram::{AccountKey, OutgoingText, ParseMode, PeerKind, ResolvedPeer, TelegramError};
 
+mod follow_up;
 mod resolve;
 
 use super::limits::{ChatSpacing, TokenBucket};
@@ -90,6 +91,10 @@ pub struct Worker {
     /// Templates whose rows must be re-read before anything else.
     stale: HashSet<i64>,
     reload: bool,
+    /// (template, target) → (slot, message id) of the last message sent
+    /// here for a `replace-previous` template: its outcome may not be
+    /// committed yet when the next one goes.
+    last_sent: HashMap<(i64, i64), (i64, i64)>,
 }
 
 enum Turn {
@@ -122,6 +127,7 @@ impl Worker {
             more_in_db: false,
             stale: HashSet::new(),
             reload: true,
+            last_sent: HashMap::new(),
         }
     }
 
@@ -367,6 +373,8 @@ impl Worker {
                 random_id: r.random_id,
                 template_id: Some(r.template_id),
                 slot: Some(crate::store::from_ms(r.slot)),
+                silent: r.options.silent,
+                no_preview: r.options.no_preview,
             };
             let result = tokio::select! {
                 res = tokio::time::timeout(SEND_TIMEOUT, ctx.messenger.send_text(key, &msg)) => {
@@ -380,12 +388,21 @@ impl Worker {
             self.settled.insert(id, now);
             let attempts = r.attempts + 1;
             match classify(result) {
-                Verdict::Sent { message_id } => outcomes.push(RowOutcome::Sent {
-                    id,
-                    message_id,
-                    at: now,
-                    attempts,
-                }),
+                Verdict::Sent { message_id } => {
+                    let note = match message_id.filter(|m| *m > 0) {
+                        Some(m) if r.options.has_follow_up() => {
+                            self.follow_up(key, &r, &peer, m).await
+                        }
+                        _ => None,
+                    };
+                    outcomes.push(RowOutcome::Sent {
+                        id,
+                        message_id,
+                        at: now,
+                        attempts,
+                        note,
+                    })
+                }
                 Verdict::Fail(error) => {
                     tracing::warn!(account = %key.name, chat = %r.target.spec, delivery = id, %error, "delivery failed");
                     outcomes.push(RowOutcome::Failed {

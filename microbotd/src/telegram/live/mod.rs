@@ -34,7 +34,7 @@ use self::session::DbSession;
 use super::target::parse_target;
 use super::{
     AccountKey, Dialog, LoginStart, Messenger, OutgoingText, PeerKind, ResolvedPeer, Secret, Sent,
-    SessionStore, SignIn, TelegramError, UserInfo,
+    SentRef, SessionStore, SignIn, TelegramError, UserInfo,
 };
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -420,19 +420,16 @@ impl Messenger for LiveMessenger {
     ) -> Result<Sent, TelegramError> {
         let slot = self.slot(account);
         let (client, session) = self.conn(&slot, account).await?;
-        let mut peer = msg.peer.clone();
-        if peer.access_hash.is_none() && peer.kind != PeerKind::Chat {
-            // Fill a missing hash from the session's peer cache.
-            peer.access_hash = PeerId::from_bot_api_dialog_id(peer.peer_id)
-                .and_then(|id| session.cached_peer(id))
-                .and_then(|i| i.auth())
-                .map(|a| a.hash());
-        }
+        let peer = with_cached_hash(msg.peer, &session);
         let req = send::send_message_request(
             send::input_peer(&peer)?,
             msg.text,
             msg.parse_mode,
             msg.random_id,
+            send::SendFlags {
+                silent: msg.silent,
+                no_webpage: msg.no_preview,
+            },
         );
         let random_id = msg.random_id;
         let r = contained("messages.sendMessage", async move {
@@ -460,6 +457,49 @@ impl Messenger for LiveMessenger {
         }
     }
 
+    async fn pin_message(
+        &self,
+        account: &AccountKey,
+        msg: &SentRef<'_>,
+        notify: bool,
+    ) -> Result<(), TelegramError> {
+        let slot = self.slot(account);
+        let (client, session) = self.conn(&slot, account).await?;
+        let peer = with_cached_hash(msg.peer, &session);
+        let req = send::pin_request(send::input_peer(&peer)?, msg.message_id, notify)?;
+        let r = contained("messages.updatePinnedMessage", async move {
+            client
+                .invoke(&req)
+                .await
+                .map(drop)
+                .map_err(|e| map_invocation(&e))
+        })
+        .await;
+        self.note(&slot, account, &r);
+        r
+    }
+
+    async fn delete_message(
+        &self,
+        account: &AccountKey,
+        msg: &SentRef<'_>,
+    ) -> Result<(), TelegramError> {
+        let slot = self.slot(account);
+        let (client, session) = self.conn(&slot, account).await?;
+        let peer = with_cached_hash(msg.peer, &session);
+        let req = send::delete_request(send::input_peer(&peer)?, msg.message_id)?;
+        let r = contained("messages.deleteMessages", async move {
+            match req {
+                send::DeleteRequest::Messages(q) => client.invoke(&q).await.map(drop),
+                send::DeleteRequest::Channel(q) => client.invoke(&q).await.map(drop),
+            }
+            .map_err(|e| map_invocation(&e))
+        })
+        .await;
+        self.note(&slot, account, &r);
+        r
+    }
+
     async fn dialogs(
         &self,
         account: &AccountKey,
@@ -475,6 +515,19 @@ impl Messenger for LiveMessenger {
     async fn shutdown(&self) {
         self.stop_all().await;
     }
+}
+
+/// The peer with a missing access hash filled from the session's peer
+/// cache (basic groups need none).
+fn with_cached_hash(peer: &ResolvedPeer, session: &DbSession) -> ResolvedPeer {
+    let mut peer = peer.clone();
+    if peer.access_hash.is_none() && peer.kind != PeerKind::Chat {
+        peer.access_hash = PeerId::from_bot_api_dialog_id(peer.peer_id)
+            .and_then(|id| session.cached_peer(id))
+            .and_then(|i| i.auth())
+            .map(|a| a.hash());
+    }
+    peer
 }
 
 #[cfg(test)]

@@ -126,9 +126,10 @@ fn arb_entry() -> impl Strategy<Value = Entry> {
         prop::sample::select(vec!["plain", "markdown", "html"]),
         prop::sample::select(vec!["skip", "once", "all"]),
         any::<bool>(),
+        any::<[bool; 5]>(),
     )
         .prop_map(
-            |(account, name, chats, (cron, every), tz, text, pm, mf, active)| Entry {
+            |(account, name, chats, (cron, every), tz, text, pm, mf, active, o)| Entry {
                 account,
                 name,
                 chats: chats.into_iter().map(|c| format!("@{c}")).collect(),
@@ -139,6 +140,12 @@ fn arb_entry() -> impl Strategy<Value = Entry> {
                 parse_mode: Some(pm.to_owned()),
                 misfire: Some(mf.to_owned()),
                 active: Some(active),
+                silent: o[0],
+                no_preview: o[1],
+                pin: o[2],
+                // Only with pin: alone it is refused.
+                pin_notify: o[2] && o[3],
+                replace_previous: o[4],
             },
         )
 }
