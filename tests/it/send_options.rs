@@ -291,3 +291,80 @@ fn options_are_shown_edited_exported_refused_and_restored() {
         }
     }
 }
+
+#[test]
+fn placeholders_are_filled_in_at_send_time_in_the_template_zone() {
+    use chrono::{DateTime, Datelike, FixedOffset};
+    for db in Db::all() {
+        let d = dry_run(db);
+        login(&d);
+        let base = [
+            "template",
+            "create",
+            "--account",
+            "poster",
+            "--name",
+            "report",
+            "--chat",
+            "@report_room",
+            "--every",
+            "1s",
+            "--tz",
+            "Asia/Tokyo",
+            "--text",
+        ];
+        // Unknown and unclosed placeholders: one line, exit 1, nothing written.
+        for (text, want) in [
+            ("hi {name}", "unknown placeholder {name}"),
+            ("hi {date", "is never closed"),
+        ] {
+            let mut args = base.to_vec();
+            args.push(text);
+            let out = d.ctl(&args);
+            assert_eq!(out.status.code(), Some(1), "{text}");
+            let err = stderr(&out);
+            assert!(
+                err.contains("text: at character 4: ") && err.contains(want),
+                "{err}"
+            );
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+        }
+        assert_eq!(d.ctl_json(&["template", "list"]), json!([]));
+
+        let mut args = base.to_vec();
+        args.push("{weekday} {date} {time} ({slot}) {{literal}");
+        let t = d.ctl_json(&args);
+        let id = t["id"].as_i64().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let m = loop {
+            if let Some(m) = messages(&ledger(&d), id).into_iter().next() {
+                break m;
+            }
+            assert!(Instant::now() < deadline, "no sends:\n{}", d.log());
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        d.ctl_ok(&["template", "disable", &id.to_string()]);
+        // Tokyo is UTC+9 all year.
+        let slot = DateTime::parse_from_rfc3339(m["slot"].as_str().unwrap()).unwrap();
+        let local = slot.with_timezone(&FixedOffset::east_opt(9 * 3600).unwrap());
+        let weekday = [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+        ][local.weekday().num_days_from_monday() as usize];
+        let want = format!(
+            "{weekday} {} {} ({}) {{literal}}",
+            local.format("%Y-%m-%d"),
+            local.format("%H:%M"),
+            local.format("%Y-%m-%dT%H:%M:%S+09:00"),
+        );
+        assert_eq!(m["text"], want, "{m}");
+        // What is stored (and shown) keeps the placeholders.
+        let shown = d.ctl_json(&["template", "show", &id.to_string()]);
+        assert_eq!(shown["text"], "{weekday} {date} {time} ({slot}) {{literal}");
+    }
+}

@@ -88,7 +88,9 @@ pub struct CreateArgs {
     /// IANA time zone [default: the daemon's scheduler.default_timezone].
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
-    /// Message text (at most 4096 UTF-16 code units).
+    /// Message text (at most 4096 UTF-16 code units); {date} {time}
+    /// {weekday} {slot} are filled in at send time in the template's zone,
+    /// {{ is a literal {.
     #[arg(long)]
     text: Option<String>,
     /// Read the message text from a file ('-' for stdin).

@@ -29,9 +29,10 @@ use crate::store::dispatch::{
 };
 use crate::store::{StoreError, from_ms, to_ms};
 use crate::templates::SendOptions;
+use chrono_tz::Tz;
 
 use super::misfire::{Plan, Policy, plan_ahead};
-use super::queue::Queued;
+use super::queue::{Queued, zone_or_utc};
 use super::worker::{Worker, WorkerExit, WorkerMsg};
 use super::writer::{self, Outcomes};
 
@@ -363,7 +364,7 @@ impl Dispatcher {
     /// Gives each account's worker its freshly committed rows.
     fn hand_over(&mut self, claimed: Vec<Claimed>, fired: &HashMap<i64, Fired>, seen: u64) {
         let mut per_account: HashMap<i64, Vec<Queued>> = HashMap::new();
-        let mut texts: HashMap<i64, (Arc<str>, Arc<str>, SendOptions)> = HashMap::new();
+        let mut texts: HashMap<i64, (Arc<str>, Arc<str>, SendOptions, Tz)> = HashMap::new();
         for c in claimed.into_iter().filter(|c| c.state == "pending") {
             let Some((t, targets)) = fired.get(&c.template_id) else {
                 continue;
@@ -371,13 +372,14 @@ impl Dispatcher {
             let Some(target) = targets.get(&c.target_id) else {
                 continue;
             };
-            let (text, parse_mode, options) = texts
+            let (text, parse_mode, options, tz) = texts
                 .entry(t.id)
                 .or_insert_with(|| {
                     (
                         Arc::from(t.text.as_str()),
                         Arc::from(t.parse_mode.as_str()),
                         SendOptions::stored_or_none(Some(&t.send_options)),
+                        zone_or_utc(Some(&t.timezone)),
                     )
                 })
                 .clone();
@@ -391,6 +393,7 @@ impl Dispatcher {
                 text: Some(text),
                 parse_mode: Some(parse_mode),
                 options,
+                tz,
                 target: target.clone(),
                 seen,
             });

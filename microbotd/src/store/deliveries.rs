@@ -27,6 +27,8 @@ pub struct OutboxRow {
     pub text: Option<String>,
     pub parse_mode: Option<String>,
     pub send_options: Option<String>,
+    /// The template's zone, for placeholders.
+    pub timezone: Option<String>,
     #[sqlx(flatten)]
     pub target: super::dispatch::TargetInfo,
 }
@@ -141,7 +143,7 @@ impl Store {
     ) -> Result<Vec<OutboxRow>, StoreError> {
         Ok(on_pool!(self, p => sqlx::query_as::<_, OutboxRow>(
             "SELECT d.id, d.template_id, d.slot, d.random_id, d.attempts, d.not_before,
-                    t.text, t.parse_mode, t.send_options, g.id AS target_id, g.spec, g.peer_id, g.peer_kind,
+                    t.text, t.parse_mode, t.send_options, t.timezone, g.id AS target_id, g.spec, g.peer_id, g.peer_kind,
                     g.access_hash, g.title, g.slowmode_until
              FROM deliveries d
              JOIN targets g ON g.id = d.target_id

@@ -217,6 +217,7 @@ pub fn validate(input: &TemplateInput, default_tz: Tz) -> Result<TemplateSpec, F
     let tz = validate_tz(input.timezone.as_deref(), default_tz)?;
     let schedule = ScheduleSpec::from_parts(input.cron.as_deref(), input.every.as_deref(), tz)?;
     validate_text(&input.text)?;
+    validate_placeholders(&input.text)?;
     input
         .options
         .check()
@@ -335,6 +336,24 @@ pub fn validate_text(text: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Only known placeholders (`{date}`, `{time}`, `{weekday}`, `{slot}`;
+/// `{{` for a literal `{`), and the text still within Telegram's limit with
+/// each filled in at its longest.
+pub fn validate_placeholders(text: &str) -> Result<(), FieldError> {
+    let longest = super::placeholders::check(text).map_err(|r| FieldError::new(Field::Text, r))?;
+    let units = longest.encode_utf16().count();
+    if units > MAX_TEXT_UTF16 {
+        return Err(FieldError::new(
+            Field::Text,
+            format!(
+                "{units} UTF-16 code units with its placeholders filled in at their longest; \
+                 Telegram allows at most {MAX_TEXT_UTF16}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// `plain` (default), `markdown` or `html`.
 pub fn parse_mode(s: Option<&str>) -> Result<&'static str, FieldError> {
     match s.map(str::trim) {
@@ -421,6 +440,11 @@ mod tests {
             (|i| i.text = "é".repeat(4097), Field::Text),
             (|i| i.text = "a\0b".into(), Field::Text),
             (|i| i.text = "bell\u{7}".into(), Field::Text),
+            (|i| i.text = "hello {name}".into(), Field::Text),
+            (
+                |i| i.text = format!("{}{{slot}}", "a".repeat(4080)),
+                Field::Text,
+            ),
             (|i| i.parse_mode = Some("rtf".into()), Field::ParseMode),
             (|i| i.misfire = Some("never".into()), Field::Misfire),
             (|i| i.options.pin_notify = true, Field::PinNotify),

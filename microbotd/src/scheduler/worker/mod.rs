@@ -27,6 +27,7 @@ use crate::context::Context;
 use crate::store::deliveries::{RowOutcome, SendState, Unclaim};
 use crate::store::{StoreError, to_ms};
 use crate::telegram::{AccountKey, OutgoingText, ParseMode, PeerKind, ResolvedPeer, TelegramError};
+use crate::templates::placeholders;
 
 mod follow_up;
 mod resolve;
@@ -361,6 +362,7 @@ impl Worker {
             let rate = ctx.rate_limit_per_minute();
             self.bucket.try_take(Instant::now(), rate);
             self.spacing.record(r.target.target_id, Instant::now());
+            let text = placeholders::render(&text, crate::store::from_ms(r.slot), r.tz);
             let msg = OutgoingText {
                 peer: &peer,
                 chat_label: &r.target.spec,
