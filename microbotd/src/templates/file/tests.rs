@@ -122,7 +122,10 @@ fn arb_entry() -> impl Strategy<Value = Entry> {
         ],
         prop::sample::select(vec!["UTC", "Europe/Berlin", "America/New_York"]),
         // Control characters other than tab and line breaks are refused.
-        "([^\\p{Cc}]|[\t\n]){1,200}".prop_filter("non-blank", |s| !s.trim().is_empty()),
+        "([^\\p{Cc}]|[\t\n]){1,200}"
+            .prop_filter("non-blank", |s| !s.trim().is_empty())
+            // A brace opens a placeholder; doubled it is literal.
+            .prop_map(|s| s.replace('{', "{{")),
         prop::sample::select(vec!["plain", "markdown", "html"]),
         prop::sample::select(vec!["skip", "once", "all"]),
         any::<bool>(),
