@@ -16,6 +16,7 @@ mod maintenance;
 mod man;
 mod metrics;
 mod mtproto;
+mod one_shot;
 mod permissions;
 mod remote;
 mod restore_values;

@@ -62,7 +62,7 @@ pub enum TemplateCommand {
 }
 
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("schedule").required(true).args(["cron", "every"])))]
+#[command(group(clap::ArgGroup::new("schedule").required(true).args(["cron", "every", "at"])))]
 #[command(group(clap::ArgGroup::new("body").required(true).args(["text", "text_file"])))]
 pub struct CreateArgs {
     /// Account that sends (see `account list`).
@@ -85,6 +85,10 @@ pub struct CreateArgs {
     /// Fixed interval from now, e.g. 90m, 2h, 1d.
     #[arg(long, value_name = "DURATION")]
     every: Option<String>,
+    /// Once, at this local date and time in --tz, e.g. 2026-12-01T10:00;
+    /// the template is finished after it fires.
+    #[arg(long, value_name = "LOCAL_DATETIME")]
+    at: Option<String>,
     /// IANA time zone [default: the daemon's scheduler.default_timezone].
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
@@ -130,7 +134,7 @@ pub struct OptionFlags {
 }
 
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("schedule").args(["cron", "every"])))]
+#[command(group(clap::ArgGroup::new("schedule").args(["cron", "every", "at"])))]
 #[command(group(clap::ArgGroup::new("body").args(["text", "text_file"])))]
 pub struct EditArgs {
     id: i64,
@@ -142,6 +146,9 @@ pub struct EditArgs {
     /// New interval, anchored at now (switches a cron template to every).
     #[arg(long, value_name = "DURATION")]
     every: Option<String>,
+    /// Once, at this local date and time (switches to a one-shot).
+    #[arg(long, value_name = "LOCAL_DATETIME")]
+    at: Option<String>,
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
     #[arg(long)]
@@ -207,6 +214,7 @@ fn show(format: Format, t: &v1::Template) {
         ("account", json!(t.account)),
         ("name", json!(t.name)),
         ("active", json!(t.active)),
+        ("finished", json!(t.finished)),
         ("schedule_kind", json!(t.schedule_kind)),
         ("schedule_expr", json!(t.schedule_expr)),
         ("timezone", json!(t.timezone)),
@@ -226,7 +234,9 @@ fn show(format: Format, t: &v1::Template) {
         return;
     }
     print_object(format, &fields);
-    if t.next_fires.is_empty() {
+    if t.finished {
+        println!("next fires  - (finished: a one-shot that has fired)");
+    } else if t.next_fires.is_empty() {
         println!("next fires  - (inactive)");
     } else {
         println!("next fires:");
@@ -269,6 +279,7 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
                 chats: a.chats,
                 cron: a.cron,
                 every: a.every,
+                at: a.at,
                 timezone: a.tz.unwrap_or_default(),
                 text,
                 parse_mode: a.parse_mode,
@@ -315,6 +326,7 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
                 name: a.name,
                 cron: a.cron,
                 every: a.every,
+                at: a.at,
                 timezone: a.tz,
                 text: text_of(a.text, a.text_file)?,
                 parse_mode: a.parse_mode,

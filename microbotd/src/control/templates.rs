@@ -14,7 +14,7 @@ use tonic::{Request, Response, Status};
 
 use crate::context::Context;
 use crate::events::Change;
-use crate::schedule::parse_tz;
+use crate::schedule::{OnceSchedule, parse_tz};
 use crate::store::templates::{TemplateData, TemplateRow};
 use crate::store::{from_ms, to_ms};
 use crate::templates::SendOptions;
@@ -94,6 +94,26 @@ pub fn schedule_state(
             }
         }
     }
+}
+
+/// A one-shot time must be in the future when it is set (`next`, from
+/// [`schedule_state`], is `None` for a past one); a finished template keeps
+/// its past time through edits of other fields, export and apply.
+pub fn check_not_past(
+    old: Option<&TemplateSpec>,
+    new: &TemplateSpec,
+    next: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), FieldError> {
+    let set_now = old.is_none_or(|o| o.schedule != new.schedule || o.tz != new.tz);
+    if new.schedule.kind != ScheduleKind::At || next.is_some() || !set_now {
+        return Ok(());
+    }
+    let reason = match OnceSchedule::parse(&new.schedule.expr, new.tz) {
+        Ok(o) => super::cron::past_at(&o, new.tz, now),
+        Err(e) => e.to_string(),
+    };
+    Err(FieldError::new(spec::Field::At, reason))
 }
 
 /// What to write for `spec` with the given schedule state.
@@ -178,6 +198,7 @@ fn to_proto(row: &TemplateRow, fires: usize, now: DateTime<Utc>) -> v1::Template
         created_at: Some(timestamp_ms(row.created_at)),
         updated_at: Some(timestamp_ms(row.updated_at)),
         next_fires: next_fires(row, fires, now),
+        finished: row.schedule_kind == ScheduleKind::At && row.next_slot.is_none(),
         silent: options.silent,
         no_preview: options.no_preview,
         pin: options.pin,
@@ -203,6 +224,7 @@ impl TemplatesService {
             chats: r.chats,
             cron: r.cron,
             every: r.every,
+            at: r.at,
             timezone: Some(r.timezone),
             text: r.text,
             parse_mode: Some(r.parse_mode),
@@ -223,6 +245,7 @@ impl TemplatesService {
         let account = ctx.store.account_by_name(&spec.account).await?;
         let now = ctx.now();
         let (anchor, next) = schedule_state(None, &spec, now);
+        check_not_past(None, &spec, next, now).map_err(field_error)?;
         let mut tx = ctx.store.begin().await?;
         let id = tx
             .template_insert(account.id, &data_of(&spec, anchor, next), to_ms(now))
@@ -238,6 +261,7 @@ impl TemplatesService {
         let nothing = r.name.is_none()
             && r.cron.is_none()
             && r.every.is_none()
+            && r.at.is_none()
             && r.timezone.is_none()
             && r.text.is_none()
             && r.parse_mode.is_none()
@@ -261,9 +285,12 @@ impl TemplatesService {
         let cur = row_spec(&row)?;
         let schedule_given = r.cron.is_some() || r.every.is_some();
         let options = edited_options(cur.options, &r);
-        let (cur_cron, cur_every) = match cur.schedule.kind {
-            ScheduleKind::Every => (None, Some(cur.schedule.expr.clone())),
-            ScheduleKind::Cron => (Some(cur.schedule.expr.clone()), None),
+        let schedule_given = schedule_given || r.at.is_some();
+        let cur_expr = Some(cur.schedule.expr.clone());
+        let (cur_cron, cur_every, cur_at) = match cur.schedule.kind {
+            ScheduleKind::Every => (None, cur_expr, None),
+            ScheduleKind::Cron => (cur_expr, None, None),
+            ScheduleKind::At => (None, None, cur_expr),
         };
         let input = TemplateInput {
             account: cur.account.clone(),
@@ -275,6 +302,7 @@ impl TemplatesService {
             },
             cron: if schedule_given { r.cron } else { cur_cron },
             every: if schedule_given { r.every } else { cur_every },
+            at: if schedule_given { r.at } else { cur_at },
             timezone: Some(r.timezone.unwrap_or_else(|| cur.tz.name().to_owned())),
             text: r.text.unwrap_or_else(|| cur.text.clone()),
             parse_mode: Some(r.parse_mode.unwrap_or_else(|| cur.parse_mode.to_owned())),
@@ -288,6 +316,7 @@ impl TemplatesService {
             spec::validate(&input, ctx.config.scheduler.default_timezone).map_err(field_error)?;
         let now = ctx.now();
         let (anchor, next) = schedule_state(Some((&row, &cur)), &new, now);
+        check_not_past(Some(&cur), &new, next, now).map_err(field_error)?;
         tx.template_update_from(
             row.id,
             row.account_id,

@@ -411,6 +411,7 @@ impl Dispatcher {
         let parsed = match t.schedule_kind.as_str() {
             "every" => crate::schedule::parse_duration(&t.schedule_expr)
                 .and_then(|d| Schedule::every(d, from_ms(t.anchor_at))),
+            "at" => parse_tz(&t.timezone).and_then(|tz| Schedule::once(&t.schedule_expr, tz)),
             _ => parse_tz(&t.timezone).and_then(|tz| self.crons.cron(&t.schedule_expr, tz)),
         };
         match parsed {

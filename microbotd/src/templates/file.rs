@@ -5,7 +5,8 @@
 //! account = "sales-tr"          # required
 //! name = "daily-report"         # required; (account, name) is the key
 //! chats = ["@ops_channel", "-1001234567890"]   # required, at least one
-//! cron = "0 9 * * 1-5"          # exactly one of cron / every ("90m")
+//! cron = "0 9 * * 1-5"          # exactly one of cron / every ("90m") /
+//!                               # at ("2026-12-01T10:00", local, once)
 //! timezone = "Europe/Istanbul"  # default: scheduler.default_timezone
 //! text = """..."""              # required
 //! parse_mode = "plain"          # plain | markdown | html (default plain)
@@ -52,6 +53,8 @@ pub struct Entry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub every: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,6 +87,7 @@ impl Entry {
             chats: self.chats.clone(),
             cron: self.cron.clone(),
             every: self.every.clone(),
+            at: self.at.clone(),
             timezone: self.timezone.clone(),
             text: self.text.clone(),
             parse_mode: self.parse_mode.clone(),
@@ -101,9 +105,11 @@ impl Entry {
 
     /// The entry that describes `spec` completely (every key written).
     pub fn from_spec(spec: &TemplateSpec) -> Entry {
-        let (cron, every) = match spec.schedule.kind {
-            ScheduleKind::Every => (None, Some(spec.schedule.expr.clone())),
-            ScheduleKind::Cron => (Some(spec.schedule.expr.clone()), None),
+        let expr = Some(spec.schedule.expr.clone());
+        let (cron, every, at) = match spec.schedule.kind {
+            ScheduleKind::Every => (None, expr, None),
+            ScheduleKind::Cron => (expr, None, None),
+            ScheduleKind::At => (None, None, expr),
         };
         Entry {
             account: spec.account.clone(),
@@ -111,6 +117,7 @@ impl Entry {
             chats: spec.chats.clone(),
             cron,
             every,
+            at,
             timezone: Some(spec.tz.name().to_owned()),
             text: spec.text.clone(),
             parse_mode: Some(spec.parse_mode.to_owned()),

@@ -10,7 +10,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::schedule::{Schedule, format_duration, parse_duration, parse_tz};
+use crate::schedule::{OnceSchedule, Schedule, format_duration, parse_duration, parse_tz};
 use crate::store::states::{Misfire, ScheduleKind};
 use crate::telegram::target::parse_target;
 
@@ -29,6 +29,7 @@ pub enum Field {
     Chat,
     Cron,
     Every,
+    At,
     Schedule,
     Tz,
     Text,
@@ -46,6 +47,7 @@ impl Field {
             Field::Chat => "chat",
             Field::Cron => "cron",
             Field::Every => "every",
+            Field::At => "at",
             Field::Schedule => "cron/every",
             Field::Tz => "tz",
             Field::Text => "text",
@@ -97,6 +99,8 @@ pub struct TemplateInput {
     pub chats: Vec<String>,
     pub cron: Option<String>,
     pub every: Option<String>,
+    /// A one-shot local date and time (`2026-12-01T10:00`).
+    pub at: Option<String>,
     /// `None`: the daemon's default zone.
     pub timezone: Option<String>,
     pub text: String,
@@ -154,22 +158,36 @@ impl ScheduleSpec {
         })
     }
 
-    /// Exactly one of `cron` / `every`.
+    /// A one-shot local date and time in `tz`, canonical
+    /// (`2026-12-01T10:00`). A past time is not refused here: a finished
+    /// template is stored and exported with it (create refuses it).
+    pub fn at(input: &str, tz: Tz) -> Result<ScheduleSpec, FieldError> {
+        let o = OnceSchedule::parse(input, tz)
+            .map_err(|e| FieldError::new(Field::At, e.to_string()))?;
+        Ok(ScheduleSpec {
+            kind: ScheduleKind::At,
+            expr: o.expr(),
+        })
+    }
+
+    /// Exactly one of `cron` / `every` / `at`.
     pub fn from_parts(
         cron: Option<&str>,
         every: Option<&str>,
+        at: Option<&str>,
         tz: Tz,
     ) -> Result<ScheduleSpec, FieldError> {
-        match (cron, every) {
-            (Some(c), None) => ScheduleSpec::cron(c, tz),
-            (None, Some(e)) => ScheduleSpec::every(e),
-            (Some(_), Some(_)) => Err(FieldError::new(
+        match (cron, every, at) {
+            (Some(c), None, None) => ScheduleSpec::cron(c, tz),
+            (None, Some(e), None) => ScheduleSpec::every(e),
+            (None, None, Some(a)) => ScheduleSpec::at(a, tz),
+            (None, None, None) => Err(FieldError::new(
                 Field::Schedule,
-                "give either a cron expression or an interval, not both",
+                "a schedule is required: a cron expression, an interval (every) or a time (at)",
             )),
-            (None, None) => Err(FieldError::new(
+            _ => Err(FieldError::new(
                 Field::Schedule,
-                "a schedule is required: a cron expression or an interval (every)",
+                "give one of a cron expression, an interval (every) or a time (at), not several",
             )),
         }
     }
@@ -179,14 +197,17 @@ impl ScheduleSpec {
         match self.kind {
             ScheduleKind::Every => Schedule::every(parse_duration(&self.expr).ok()?, anchor).ok(),
             ScheduleKind::Cron => Schedule::cron(&self.expr, tz).ok(),
+            ScheduleKind::At => Schedule::once(&self.expr, tz).ok(),
         }
     }
 
-    /// As the CLI shows it: `0 9 * * 1-5` or `every 1h30m`.
+    /// As the CLI shows it: `0 9 * * 1-5`, `every 1h30m` or
+    /// `at 2026-12-01T10:00`.
     pub fn display(&self) -> String {
         match self.kind {
             ScheduleKind::Every => format!("every {}", self.expr),
             ScheduleKind::Cron => self.expr.clone(),
+            ScheduleKind::At => format!("at {}", self.expr),
         }
     }
 }
@@ -215,7 +236,12 @@ pub fn validate(input: &TemplateInput, default_tz: Tz) -> Result<TemplateSpec, F
     validate_name(&input.name)?;
     let chats = validate_chats(&input.chats)?;
     let tz = validate_tz(input.timezone.as_deref(), default_tz)?;
-    let schedule = ScheduleSpec::from_parts(input.cron.as_deref(), input.every.as_deref(), tz)?;
+    let schedule = ScheduleSpec::from_parts(
+        input.cron.as_deref(),
+        input.every.as_deref(),
+        input.at.as_deref(),
+        tz,
+    )?;
     validate_text(&input.text)?;
     validate_placeholders(&input.text)?;
     input

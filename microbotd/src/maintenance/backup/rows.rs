@@ -92,6 +92,7 @@ fn template(row: &Row) -> Result<(), String> {
     match text(row, "schedule_kind").parse::<ScheduleKind>() {
         Ok(ScheduleKind::Cron) => ScheduleSpec::cron(expr, tz).map(drop),
         Ok(ScheduleKind::Every) => ScheduleSpec::every(expr).map(drop),
+        Ok(ScheduleKind::At) => ScheduleSpec::at(expr, tz).map(drop),
         Err(e) => return Err(format!("schedule_kind: {e}")),
     }
     .map_err(field)?;
@@ -188,7 +189,8 @@ mod tests {
                 json!({"schedule_kind": "every", "schedule_expr": "0s"}),
                 "row 1: every: ",
             ),
-            (json!({"schedule_kind": "at"}), "row 1: schedule_kind: "),
+            (json!({"schedule_kind": "at"}), "row 1: at: "),
+            (json!({"schedule_kind": "once"}), "row 1: schedule_kind: "),
         ];
         for (change, want) in cases {
             let err = refusal("templates", template(change.clone()));
