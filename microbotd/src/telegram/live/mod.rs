@@ -9,6 +9,7 @@
 //! retries I/O errors, so every FLOOD_WAIT reaches the scheduler.
 
 pub mod login;
+mod message_calls;
 pub mod probe;
 pub mod proxy;
 pub mod resolve;
@@ -25,7 +26,6 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use grammers_client::Client;
 use grammers_mtsender::{ConnectionParams, InvocationError, RetryContext, RetryPolicy, SenderPool};
-use grammers_session::types::PeerId;
 use tokio::task::JoinHandle;
 
 use self::login::LoginState;
@@ -33,8 +33,8 @@ use self::rpc_map::map_invocation;
 use self::session::DbSession;
 use super::target::parse_target;
 use super::{
-    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, PeerKind, ResolvedPeer, Secret, Sent,
-    SentRef, SessionStore, SignIn, TelegramError, UserInfo,
+    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SentRef,
+    SessionStore, SignIn, TelegramError, UserInfo,
 };
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -420,7 +420,7 @@ impl Messenger for LiveMessenger {
     ) -> Result<Sent, TelegramError> {
         let slot = self.slot(account);
         let (client, session) = self.conn(&slot, account).await?;
-        let peer = with_cached_hash(msg.peer, &session);
+        let peer = message_calls::with_cached_hash(msg.peer, &session);
         let req = send::send_message_request(
             send::input_peer(&peer)?,
             msg.text,
@@ -463,20 +463,7 @@ impl Messenger for LiveMessenger {
         msg: &SentRef<'_>,
         notify: bool,
     ) -> Result<(), TelegramError> {
-        let slot = self.slot(account);
-        let (client, session) = self.conn(&slot, account).await?;
-        let peer = with_cached_hash(msg.peer, &session);
-        let req = send::pin_request(send::input_peer(&peer)?, msg.message_id, notify)?;
-        let r = contained("messages.updatePinnedMessage", async move {
-            client
-                .invoke(&req)
-                .await
-                .map(drop)
-                .map_err(|e| map_invocation(&e))
-        })
-        .await;
-        self.note(&slot, account, &r);
-        r
+        self.pin(account, msg, notify).await
     }
 
     async fn delete_message(
@@ -484,20 +471,7 @@ impl Messenger for LiveMessenger {
         account: &AccountKey,
         msg: &SentRef<'_>,
     ) -> Result<(), TelegramError> {
-        let slot = self.slot(account);
-        let (client, session) = self.conn(&slot, account).await?;
-        let peer = with_cached_hash(msg.peer, &session);
-        let req = send::delete_request(send::input_peer(&peer)?, msg.message_id)?;
-        let r = contained("messages.deleteMessages", async move {
-            match req {
-                send::DeleteRequest::Messages(q) => client.invoke(&q).await.map(drop),
-                send::DeleteRequest::Channel(q) => client.invoke(&q).await.map(drop),
-            }
-            .map_err(|e| map_invocation(&e))
-        })
-        .await;
-        self.note(&slot, account, &r);
-        r
+        self.delete(account, msg).await
     }
 
     async fn dialogs(
@@ -515,19 +489,6 @@ impl Messenger for LiveMessenger {
     async fn shutdown(&self) {
         self.stop_all().await;
     }
-}
-
-/// The peer with a missing access hash filled from the session's peer
-/// cache (basic groups need none).
-fn with_cached_hash(peer: &ResolvedPeer, session: &DbSession) -> ResolvedPeer {
-    let mut peer = peer.clone();
-    if peer.access_hash.is_none() && peer.kind != PeerKind::Chat {
-        peer.access_hash = PeerId::from_bot_api_dialog_id(peer.peer_id)
-            .and_then(|id| session.cached_peer(id))
-            .and_then(|i| i.auth())
-            .map(|a| a.hash());
-    }
-    peer
 }
 
 #[cfg(test)]
