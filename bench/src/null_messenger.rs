@@ -9,8 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use microbotd::telegram::{
-    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SignIn,
-    TelegramError, UserInfo,
+    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SentRef,
+    SignIn, TelegramError, UserInfo,
 };
 use tokio::sync::Notify;
 
@@ -125,6 +125,20 @@ impl Messenger for NullMessenger {
             message_id: n as i64,
             duplicate: false,
         })
+    }
+
+    /// Bench templates neither pin nor replace; accepting is enough.
+    async fn pin_message(
+        &self,
+        _: &AccountKey,
+        _: &SentRef<'_>,
+        _: bool,
+    ) -> Result<(), TelegramError> {
+        Ok(())
+    }
+
+    async fn delete_message(&self, _: &AccountKey, _: &SentRef<'_>) -> Result<(), TelegramError> {
+        Ok(())
     }
 
     async fn dialogs(&self, _: &AccountKey, _: Option<&str>) -> Result<Vec<Dialog>, TelegramError> {

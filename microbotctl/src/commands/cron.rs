@@ -18,8 +18,12 @@ pub enum CronCommand {
     /// Show the next fire times of a cron expression (or `every 90m`) and warnings.
     Validate {
         /// The expression, e.g. "0 9 * * 1-5", @daily or "every 90m".
-        #[arg(required = true, num_args = 1.., value_name = "EXPR")]
+        #[arg(required_unless_present = "at", num_args = 1.., value_name = "EXPR")]
         expr: Vec<String>,
+        /// Check a one-shot time instead (template create --at): its instant
+        /// in --tz, DST warnings, or why a past time is refused.
+        #[arg(long, value_name = "LOCAL_DATETIME", conflicts_with = "expr")]
+        at: Option<String>,
         /// IANA time zone [default: the daemon's scheduler.default_timezone].
         #[arg(long, value_name = "ZONE")]
         tz: Option<String>,
@@ -33,7 +37,17 @@ pub enum CronCommand {
 }
 
 pub async fn run(ctx: &Ctx, cmd: CronCommand) -> Result<ExitCode, Failure> {
-    let CronCommand::Validate { expr, tz, from, n } = cmd;
+    let CronCommand::Validate {
+        expr,
+        at,
+        tz,
+        from,
+        n,
+    } = cmd;
+    let expr = match at {
+        Some(at) => format!("at {at}"),
+        None => expr.join(" "),
+    };
     let from = match from {
         None => None,
         Some(s) => Some(timestamp(
@@ -43,7 +57,7 @@ pub async fn run(ctx: &Ctx, cmd: CronCommand) -> Result<ExitCode, Failure> {
         )),
     };
     let req = ValidateCronRequest {
-        expr: expr.join(" "),
+        expr,
         timezone: tz.unwrap_or_default(),
         from,
         count: n.max(1),

@@ -62,7 +62,7 @@ pub enum TemplateCommand {
 }
 
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("schedule").required(true).args(["cron", "every"])))]
+#[command(group(clap::ArgGroup::new("schedule").required(true).args(["cron", "every", "at"])))]
 #[command(group(clap::ArgGroup::new("body").required(true).args(["text", "text_file"])))]
 pub struct CreateArgs {
     /// Account that sends (see `account list`).
@@ -85,10 +85,16 @@ pub struct CreateArgs {
     /// Fixed interval from now, e.g. 90m, 2h, 1d.
     #[arg(long, value_name = "DURATION")]
     every: Option<String>,
+    /// Once, at this local date and time in --tz, e.g. 2026-12-01T10:00;
+    /// the template is finished after it fires.
+    #[arg(long, value_name = "LOCAL_DATETIME")]
+    at: Option<String>,
     /// IANA time zone [default: the daemon's scheduler.default_timezone].
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
-    /// Message text (at most 4096 UTF-16 code units).
+    /// Message text (at most 4096 UTF-16 code units); {date} {time}
+    /// {weekday} {slot} are filled in at send time in the template's zone,
+    /// {{ is a literal {.
     #[arg(long)]
     text: Option<String>,
     /// Read the message text from a file ('-' for stdin).
@@ -102,10 +108,33 @@ pub struct CreateArgs {
     /// Create it disabled.
     #[arg(long)]
     inactive: bool,
+    #[command(flatten)]
+    options: OptionFlags,
+}
+
+/// Send options of `template create`.
+#[derive(Args, Debug)]
+pub struct OptionFlags {
+    /// Send without a notification sound.
+    #[arg(long)]
+    silent: bool,
+    /// Send without a link preview.
+    #[arg(long)]
+    no_preview: bool,
+    /// Pin each sent message in its chat (silently unless --pin-notify).
+    #[arg(long)]
+    pin: bool,
+    /// Pinning notifies the chat's members.
+    #[arg(long, requires = "pin")]
+    pin_notify: bool,
+    /// Delete the message this template last sent to a chat once the new
+    /// one is sent (a failed delete is noted on the delivery).
+    #[arg(long)]
+    replace_previous: bool,
 }
 
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("schedule").args(["cron", "every"])))]
+#[command(group(clap::ArgGroup::new("schedule").args(["cron", "every", "at"])))]
 #[command(group(clap::ArgGroup::new("body").args(["text", "text_file"])))]
 pub struct EditArgs {
     id: i64,
@@ -117,6 +146,9 @@ pub struct EditArgs {
     /// New interval, anchored at now (switches a cron template to every).
     #[arg(long, value_name = "DURATION")]
     every: Option<String>,
+    /// Once, at this local date and time (switches to a one-shot).
+    #[arg(long, value_name = "LOCAL_DATETIME")]
+    at: Option<String>,
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
     #[arg(long)]
@@ -130,6 +162,22 @@ pub struct EditArgs {
     parse_mode: Option<String>,
     #[arg(long, value_parser = ["skip", "once", "all"])]
     misfire: Option<String>,
+    /// Send without a notification sound (--silent=false: with one).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    silent: Option<bool>,
+    /// Send without a link preview (--no-preview=false: with one).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    no_preview: Option<bool>,
+    /// Pin each sent message (--pin=false: stop pinning, and notifying).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pin: Option<bool>,
+    /// Pinning notifies the chat's members (needs pin).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pin_notify: Option<bool>,
+    /// Delete the previous message of this template in each chat once the
+    /// new one is sent (--replace-previous=false: keep it).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    replace_previous: Option<bool>,
 }
 
 const LIST_COLUMNS: [&str; 10] = [
@@ -176,6 +224,7 @@ fn show(format: Format, t: &v1::Template) {
         ("account", json!(t.account)),
         ("name", json!(t.name)),
         ("active", json!(t.active)),
+        ("finished", json!(t.finished)),
         ("schedule_kind", json!(kind(t))),
         ("schedule_expr", json!(t.schedule_expr)),
         ("timezone", json!(t.timezone)),
@@ -183,6 +232,7 @@ fn show(format: Format, t: &v1::Template) {
         ("chats", json!(t.chats)),
         ("parse_mode", json!(t.parse_mode)),
         ("misfire", json!(misfire(t))),
+        ("options", json!(options_of(t))),
         ("next_slot", json!(rfc3339(t.next_slot.as_ref()))),
         ("created_at", json!(rfc3339(t.created_at.as_ref()))),
         ("updated_at", json!(rfc3339(t.updated_at.as_ref()))),
@@ -194,7 +244,9 @@ fn show(format: Format, t: &v1::Template) {
         return;
     }
     print_object(format, &fields);
-    if t.next_fires.is_empty() {
+    if t.finished {
+        println!("next fires  - (finished: a one-shot that has fired)");
+    } else if t.next_fires.is_empty() {
         println!("next fires  - (inactive)");
     } else {
         println!("next fires:");
@@ -202,6 +254,20 @@ fn show(format: Format, t: &v1::Template) {
             println!("  {f}");
         }
     }
+}
+
+/// The send options set, by their flag names (`silent`, `pin`, …).
+fn options_of(t: &v1::Template) -> Vec<&'static str> {
+    [
+        (t.silent, "silent"),
+        (t.no_preview, "no-preview"),
+        (t.pin, "pin"),
+        (t.pin_notify, "pin-notify"),
+        (t.replace_previous, "replace-previous"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect()
 }
 
 fn text_of(text: Option<String>, file: Option<PathBuf>) -> Result<Option<String>, Failure> {
@@ -223,11 +289,17 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
                 chats: a.chats,
                 cron: a.cron,
                 every: a.every,
+                at: a.at,
                 timezone: a.tz.unwrap_or_default(),
                 text,
                 parse_mode: a.parse_mode,
                 misfire: a.misfire,
                 inactive: a.inactive,
+                silent: a.options.silent,
+                no_preview: a.options.no_preview,
+                pin: a.options.pin,
+                pin_notify: a.options.pin_notify,
+                replace_previous: a.options.replace_previous,
             };
             let t = client
                 .create_template(req)
@@ -264,12 +336,18 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
                 name: a.name,
                 cron: a.cron,
                 every: a.every,
+                at: a.at,
                 timezone: a.tz,
                 text: text_of(a.text, a.text_file)?,
                 parse_mode: a.parse_mode,
                 misfire: a.misfire,
                 set_chats: !a.chats.is_empty(),
                 chats: a.chats,
+                silent: a.silent,
+                no_preview: a.no_preview,
+                pin: a.pin,
+                pin_notify: a.pin_notify,
+                replace_previous: a.replace_previous,
             };
             let t = client
                 .edit_template(req)

@@ -61,6 +61,7 @@ pair!(AccountState, AccountState, "account state" {
 pair!(ScheduleKind, ScheduleKind, "schedule kind" {
     Cron <=> Cron,
     Every <=> Every,
+    At <=> At,
 });
 
 pair!(Misfire, MisfirePolicy, "misfire policy" {

@@ -50,9 +50,14 @@ pub fn explain(
     match validate(expr, tz, from, count, limits) {
         Err(e) => invalid(e.to_string(), Vec::new()),
         Ok(v) => {
-            let never = Schedule::parse(expr, tz, from).is_ok_and(|s| s.never_fires());
-            if never {
+            let parsed = Schedule::parse(expr, tz, from);
+            if parsed.as_ref().is_ok_and(|s| s.never_fires()) {
                 return invalid(format!("\"{}\" never fires", expr.trim()), v.warnings);
+            }
+            if let Ok(Schedule::Once(o)) = &parsed
+                && v.next.is_empty()
+            {
+                return invalid(past_at(o, tz, from), v.warnings);
             }
             v1::ValidateCronResponse {
                 valid: true,
@@ -66,6 +71,17 @@ pub fn explain(
             }
         }
     }
+}
+
+/// Why a one-shot time is refused: it is not after `from` (now).
+pub fn past_at(o: &crate::schedule::OnceSchedule, tz: Tz, from: DateTime<Utc>) -> String {
+    format!(
+        "{} in {tz} is {}, which is already past (now {}): a one-shot schedule fires once, at a \
+         future time",
+        o.expr(),
+        rfc3339_in(o.instant(), tz),
+        rfc3339_in(from, tz)
+    )
 }
 
 #[tonic::async_trait]
@@ -118,6 +134,22 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_one_shot_lists_its_instant_or_explains_a_past_time() {
+        let from = at("2027-03-27T12:00:00Z");
+        let r = explain("at 2027-03-28T02:30", Tz::Europe__Berlin, from, 5, 20);
+        assert!(r.valid, "{r:?}");
+        assert_eq!(r.next, ["2027-03-28T03:00:00+02:00"]);
+        assert!(r.warnings[0].contains("does not exist"), "{r:?}");
+        let r = explain("at 2027-03-27T10:00", Tz::Europe__Berlin, from, 5, 20);
+        assert!(!r.valid);
+        assert_eq!(
+            r.error,
+            "2027-03-27T10:00 in Europe/Berlin is 2027-03-27T10:00:00+01:00, which is already \
+             past (now 2027-03-27T13:00:00+01:00): a one-shot schedule fires once, at a future time"
+        );
     }
 
     #[test]

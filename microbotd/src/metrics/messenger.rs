@@ -12,8 +12,8 @@ use super::Metrics;
 use crate::clock::Clock;
 use crate::scheduler::outcome::{Verdict, classify};
 use crate::telegram::{
-    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SignIn,
-    TelegramError, UserInfo,
+    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SentRef,
+    SignIn, TelegramError, UserInfo,
 };
 
 /// A [`Messenger`] that measures the sends of the one it wraps.
@@ -111,6 +111,23 @@ impl Messenger for MeteredMessenger {
         result
     }
 
+    async fn pin_message(
+        &self,
+        account: &AccountKey,
+        msg: &SentRef<'_>,
+        notify: bool,
+    ) -> Result<(), TelegramError> {
+        self.inner.pin_message(account, msg, notify).await
+    }
+
+    async fn delete_message(
+        &self,
+        account: &AccountKey,
+        msg: &SentRef<'_>,
+    ) -> Result<(), TelegramError> {
+        self.inner.delete_message(account, msg).await
+    }
+
     async fn dialogs(
         &self,
         account: &AccountKey,
@@ -186,6 +203,8 @@ mod tests {
                 random_id,
                 template_id: Some(1),
                 slot: Some(slot),
+                silent: false,
+                no_preview: false,
             };
             let _ = metered.send_text(&account, &msg).await;
         }

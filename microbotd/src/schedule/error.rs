@@ -48,6 +48,11 @@ impl fmt::Display for CronField {
 pub enum ScheduleError {
     #[error("empty cron expression")]
     EmptyCron,
+    #[error(
+        "\"{0}\" is not a local date and time: use YYYY-MM-DDTHH:MM (e.g. 2026-12-01T10:00), \
+         in the template's zone"
+    )]
+    BadLocalTime(String),
     #[error("expected 5 fields (minute hour day-of-month month day-of-week), got {got}{hint}")]
     FieldCount { got: usize, hint: &'static str },
     #[error("{field} field \"{text}\": {reason}")]

@@ -1,4 +1,5 @@
-//! Schedule maths for templates: cron expressions and `every` intervals.
+//! Schedule maths for templates: cron expressions, `every` intervals and
+//! one-shot local times (`at`).
 //!
 //! Pure functions only (no I/O, no clock, no globals) so the dispatcher can
 //! call [`Schedule::next_after`] for every template on each fire, and
@@ -20,6 +21,7 @@ mod duration;
 mod error;
 mod every;
 mod field;
+mod once;
 pub mod tzscan;
 mod validate;
 
@@ -37,6 +39,7 @@ pub use self::cron::CronSchedule;
 pub use self::duration::{format_duration, parse_duration};
 pub use self::error::{CronField, ScheduleError};
 pub use self::every::{EverySchedule, MAX_INTERVAL};
+pub use self::once::OnceSchedule;
 pub use self::validate::{RateContext, Validation, validate, validate_every, validate_schedule};
 
 /// When a template fires.
@@ -46,6 +49,8 @@ pub enum Schedule {
     Cron(CronSchedule),
     /// A fixed real-time interval from an anchor instant.
     Every(EverySchedule),
+    /// Once, at a local date and time in a zone.
+    Once(OnceSchedule),
 }
 
 impl Schedule {
@@ -59,14 +64,20 @@ impl Schedule {
         EverySchedule::new(interval, anchor).map(Schedule::Every)
     }
 
-    /// Parses the CLI/stored form: `every <duration>` or a cron expression.
-    /// `anchor` is only used for `every`.
+    /// Fires once, at the local date and time `local` in `tz`.
+    pub fn once(local: &str, tz: Tz) -> Result<Schedule, ScheduleError> {
+        OnceSchedule::parse(local, tz).map(Schedule::Once)
+    }
+
+    /// Parses the CLI/stored form: `every <duration>`, `at <local time>` or
+    /// a cron expression. `anchor` is only used for `every`.
     pub fn parse(spec: &str, tz: Tz, anchor: DateTime<Utc>) -> Result<Schedule, ScheduleError> {
         let spec = spec.trim();
         match spec.split_once(char::is_whitespace) {
             Some((head, rest)) if head.eq_ignore_ascii_case("every") => {
                 Schedule::every(parse_duration(rest)?, anchor)
             }
+            Some((head, rest)) if head.eq_ignore_ascii_case("at") => Schedule::once(rest, tz),
             _ => Schedule::cron(spec, tz),
         }
     }
@@ -77,14 +88,16 @@ impl Schedule {
         match self {
             Schedule::Cron(c) => c.next_after(t),
             Schedule::Every(e) => e.next_after(t),
+            Schedule::Once(o) => o.next_after(t),
         }
     }
 
-    /// True when the schedule can never fire.
+    /// True when the schedule can never fire (a one-shot in the past is
+    /// not "never": it fired, or was due, once).
     pub fn never_fires(&self) -> bool {
         match self {
             Schedule::Cron(c) => c.never_fires(),
-            Schedule::Every(_) => false,
+            Schedule::Every(_) | Schedule::Once(_) => false,
         }
     }
 }
@@ -96,6 +109,7 @@ impl fmt::Display for Schedule {
         match self {
             Schedule::Cron(c) => f.write_str(c.expr()),
             Schedule::Every(e) => write!(f, "every {}", format_duration(e.interval())),
+            Schedule::Once(o) => write!(f, "at {}", o.expr()),
         }
     }
 }

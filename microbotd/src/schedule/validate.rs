@@ -99,6 +99,10 @@ pub fn validate_schedule(
             f64::from(c.fires_per_hour()) / 60.0
         }
         Schedule::Every(e) => 60.0 / e.interval().as_secs_f64(),
+        Schedule::Once(o) => {
+            warnings.extend(o.warning().map(str::to_owned));
+            return Validation { next, warnings };
+        }
     };
     warnings.extend(rate_warning(fires_per_minute, limits));
     Validation { next, warnings }

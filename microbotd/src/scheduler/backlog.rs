@@ -76,6 +76,8 @@ mod tests {
                 slowmode_until: None,
             }),
             seen: 0,
+            options: Default::default(),
+            tz: chrono_tz::UTC,
         }
     }
 

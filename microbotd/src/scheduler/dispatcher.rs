@@ -29,9 +29,11 @@ use crate::store::dispatch::{
 };
 use crate::store::states::DeliveryState;
 use crate::store::{StoreError, from_ms, to_ms};
+use crate::templates::SendOptions;
+use chrono_tz::Tz;
 
 use super::misfire::{Plan, Policy, plan_ahead};
-use super::queue::Queued;
+use super::queue::{Queued, zone_or_utc};
 use super::worker::{Worker, WorkerExit, WorkerMsg};
 use super::writer::{self, Outcomes};
 
@@ -366,7 +368,7 @@ impl Dispatcher {
     /// Gives each account's worker its freshly committed rows.
     fn hand_over(&mut self, claimed: Vec<Claimed>, fired: &HashMap<i64, Fired>, seen: u64) {
         let mut per_account: HashMap<i64, Vec<Queued>> = HashMap::new();
-        let mut texts: HashMap<i64, (Arc<str>, Arc<str>)> = HashMap::new();
+        let mut texts: HashMap<i64, (Arc<str>, Arc<str>, SendOptions, Tz)> = HashMap::new();
         for c in claimed
             .into_iter()
             .filter(|c| c.state == DeliveryState::Pending)
@@ -377,9 +379,16 @@ impl Dispatcher {
             let Some(target) = targets.get(&c.target_id) else {
                 continue;
             };
-            let (text, parse_mode) = texts
+            let (text, parse_mode, options, tz) = texts
                 .entry(t.id)
-                .or_insert_with(|| (Arc::from(t.text.as_str()), Arc::from(t.parse_mode.as_str())))
+                .or_insert_with(|| {
+                    (
+                        Arc::from(t.text.as_str()),
+                        Arc::from(t.parse_mode.as_str()),
+                        SendOptions::stored_or_none(Some(&t.send_options)),
+                        zone_or_utc(Some(&t.timezone)),
+                    )
+                })
                 .clone();
             per_account.entry(t.account_id).or_default().push(Queued {
                 id: c.id,
@@ -390,6 +399,8 @@ impl Dispatcher {
                 not_before: None,
                 text: Some(text),
                 parse_mode: Some(parse_mode),
+                options,
+                tz,
                 target: target.clone(),
                 seen,
             });
@@ -407,6 +418,7 @@ impl Dispatcher {
         let parsed = match t.schedule_kind.as_str() {
             "every" => crate::schedule::parse_duration(&t.schedule_expr)
                 .and_then(|d| Schedule::every(d, from_ms(t.anchor_at))),
+            "at" => parse_tz(&t.timezone).and_then(|tz| Schedule::once(&t.schedule_expr, tz)),
             _ => parse_tz(&t.timezone).and_then(|tz| self.crons.cron(&t.schedule_expr, tz)),
         };
         match parsed {

@@ -15,6 +15,15 @@ use std::sync::Arc;
 
 use crate::store::deliveries::OutboxRow;
 use crate::store::dispatch::TargetInfo;
+use crate::templates::SendOptions;
+use chrono_tz::Tz;
+
+/// A stored zone; one that does not parse (only a hand-edited database
+/// holds one) fills placeholders in UTC rather than not sending.
+pub fn zone_or_utc(name: Option<&str>) -> Tz {
+    name.and_then(|n| crate::schedule::parse_tz(n).ok())
+        .unwrap_or(Tz::UTC)
+}
 
 /// A delivery waiting in memory for its instant.
 #[derive(Debug, Clone)]
@@ -29,6 +38,10 @@ pub struct Queued {
     /// `None` when the template was deleted after the claim.
     pub text: Option<Arc<str>>,
     pub parse_mode: Option<Arc<str>>,
+    pub options: SendOptions,
+    /// The template's zone: placeholders are filled in with the slot's
+    /// local date and time.
+    pub tz: Tz,
     pub target: Arc<TargetInfo>,
     /// The revision counter read before the template was read.
     pub seen: u64,
@@ -51,6 +64,8 @@ impl Queued {
             not_before: r.not_before,
             text: r.text.map(Arc::from),
             parse_mode: r.parse_mode.map(Arc::from),
+            options: SendOptions::stored_or_none(r.send_options.as_deref()),
+            tz: zone_or_utc(r.timezone.as_deref()),
             target: Arc::new(r.target),
             seen,
         }
@@ -139,6 +154,8 @@ mod tests {
             not_before,
             text: Some(Arc::from("t")),
             parse_mode: None,
+            options: SendOptions::default(),
+            tz: Tz::UTC,
             target: Arc::new(TargetInfo {
                 target_id: 1,
                 spec: "@c".into(),

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 
 use crate::store::Store;
 use crate::telegram::{
-    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SignIn,
-    TelegramError, UserInfo,
+    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SentRef,
+    SignIn, TelegramError, UserInfo,
 };
 
 /// A [`Messenger`] that records the FLOOD_WAITs of the one it wraps.
@@ -80,6 +80,23 @@ impl Messenger for FloodLog {
             tracing::warn!(account = %account.name, error = %e, "could not note a FLOOD_WAIT for stats");
         }
         result
+    }
+
+    async fn pin_message(
+        &self,
+        account: &AccountKey,
+        msg: &SentRef<'_>,
+        notify: bool,
+    ) -> Result<(), TelegramError> {
+        self.inner.pin_message(account, msg, notify).await
+    }
+
+    async fn delete_message(
+        &self,
+        account: &AccountKey,
+        msg: &SentRef<'_>,
+    ) -> Result<(), TelegramError> {
+        self.inner.delete_message(account, msg).await
     }
 
     async fn dialogs(
@@ -157,6 +174,8 @@ mod tests {
                     random_id: 777,
                     template_id: Some(1),
                     slot: None,
+                    silent: false,
+                    no_preview: false,
                 };
                 let _ = log.send_text(&account, &msg).await;
             }

@@ -27,6 +27,9 @@ pub struct OutboxRow {
     /// `None` when the template was deleted after the row was created.
     pub text: Option<String>,
     pub parse_mode: Option<String>,
+    pub send_options: Option<String>,
+    /// The template's zone, for placeholders.
+    pub timezone: Option<String>,
     #[sqlx(flatten)]
     pub target: super::dispatch::TargetInfo,
 }
@@ -50,6 +53,9 @@ pub enum RowOutcome {
         /// When the send call returned.
         at: i64,
         attempts: i64,
+        /// What went wrong after the send (a pin or the deletion of the
+        /// previous message failed): kept in `last_error`, the send stands.
+        note: Option<String>,
     },
     Failed {
         id: i64,
@@ -151,7 +157,7 @@ impl Store {
     ) -> Result<Vec<OutboxRow>, StoreError> {
         let sql = format!(
             "SELECT d.id, d.template_id, d.slot, d.random_id, d.attempts, d.not_before,
-                    t.text, t.parse_mode, g.id AS target_id, g.spec, g.peer_id, g.peer_kind,
+                    t.text, t.parse_mode, t.send_options, t.timezone, g.id AS target_id, g.spec, g.peer_id, g.peer_kind,
                     g.access_hash, g.title, g.slowmode_until
              FROM deliveries d
              JOIN targets g ON g.id = d.target_id
@@ -196,7 +202,8 @@ impl Store {
                     message_id,
                     at,
                     attempts,
-                } => sent.push(id, *epoch, attempts, message_id, Some(at), None),
+                    note,
+                } => sent.push(id, *epoch, attempts, message_id, Some(at), note),
                 RowOutcome::Failed {
                     id,
                     error,
@@ -226,7 +233,7 @@ impl Store {
                 sent,
                 format!(
                     "state = {}, message_id = v.n, sent_at = v.t, attempts = v.attempts,
-                    last_error = NULL, not_before = NULL",
+                    last_error = v.e, not_before = NULL",
                     Sent.sql()
                 ),
                 DeliveryState::sql_list(&[Pending, Sending, Cancelled]),
@@ -290,6 +297,25 @@ impl Store {
         let rows: Vec<(i64, Misfire)> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(p).await)?;
         Ok(rows.into_iter().collect())
+    }
+
+    /// The newest message a template sent to a target in a slot before
+    /// `before_slot`: (slot, message id), for `--replace-previous`.
+    pub async fn previous_message(
+        &self,
+        template_id: i64,
+        target_id: i64,
+        before_slot: i64,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        let sql = format!(
+            "SELECT slot, message_id FROM deliveries
+             WHERE template_id = $1 AND target_id = $2 AND slot < $3
+               AND state = {} AND message_id > 0
+             ORDER BY slot DESC LIMIT 1",
+            DeliveryState::Sent.sql()
+        );
+        Ok(on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
+            .bind(template_id).bind(target_id).bind(before_slot).fetch_optional(p).await)?)
     }
 
     /// Caches resolved peers on their targets, in one statement.

@@ -42,6 +42,8 @@ pub struct FireTemplate {
     pub dispatchable: bool,
     pub text: String,
     pub parse_mode: String,
+    /// Stored form of [`crate::templates::SendOptions`].
+    pub send_options: String,
 }
 
 /// A target as the send worker needs it: the chat and its cached peer.
@@ -150,7 +152,7 @@ impl Store {
             "SELECT t.id, t.account_id, t.schedule_kind, t.schedule_expr, t.timezone,
                     t.anchor_at, t.misfire, t.active, t.next_slot,
                     CASE WHEN {} THEN TRUE ELSE FALSE END AS dispatchable,
-                    t.text, t.parse_mode
+                    t.text, t.parse_mode, t.send_options
              FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1",
             self.dispatchable_sql()
         );
@@ -173,7 +175,7 @@ impl Store {
             "SELECT t.id, t.account_id, t.schedule_kind, t.schedule_expr, t.timezone,
                     t.anchor_at, t.misfire, t.active, t.next_slot,
                     CASE WHEN {} THEN TRUE ELSE FALSE END AS dispatchable,
-                    t.text, t.parse_mode
+                    t.text, t.parse_mode, t.send_options
              FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id IN ({})",
             self.dispatchable_sql(),
             id_list(ids)

@@ -184,6 +184,8 @@ text_enum! {
     ScheduleKind, "a schedule kind" {
         Cron = "cron",
         Every = "every",
+        /// Once, at a local date and time (`--at`).
+        At = "at",
     }
 }
 

@@ -31,6 +31,8 @@ pub struct TemplateRow {
     pub next_slot: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The send options' stored form ([`crate::templates::SendOptions`]).
+    pub send_options: String,
     /// Canonical chat specs by position (from `template_targets`).
     #[sqlx(skip)]
     pub chats: Vec<String>,
@@ -50,11 +52,12 @@ pub struct TemplateData {
     pub misfire: Misfire,
     pub next_slot: Option<i64>,
     pub chats: Vec<String>,
+    pub send_options: String,
 }
 
 const SELECT: &str = "SELECT t.id, t.account_id, a.name AS account, t.name, t.text, t.parse_mode, \
      t.schedule_kind, t.schedule_expr, t.timezone, t.anchor_at, t.active, t.misfire, \
-     t.next_slot, t.created_at, t.updated_at \
+     t.next_slot, t.created_at, t.updated_at, t.send_options \
      FROM templates t JOIN accounts a ON a.id = t.account_id";
 
 /// The filter both list queries share: optional account, optional active.
@@ -187,13 +190,14 @@ impl Tx {
     ) -> Result<i64, StoreError> {
         let id: Option<i64> = on_tx!(self, c => sqlx::query_scalar(
             "INSERT INTO templates (account_id, name, text, parse_mode, schedule_kind,
-                 schedule_expr, timezone, anchor_at, active, misfire, next_slot, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                 schedule_expr, timezone, anchor_at, active, misfire, next_slot, created_at, updated_at,
+                 send_options)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
              ON CONFLICT (account_id, name) DO NOTHING RETURNING id"
         )
         .bind(account_id).bind(&t.name).bind(&t.text).bind(&t.parse_mode)
         .bind(t.schedule_kind).bind(&t.schedule_expr).bind(&t.timezone).bind(t.anchor_at)
-        .bind(t.active).bind(t.misfire).bind(t.next_slot).bind(now_ms)
+        .bind(t.active).bind(t.misfire).bind(t.next_slot).bind(now_ms).bind(&t.send_options)
         .fetch_optional(&mut *c).await)?;
         let id = id.ok_or_else(|| {
             StoreError::Conflict(format!(
@@ -264,13 +268,13 @@ impl Tx {
                  schedule_expr = $6, timezone = $7, anchor_at = $8, active = $9, misfire = $10,
                  next_slot = CASE WHEN $13 = FALSE OR next_slot IS NOT DISTINCT FROM $14
                                   THEN $11 ELSE next_slot END,
-                 updated_at = $12
+                 updated_at = $12, send_options = $15
              WHERE id = $1"
         )
         .bind(id).bind(&t.name).bind(&t.text).bind(&t.parse_mode)
         .bind(t.schedule_kind).bind(&t.schedule_expr).bind(&t.timezone).bind(t.anchor_at)
         .bind(t.active).bind(t.misfire).bind(t.next_slot).bind(now_ms)
-        .bind(guard.is_some()).bind(guard.flatten())
+        .bind(guard.is_some()).bind(guard.flatten()).bind(&t.send_options)
         .execute(&mut *c).await.map(|r| r.rows_affected()))
         .map_err(|e| name_taken(&t.name, e))?;
         if n == 0 {

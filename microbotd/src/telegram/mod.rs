@@ -109,6 +109,19 @@ pub struct OutgoingText<'a> {
     pub random_id: i64,
     pub template_id: Option<i64>,
     pub slot: Option<DateTime<Utc>>,
+    /// Deliver without a notification sound.
+    pub silent: bool,
+    /// No link preview under the text.
+    pub no_preview: bool,
+}
+
+/// A message already sent, for the calls that act on it (pin, delete).
+#[derive(Debug, Clone)]
+pub struct SentRef<'a> {
+    pub peer: &'a ResolvedPeer,
+    /// The target as the operator wrote it (`@ops`), for ledgers and logs.
+    pub chat_label: &'a str,
+    pub message_id: i64,
 }
 
 /// Telegram's answer to a send.
@@ -198,6 +211,23 @@ pub trait Messenger: Send + Sync + 'static {
         account: &AccountKey,
         msg: &OutgoingText<'_>,
     ) -> Result<Sent, TelegramError>;
+
+    /// Pins a sent message in its chat; `notify` tells the chat's members.
+    /// Pinning a pinned message again changes nothing.
+    async fn pin_message(
+        &self,
+        account: &AccountKey,
+        msg: &SentRef<'_>,
+        notify: bool,
+    ) -> Result<(), TelegramError>;
+
+    /// Deletes a sent message for everyone. Deleting one already gone
+    /// succeeds.
+    async fn delete_message(
+        &self,
+        account: &AccountKey,
+        msg: &SentRef<'_>,
+    ) -> Result<(), TelegramError>;
 
     /// Lists dialogs, optionally filtered by a case-insensitive substring.
     async fn dialogs(

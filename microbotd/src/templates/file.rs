@@ -5,23 +5,31 @@
 //! account = "sales-tr"          # required
 //! name = "daily-report"         # required; (account, name) is the key
 //! chats = ["@ops_channel", "-1001234567890"]   # required, at least one
-//! cron = "0 9 * * 1-5"          # exactly one of cron / every ("90m")
+//! cron = "0 9 * * 1-5"          # exactly one of cron / every ("90m") /
+//!                               # at ("2026-12-01T10:00", local, once)
 //! timezone = "Europe/Istanbul"  # default: scheduler.default_timezone
 //! text = """..."""              # required
 //! parse_mode = "plain"          # plain | markdown | html (default plain)
 //! misfire = "once"              # skip | once | all (default once)
 //! active = true                 # default true
+//! silent = true                 # send options, each default false:
+//! no_preview = true             #   no notification sound, no link preview,
+//! pin = true                    #   pin the message (pin_notify: notify),
+//! pin_notify = false            #   delete the previous one once sent
+//! replace_previous = true
 //! ```
 //!
 //! Unknown keys (top level or in an entry) and a second entry with the same
-//! (account, name) are errors. [`render`] writes every key explicitly, so
-//! export → apply changes nothing.
+//! (account, name) are errors. [`render`] writes every key explicitly
+//! (send options only when set: false is their default), so export → apply
+//! changes nothing.
 
 use std::collections::HashMap;
 
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use super::options::SendOptions;
 use super::spec::{TemplateInput, TemplateSpec, validate};
 use crate::store::states::ScheduleKind;
 
@@ -45,6 +53,8 @@ pub struct Entry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub every: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,6 +63,20 @@ pub struct Entry {
     pub misfire: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub silent: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_preview: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pin: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pin_notify: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub replace_previous: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Entry {
@@ -63,19 +87,29 @@ impl Entry {
             chats: self.chats.clone(),
             cron: self.cron.clone(),
             every: self.every.clone(),
+            at: self.at.clone(),
             timezone: self.timezone.clone(),
             text: self.text.clone(),
             parse_mode: self.parse_mode.clone(),
             misfire: self.misfire.clone(),
             active: self.active.unwrap_or(true),
+            options: SendOptions {
+                silent: self.silent,
+                no_preview: self.no_preview,
+                pin: self.pin,
+                pin_notify: self.pin_notify,
+                replace_previous: self.replace_previous,
+            },
         }
     }
 
     /// The entry that describes `spec` completely (every key written).
     pub fn from_spec(spec: &TemplateSpec) -> Entry {
-        let (cron, every) = match spec.schedule.kind {
-            ScheduleKind::Every => (None, Some(spec.schedule.expr.clone())),
-            ScheduleKind::Cron => (Some(spec.schedule.expr.clone()), None),
+        let expr = Some(spec.schedule.expr.clone());
+        let (cron, every, at) = match spec.schedule.kind {
+            ScheduleKind::Every => (None, expr, None),
+            ScheduleKind::Cron => (expr, None, None),
+            ScheduleKind::At => (None, None, expr),
         };
         Entry {
             account: spec.account.clone(),
@@ -83,11 +117,17 @@ impl Entry {
             chats: spec.chats.clone(),
             cron,
             every,
+            at,
             timezone: Some(spec.tz.name().to_owned()),
             text: spec.text.clone(),
             parse_mode: Some(spec.parse_mode.to_owned()),
             misfire: Some(spec.misfire.as_str().to_owned()),
             active: Some(spec.active),
+            silent: spec.options.silent,
+            no_preview: spec.options.no_preview,
+            pin: spec.options.pin,
+            pin_notify: spec.options.pin_notify,
+            replace_previous: spec.options.replace_previous,
         }
     }
 }

@@ -122,6 +122,9 @@ pub fn differences(cur: &TemplateSpec, new: &TemplateSpec) -> Vec<String> {
     if cur.active != new.active {
         d.push(format!("active {} → {}", cur.active, new.active));
     }
+    if cur.options != new.options {
+        d.push(format!("options {} → {}", cur.options, new.options));
+    }
     d
 }
 
@@ -147,6 +150,7 @@ mod tests {
             parse_mode: "plain",
             misfire: Misfire::Once,
             active: true,
+            options: Default::default(),
         }
     }
 

@@ -10,9 +10,11 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::schedule::{Schedule, format_duration, parse_duration, parse_tz};
+use crate::schedule::{OnceSchedule, Schedule, format_duration, parse_duration, parse_tz};
 use crate::store::states::{Misfire, ScheduleKind};
 use crate::telegram::target::parse_target;
+
+use super::options::SendOptions;
 
 /// Telegram's limit on a message, in UTF-16 code units.
 pub const MAX_TEXT_UTF16: usize = 4096;
@@ -27,11 +29,13 @@ pub enum Field {
     Chat,
     Cron,
     Every,
+    At,
     Schedule,
     Tz,
     Text,
     ParseMode,
     Misfire,
+    PinNotify,
 }
 
 impl Field {
@@ -43,11 +47,13 @@ impl Field {
             Field::Chat => "chat",
             Field::Cron => "cron",
             Field::Every => "every",
+            Field::At => "at",
             Field::Schedule => "cron/every",
             Field::Tz => "tz",
             Field::Text => "text",
             Field::ParseMode => "parse-mode",
             Field::Misfire => "misfire",
+            Field::PinNotify => "pin-notify",
         }
     }
 
@@ -57,6 +63,7 @@ impl Field {
             Field::Chat => "chats",
             Field::Tz => "timezone",
             Field::ParseMode => "parse_mode",
+            Field::PinNotify => "pin_notify",
             other => other.flag(),
         }
     }
@@ -92,6 +99,8 @@ pub struct TemplateInput {
     pub chats: Vec<String>,
     pub cron: Option<String>,
     pub every: Option<String>,
+    /// A one-shot local date and time (`2026-12-01T10:00`).
+    pub at: Option<String>,
     /// `None`: the daemon's default zone.
     pub timezone: Option<String>,
     pub text: String,
@@ -100,6 +109,7 @@ pub struct TemplateInput {
     /// `None`: once.
     pub misfire: Option<String>,
     pub active: bool,
+    pub options: SendOptions,
 }
 
 /// What the schedule columns store: the kind; `expr` the trimmed cron text
@@ -148,22 +158,36 @@ impl ScheduleSpec {
         })
     }
 
-    /// Exactly one of `cron` / `every`.
+    /// A one-shot local date and time in `tz`, canonical
+    /// (`2026-12-01T10:00`). A past time is not refused here: a finished
+    /// template is stored and exported with it (create refuses it).
+    pub fn at(input: &str, tz: Tz) -> Result<ScheduleSpec, FieldError> {
+        let o = OnceSchedule::parse(input, tz)
+            .map_err(|e| FieldError::new(Field::At, e.to_string()))?;
+        Ok(ScheduleSpec {
+            kind: ScheduleKind::At,
+            expr: o.expr(),
+        })
+    }
+
+    /// Exactly one of `cron` / `every` / `at`.
     pub fn from_parts(
         cron: Option<&str>,
         every: Option<&str>,
+        at: Option<&str>,
         tz: Tz,
     ) -> Result<ScheduleSpec, FieldError> {
-        match (cron, every) {
-            (Some(c), None) => ScheduleSpec::cron(c, tz),
-            (None, Some(e)) => ScheduleSpec::every(e),
-            (Some(_), Some(_)) => Err(FieldError::new(
+        match (cron, every, at) {
+            (Some(c), None, None) => ScheduleSpec::cron(c, tz),
+            (None, Some(e), None) => ScheduleSpec::every(e),
+            (None, None, Some(a)) => ScheduleSpec::at(a, tz),
+            (None, None, None) => Err(FieldError::new(
                 Field::Schedule,
-                "give either a cron expression or an interval, not both",
+                "a schedule is required: a cron expression, an interval (every) or a time (at)",
             )),
-            (None, None) => Err(FieldError::new(
+            _ => Err(FieldError::new(
                 Field::Schedule,
-                "a schedule is required: a cron expression or an interval (every)",
+                "give one of a cron expression, an interval (every) or a time (at), not several",
             )),
         }
     }
@@ -173,14 +197,17 @@ impl ScheduleSpec {
         match self.kind {
             ScheduleKind::Every => Schedule::every(parse_duration(&self.expr).ok()?, anchor).ok(),
             ScheduleKind::Cron => Schedule::cron(&self.expr, tz).ok(),
+            ScheduleKind::At => Schedule::once(&self.expr, tz).ok(),
         }
     }
 
-    /// As the CLI shows it: `0 9 * * 1-5` or `every 1h30m`.
+    /// As the CLI shows it: `0 9 * * 1-5`, `every 1h30m` or
+    /// `at 2026-12-01T10:00`.
     pub fn display(&self) -> String {
         match self.kind {
             ScheduleKind::Every => format!("every {}", self.expr),
             ScheduleKind::Cron => self.expr.clone(),
+            ScheduleKind::At => format!("at {}", self.expr),
         }
     }
 }
@@ -198,6 +225,7 @@ pub struct TemplateSpec {
     pub parse_mode: &'static str,
     pub misfire: Misfire,
     pub active: bool,
+    pub options: SendOptions,
 }
 
 /// Validates every field; the first wrong one is reported.
@@ -208,8 +236,18 @@ pub fn validate(input: &TemplateInput, default_tz: Tz) -> Result<TemplateSpec, F
     validate_name(&input.name)?;
     let chats = validate_chats(&input.chats)?;
     let tz = validate_tz(input.timezone.as_deref(), default_tz)?;
-    let schedule = ScheduleSpec::from_parts(input.cron.as_deref(), input.every.as_deref(), tz)?;
+    let schedule = ScheduleSpec::from_parts(
+        input.cron.as_deref(),
+        input.every.as_deref(),
+        input.at.as_deref(),
+        tz,
+    )?;
     validate_text(&input.text)?;
+    validate_placeholders(&input.text)?;
+    input
+        .options
+        .check()
+        .map_err(|r| FieldError::new(Field::PinNotify, r))?;
     Ok(TemplateSpec {
         account: input.account.trim().to_owned(),
         name: input.name.clone(),
@@ -220,6 +258,7 @@ pub fn validate(input: &TemplateInput, default_tz: Tz) -> Result<TemplateSpec, F
         parse_mode: parse_mode(input.parse_mode.as_deref())?,
         misfire: misfire(input.misfire.as_deref())?,
         active: input.active,
+        options: input.options,
     })
 }
 
@@ -323,6 +362,24 @@ pub fn validate_text(text: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Only known placeholders (`{date}`, `{time}`, `{weekday}`, `{slot}`;
+/// `{{` for a literal `{`), and the text still within Telegram's limit with
+/// each filled in at its longest.
+pub fn validate_placeholders(text: &str) -> Result<(), FieldError> {
+    let longest = super::placeholders::check(text).map_err(|r| FieldError::new(Field::Text, r))?;
+    let units = longest.encode_utf16().count();
+    if units > MAX_TEXT_UTF16 {
+        return Err(FieldError::new(
+            Field::Text,
+            format!(
+                "{units} UTF-16 code units with its placeholders filled in at their longest; \
+                 Telegram allows at most {MAX_TEXT_UTF16}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// `plain` (default), `markdown` or `html`.
 pub fn parse_mode(s: Option<&str>) -> Result<&'static str, FieldError> {
     match s.map(str::trim) {
@@ -350,115 +407,4 @@ pub fn misfire(s: Option<&str>) -> Result<Misfire, FieldError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn input() -> TemplateInput {
-        TemplateInput {
-            account: "sales-tr".into(),
-            name: "daily-report".into(),
-            chats: vec!["t.me/Ops_Channel".into(), "-1001234567890".into()],
-            cron: Some(" 0 9 * * 1-5 ".into()),
-            text: "hello".into(),
-            active: true,
-            ..Default::default()
-        }
-    }
-
-    fn field_of(i: &TemplateInput) -> Field {
-        validate(i, Tz::UTC).unwrap_err().field
-    }
-
-    #[test]
-    fn valid_input_is_canonicalised() {
-        let s = validate(&input(), Tz::Europe__Istanbul).unwrap();
-        assert_eq!(s.chats, ["@ops_channel", "-1001234567890"]);
-        assert_eq!(
-            s.schedule,
-            ScheduleSpec {
-                kind: ScheduleKind::Cron,
-                expr: "0 9 * * 1-5".into()
-            }
-        );
-        assert_eq!(s.tz, Tz::Europe__Istanbul);
-        assert_eq!((s.parse_mode, s.misfire), ("plain", Misfire::Once));
-        let mut i = input();
-        i.cron = None;
-        i.every = Some("every 90m".into());
-        assert_eq!(validate(&i, Tz::UTC).unwrap().schedule.expr, "1h30m");
-    }
-
-    #[test]
-    fn each_bad_field_is_named() {
-        type Case = (fn(&mut TemplateInput), Field);
-        let cases: Vec<Case> = vec![
-            (|i| i.account = " ".into(), Field::Account),
-            (|i| i.name = String::new(), Field::Name),
-            (|i| i.name = "a".repeat(65), Field::Name),
-            (|i| i.name = "daily report".into(), Field::Name),
-            (|i| i.name = "a/b".into(), Field::Name),
-            (|i| i.chats.clear(), Field::Chat),
-            (|i| i.chats.push("https://t.me/+abc".into()), Field::Chat),
-            (|i| i.chats.push("@OPS_channel".into()), Field::Chat),
-            (|i| i.cron = Some("61 * * * *".into()), Field::Cron),
-            (|i| i.cron = Some("0 0 30 2 *".into()), Field::Cron),
-            (|i| i.every = Some("90m".into()), Field::Schedule),
-            (|i| i.cron = None, Field::Schedule),
-            (|i| i.timezone = Some("Mars/Base".into()), Field::Tz),
-            (|i| i.text = " \n".into(), Field::Text),
-            (|i| i.text = "é".repeat(4097), Field::Text),
-            (|i| i.text = "a\0b".into(), Field::Text),
-            (|i| i.text = "bell\u{7}".into(), Field::Text),
-            (|i| i.parse_mode = Some("rtf".into()), Field::ParseMode),
-            (|i| i.misfire = Some("never".into()), Field::Misfire),
-        ];
-        for (change, field) in cases {
-            let mut i = input();
-            change(&mut i);
-            assert_eq!(field_of(&i), field, "{i:?}");
-        }
-        let mut i = input();
-        i.cron = None;
-        i.every = Some("0s".into());
-        assert_eq!(field_of(&i), Field::Every);
-    }
-
-    #[test]
-    fn text_is_counted_in_utf16_units() {
-        // An emoji outside the BMP is two units: 2048 of them is the limit.
-        assert!(validate_text(&"😀".repeat(2048)).is_ok());
-        let e = validate_text(&"😀".repeat(2049)).unwrap_err();
-        assert!(
-            e.reason.contains("4098 UTF-16") && e.reason.contains("raw text"),
-            "{e}"
-        );
-        assert!(validate_text(&"a".repeat(4096)).is_ok());
-        assert!(validate_text("tab\there\r\nline").is_ok());
-        let e = validate_text("ab\0").unwrap_err();
-        assert!(
-            e.reason
-                .starts_with("control character U+0000 at character 3"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn chats_are_capped() {
-        assert!(check_chat_count(1000, 1000).is_ok());
-        let e = check_chat_count(1001, 1000).unwrap_err();
-        assert_eq!(e.field, Field::Chat);
-        assert_eq!(
-            e.reason,
-            "1001 chats; a template may send to at most 1000 (templates.max_chats)"
-        );
-    }
-
-    #[test]
-    fn never_firing_cron_says_so() {
-        let e = ScheduleSpec::cron("0 0 30 2 *", Tz::UTC).unwrap_err();
-        assert_eq!(e.field, Field::Cron);
-        assert!(e.reason.contains("never fires"), "{e}");
-        let e = ScheduleSpec::cron("61 * * * *", Tz::UTC).unwrap_err();
-        assert!(e.to_string().starts_with("cron: minute field"), "{e}");
-    }
-}
+mod tests;

@@ -113,3 +113,92 @@ fn mtproto_kill9_between_send_and_outcome_resends_the_same_random_id_and_keeps_o
         assert_eq!(row.message_id, Some(i64::from(kept_before[0].message_id)));
     }
 }
+
+/// Send options on the live path: `silent` and `no_webpage` ride on
+/// `messages.sendMessage`; each message is pinned silently
+/// (`messages.updatePinnedMessage`) and, once the next one is sent, deleted
+/// (`channels.deleteMessages` in a channel, `messages.deleteMessages` with
+/// revoke for a user).
+#[test]
+fn mtproto_send_options_pin_silently_and_delete_the_previous_message() {
+    use mtproto_test_server::MessageCall;
+    for db in Db::all() {
+        let live = Live::start(db, None);
+        live.logged_in("ops");
+        let t = live.daemon.ctl_json(&[
+            "template",
+            "create",
+            "--account",
+            "ops",
+            "--name",
+            "status",
+            "--every",
+            "2s",
+            "--text",
+            "status https://example.com",
+            "--chat",
+            "@ops_room",
+            "--chat",
+            "@alice_example",
+            "--silent",
+            "--no-preview",
+            "--pin",
+            "--replace-previous",
+        ]);
+        let id = t["id"].as_i64().unwrap();
+        live.wait_for("two sends to each chat", 90, || {
+            let rows = live.deliveries();
+            ["@ops_room", "@alice_example"].iter().all(|c| {
+                rows.iter()
+                    .filter(|d| &d.target == c && d.state == "sent")
+                    .count()
+                    >= 2
+            })
+        });
+        live.daemon
+            .ctl_ok(&["template", "disable", &id.to_string()]);
+        let (room, alice) = (
+            live.server.chat("ops_room"),
+            live.server.chat("alice_example"),
+        );
+        let kept = live.server.kept();
+        assert!(kept.iter().all(|m| m.silent && m.no_webpage), "{kept:?}");
+        let calls = live.server.message_calls();
+        for m in &kept {
+            let pinned = calls.iter().any(|c| {
+                matches!(c, MessageCall::Pin { message_id, silent: true, .. } if *message_id == m.message_id)
+            });
+            assert!(
+                pinned,
+                "message {} pinned silently: {calls:?}",
+                m.message_id
+            );
+        }
+        // The first message of each chat was deleted, the right way.
+        let first = |peer: &SentPeer| kept.iter().find(|m| &m.peer == peer).unwrap().message_id;
+        let room_peer = SentPeer::Channel {
+            id: room.id,
+            access_hash: room.access_hash,
+        };
+        let alice_peer = SentPeer::User {
+            id: alice.id,
+            access_hash: alice.access_hash,
+        };
+        assert!(
+            calls.contains(&MessageCall::Delete {
+                channel: Some(room.id),
+                message_ids: vec![first(&room_peer)],
+                revoke: true,
+            }),
+            "{calls:?}"
+        );
+        assert!(
+            calls.contains(&MessageCall::Delete {
+                channel: None,
+                message_ids: vec![first(&alice_peer)],
+                revoke: true,
+            }),
+            "{calls:?}"
+        );
+    }
+}

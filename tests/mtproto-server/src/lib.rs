@@ -21,7 +21,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 pub use socks5::{Socks5Proxy, Tunnel};
-pub use world::{Action, Attempt, ChatKind, ChatSpec, Fault, SentMessage, SentPeer, World};
+pub use world::{
+    Action, Attempt, ChatKind, ChatSpec, Fault, MessageCall, SentMessage, SentPeer, World,
+};
 
 use crate::crypto::ServerKey;
 
@@ -141,6 +143,11 @@ impl MtprotoServer {
     /// Messages kept, one per `random_id`.
     pub fn kept(&self) -> Vec<SentMessage> {
         self.lock().kept.clone()
+    }
+
+    /// Pins and deletes received, in order.
+    pub fn message_calls(&self) -> Vec<MessageCall> {
+        self.lock().message_calls.clone()
     }
 
     /// Every `messages.sendMessage` received, repeats and faulted ones included.

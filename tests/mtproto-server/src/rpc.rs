@@ -4,7 +4,7 @@
 use grammers_tl_types::{self as tl, Deserializable, Serializable};
 
 use crate::objects;
-use crate::world::{ChatKind, ChatSpec, SentMessage, SentPeer, World};
+use crate::world::{ChatKind, ChatSpec, MessageCall, SentMessage, SentPeer, World};
 
 /// `rpc_error` code and message.
 pub type RpcErr = (i32, String);
@@ -195,6 +195,37 @@ pub fn call(w: &mut World, name: &str, body: &[u8]) -> Result<Vec<u8>, RpcErr> {
             )
         }
         "messages.sendMessage" => send_message(w, body),
+        "messages.updatePinnedMessage" => {
+            let req: tl::functions::messages::UpdatePinnedMessage = parse(body)?;
+            w.message_calls.push(MessageCall::Pin {
+                peer: sent_peer(&req.peer),
+                message_id: req.id,
+                silent: req.silent,
+            });
+            Ok(empty_updates())
+        }
+        "messages.deleteMessages" => {
+            let req: tl::functions::messages::DeleteMessages = parse(body)?;
+            w.message_calls.push(MessageCall::Delete {
+                channel: None,
+                message_ids: req.id,
+                revoke: req.revoke,
+            });
+            Ok(affected(w))
+        }
+        "channels.deleteMessages" => {
+            let req: tl::functions::channels::DeleteMessages = parse(body)?;
+            let channel = match req.channel {
+                tl::enums::InputChannel::Channel(c) => Some(c.channel_id),
+                _ => None,
+            };
+            w.message_calls.push(MessageCall::Delete {
+                channel,
+                message_ids: req.id,
+                revoke: true,
+            });
+            Ok(affected(w))
+        }
         "auth.logOut" => {
             w.authorized = false;
             let out: tl::enums::auth::LoggedOut = tl::types::auth::LoggedOut {
@@ -205,6 +236,26 @@ pub fn call(w: &mut World, name: &str, body: &[u8]) -> Result<Vec<u8>, RpcErr> {
         }
         _ => Err(err(400, "METHOD_NOT_SUPPORTED_BY_TEST_SERVER")),
     }
+}
+
+fn empty_updates() -> Vec<u8> {
+    tl::enums::Updates::Updates(tl::types::Updates {
+        updates: Vec::new(),
+        users: Vec::new(),
+        chats: Vec::new(),
+        date: objects::now(),
+        seq: 0,
+    })
+    .to_bytes()
+}
+
+/// No update stream here: the answer moves no pts.
+fn affected(w: &World) -> Vec<u8> {
+    tl::enums::messages::AffectedMessages::Messages(tl::types::messages::AffectedMessages {
+        pts: w.pts,
+        pts_count: 0,
+    })
+    .to_bytes()
 }
 
 fn authorize(w: &mut World) -> Vec<u8> {
@@ -243,6 +294,8 @@ fn send_message(w: &mut World, body: &[u8]) -> Result<Vec<u8>, RpcErr> {
                 peer,
                 text: req.message.clone(),
                 entities: req.entities.iter().flatten().map(entity_summary).collect(),
+                silent: req.silent,
+                no_webpage: req.no_webpage,
             });
             w.by_random_id.insert(req.random_id, w.kept.len() - 1);
             w.kept.len() - 1

@@ -130,6 +130,25 @@ pub struct SentMessage {
     pub text: String,
     /// `Kind(offset,length)` per entity, e.g. `Bold(0,4)`.
     pub entities: Vec<String>,
+    pub silent: bool,
+    pub no_webpage: bool,
+}
+
+/// A call on a sent message: `messages.updatePinnedMessage` or a delete
+/// (`messages.deleteMessages` / `channels.deleteMessages`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageCall {
+    Pin {
+        peer: SentPeer,
+        message_id: i32,
+        silent: bool,
+    },
+    Delete {
+        /// Set for `channels.deleteMessages` (its bare id), else `None`.
+        channel: Option<i64>,
+        message_ids: Vec<i32>,
+        revoke: bool,
+    },
 }
 
 /// The server's state, shared by every connection (and kept across a
@@ -148,6 +167,8 @@ pub struct World {
     /// Messages kept (one per `random_id`).
     pub kept: Vec<SentMessage>,
     pub by_random_id: HashMap<i64, usize>,
+    /// Pins and deletes, in order.
+    pub message_calls: Vec<MessageCall>,
     /// Passwords checked: true = accepted.
     pub password_checks: Vec<bool>,
     pub faults: Vec<Fault>,
@@ -194,6 +215,7 @@ impl World {
             attempts: Vec::new(),
             kept: Vec::new(),
             by_random_id: HashMap::new(),
+            message_calls: Vec::new(),
             password_checks: Vec::new(),
             faults: Vec::new(),
             next_message_id: 1,

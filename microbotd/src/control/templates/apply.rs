@@ -16,7 +16,7 @@ use crate::store::to_ms;
 use crate::templates::file::{self, FileError};
 use crate::templates::plan::{Change, plan};
 
-use super::{data_of, row_spec, schedule_state};
+use super::{check_not_past, data_of, row_spec, schedule_state};
 use crate::control::error::ApiError;
 
 /// Plans (and unless `dry_run`, performs) the file's changes.
@@ -69,6 +69,35 @@ pub async fn apply(
         .map(|r| row_spec(r).map(|s| (r.id, s)))
         .collect::<Result<Vec<_>, _>>()?;
     let p = plan(&desired, &stored, r.prune);
+    let now = ctx.now();
+    for change in &p.changes {
+        let (old, new, next) = match change {
+            Change::Create(spec) => (None, spec, schedule_state(None, spec, now).1),
+            Change::Update {
+                id,
+                current,
+                desired,
+                ..
+            } => (
+                Some(current),
+                desired,
+                schedule_state(Some((rows_by_id[id], current)), desired, now).1,
+            ),
+            Change::Delete { .. } => continue,
+        };
+        check_not_past(old, new, next, now).map_err(|e| {
+            ApiError::invalid(
+                "file",
+                format!(
+                    "{}/{}: {}: {}",
+                    new.account,
+                    new.name,
+                    e.field.key(),
+                    e.reason
+                ),
+            )
+        })?;
+    }
     let mut resp = v1::ApplyTemplatesResponse {
         changes: p.changes.iter().map(plan_change).collect(),
         unchanged: p.unchanged,
@@ -77,7 +106,6 @@ pub async fn apply(
     if r.dry_run || p.changes.is_empty() {
         return Ok(resp);
     }
-    let now = ctx.now();
     let now_ms = to_ms(now);
     let mut touched = Vec::with_capacity(p.changes.len());
     let mut tx = ctx.store.begin().await?;

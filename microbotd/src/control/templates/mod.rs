@@ -15,9 +15,10 @@ use tonic::{Request, Response, Status};
 
 use crate::context::Context;
 use crate::events::Change;
-use crate::schedule::parse_tz;
+use crate::schedule::{OnceSchedule, parse_tz};
 use crate::store::templates::{TemplateData, TemplateRow};
 use crate::store::{from_ms, to_ms};
+use crate::templates::SendOptions;
 use crate::templates::spec::{self, FieldError, ScheduleSpec, TemplateInput, TemplateSpec};
 
 use crate::control::audit::{audited, caller_of};
@@ -59,6 +60,7 @@ pub fn row_spec(row: &TemplateRow) -> Result<TemplateSpec, ApiError> {
         parse_mode: spec::parse_mode(Some(&row.parse_mode)).map_err(|_| corrupt("parse mode"))?,
         misfire: row.misfire,
         active: row.active,
+        options: SendOptions::from_db(&row.send_options).map_err(|_| corrupt("send options"))?,
     })
 }
 
@@ -95,6 +97,26 @@ pub fn schedule_state(
     }
 }
 
+/// A one-shot time must be in the future when it is set (`next`, from
+/// [`schedule_state`], is `None` for a past one); a finished template keeps
+/// its past time through edits of other fields, export and apply.
+pub fn check_not_past(
+    old: Option<&TemplateSpec>,
+    new: &TemplateSpec,
+    next: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<(), FieldError> {
+    let set_now = old.is_none_or(|o| o.schedule != new.schedule || o.tz != new.tz);
+    if new.schedule.kind != ScheduleKind::At || next.is_some() || !set_now {
+        return Ok(());
+    }
+    let reason = match OnceSchedule::parse(&new.schedule.expr, new.tz) {
+        Ok(o) => super::cron::past_at(&o, new.tz, now),
+        Err(e) => e.to_string(),
+    };
+    Err(FieldError::new(spec::Field::At, reason))
+}
+
 /// What to write for `spec` with the given schedule state.
 pub fn data_of(spec: &TemplateSpec, anchor_at: i64, next_slot: Option<i64>) -> TemplateData {
     TemplateData {
@@ -109,6 +131,21 @@ pub fn data_of(spec: &TemplateSpec, anchor_at: i64, next_slot: Option<i64>) -> T
         misfire: spec.misfire,
         next_slot,
         chats: spec.chats.clone(),
+        send_options: spec.options.to_db(),
+    }
+}
+
+/// The stored options with the edit's set fields applied; turning pin
+/// off turns its notify flag off too (unless the edit sets it itself, which
+/// validation then refuses).
+fn edited_options(cur: SendOptions, r: &v1::EditTemplateRequest) -> SendOptions {
+    let pin = r.pin.unwrap_or(cur.pin);
+    SendOptions {
+        silent: r.silent.unwrap_or(cur.silent),
+        no_preview: r.no_preview.unwrap_or(cur.no_preview),
+        pin,
+        pin_notify: r.pin_notify.unwrap_or(cur.pin_notify && pin),
+        replace_previous: r.replace_previous.unwrap_or(cur.replace_previous),
     }
 }
 
@@ -142,6 +179,9 @@ pub fn rfc3339_in(t: DateTime<Utc>, tz: Tz) -> String {
 }
 
 fn to_proto(row: &TemplateRow, fires: usize, now: DateTime<Utc>) -> v1::Template {
+    // A stored value the rules refuse shows as no options (show must work
+    // on a damaged row; export refuses it through row_spec).
+    let options = SendOptions::from_db(&row.send_options).unwrap_or_default();
     v1::Template {
         id: row.id,
         account: row.account.clone(),
@@ -161,6 +201,12 @@ fn to_proto(row: &TemplateRow, fires: usize, now: DateTime<Utc>) -> v1::Template
         next_fires: next_fires(row, fires, now),
         kind: v1::ScheduleKind::from(row.schedule_kind).into(),
         misfire_policy: v1::MisfirePolicy::from(row.misfire).into(),
+        finished: row.schedule_kind == ScheduleKind::At && row.next_slot.is_none(),
+        silent: options.silent,
+        no_preview: options.no_preview,
+        pin: options.pin,
+        pin_notify: options.pin_notify,
+        replace_previous: options.replace_previous,
     }
 }
 
@@ -181,11 +227,19 @@ impl TemplatesService {
             chats: r.chats,
             cron: r.cron,
             every: r.every,
+            at: r.at,
             timezone: Some(r.timezone),
             text: r.text,
             parse_mode: Some(r.parse_mode),
             misfire: Some(r.misfire),
             active: !r.inactive,
+            options: SendOptions {
+                silent: r.silent,
+                no_preview: r.no_preview,
+                pin: r.pin,
+                pin_notify: r.pin_notify,
+                replace_previous: r.replace_previous,
+            },
         };
         spec::check_chat_count(input.chats.len(), ctx.config.templates.max_chats)
             .map_err(field_error)?;
@@ -194,6 +248,7 @@ impl TemplatesService {
         let account = ctx.store.account_by_name(&spec.account).await?;
         let now = ctx.now();
         let (anchor, next) = schedule_state(None, &spec, now);
+        check_not_past(None, &spec, next, now).map_err(field_error)?;
         let mut tx = ctx.store.begin().await?;
         let id = tx
             .template_insert(account.id, &data_of(&spec, anchor, next), to_ms(now))
@@ -209,11 +264,17 @@ impl TemplatesService {
         let nothing = r.name.is_none()
             && r.cron.is_none()
             && r.every.is_none()
+            && r.at.is_none()
             && r.timezone.is_none()
             && r.text.is_none()
             && r.parse_mode.is_none()
             && r.misfire.is_none()
-            && !r.set_chats;
+            && !r.set_chats
+            && r.silent.is_none()
+            && r.no_preview.is_none()
+            && r.pin.is_none()
+            && r.pin_notify.is_none()
+            && r.replace_previous.is_none();
         if nothing {
             return Err(ApiError::invalid(
                 "edit",
@@ -226,9 +287,13 @@ impl TemplatesService {
         let row = tx.template_get(r.id).await?;
         let cur = row_spec(&row)?;
         let schedule_given = r.cron.is_some() || r.every.is_some();
-        let (cur_cron, cur_every) = match cur.schedule.kind {
-            ScheduleKind::Every => (None, Some(cur.schedule.expr.clone())),
-            ScheduleKind::Cron => (Some(cur.schedule.expr.clone()), None),
+        let options = edited_options(cur.options, &r);
+        let schedule_given = schedule_given || r.at.is_some();
+        let cur_expr = Some(cur.schedule.expr.clone());
+        let (cur_cron, cur_every, cur_at) = match cur.schedule.kind {
+            ScheduleKind::Every => (None, cur_expr, None),
+            ScheduleKind::Cron => (cur_expr, None, None),
+            ScheduleKind::At => (None, None, cur_expr),
         };
         let input = TemplateInput {
             account: cur.account.clone(),
@@ -240,11 +305,13 @@ impl TemplatesService {
             },
             cron: if schedule_given { r.cron } else { cur_cron },
             every: if schedule_given { r.every } else { cur_every },
+            at: if schedule_given { r.at } else { cur_at },
             timezone: Some(r.timezone.unwrap_or_else(|| cur.tz.name().to_owned())),
             text: r.text.unwrap_or_else(|| cur.text.clone()),
             parse_mode: Some(r.parse_mode.unwrap_or_else(|| cur.parse_mode.to_owned())),
             misfire: Some(r.misfire.unwrap_or_else(|| cur.misfire.as_str().to_owned())),
             active: cur.active,
+            options,
         };
         spec::check_chat_count(input.chats.len(), ctx.config.templates.max_chats)
             .map_err(field_error)?;
@@ -252,6 +319,7 @@ impl TemplatesService {
             spec::validate(&input, ctx.config.scheduler.default_timezone).map_err(field_error)?;
         let now = ctx.now();
         let (anchor, next) = schedule_state(Some((&row, &cur)), &new, now);
+        check_not_past(Some(&cur), &new, next, now).map_err(field_error)?;
         tx.template_update_from(
             row.id,
             row.account_id,

@@ -15,8 +15,8 @@ use super::{BackupError, data_path};
 use crate::store::accounts::{normalize_phone, valid_account_name};
 use crate::store::states::{AccountState, DeliveryState, Misfire, ScheduleKind};
 use crate::telegram::target::parse_target;
-use crate::templates::ScheduleSpec;
 use crate::templates::spec::{parse_mode, validate_name, validate_text, validate_tz};
+use crate::templates::{ScheduleSpec, SendOptions};
 
 type Row = Map<String, Value>;
 
@@ -91,12 +91,15 @@ fn template(row: &Row) -> Result<(), String> {
     match text(row, "schedule_kind").parse::<ScheduleKind>() {
         Ok(ScheduleKind::Cron) => ScheduleSpec::cron(expr, tz).map(drop),
         Ok(ScheduleKind::Every) => ScheduleSpec::every(expr).map(drop),
+        Ok(ScheduleKind::At) => ScheduleSpec::at(expr, tz).map(drop),
         Err(e) => return Err(format!("schedule_kind: {e}")),
     }
     .map_err(field)?;
     text(row, "misfire")
         .parse::<Misfire>()
         .map_err(named("misfire"))?;
+    // Absent in backups made before send options existed: none.
+    SendOptions::from_db(text(row, "send_options")).map_err(named("send_options"))?;
     Ok(())
 }
 
@@ -186,13 +189,18 @@ mod tests {
                 json!({"parse_mode": "rtf"}),
                 "row 1: parse_mode: \"rtf\" is not one of",
             ),
+            (
+                json!({"send_options": "pin-notify"}),
+                "row 1: send_options: pin-notify needs pin",
+            ),
             (json!({"misfire": "never"}), "row 1: misfire: "),
             (json!({"name": "a b"}), "row 1: name: "),
             (
                 json!({"schedule_kind": "every", "schedule_expr": "0s"}),
                 "row 1: every: ",
             ),
-            (json!({"schedule_kind": "at"}), "row 1: schedule_kind: "),
+            (json!({"schedule_kind": "at"}), "row 1: at: "),
+            (json!({"schedule_kind": "once"}), "row 1: schedule_kind: "),
         ];
         for (change, want) in cases {
             let err = refusal("templates", template(change.clone()));

@@ -91,6 +91,7 @@ async fn an_edit_inside_the_window_sends_the_new_text_once() {
             misfire: row.misfire,
             next_slot: row.next_slot,
             chats: row.chats.clone(),
+            send_options: row.send_options.clone(),
         };
         let mut tx = store.begin().await.unwrap();
         tx.template_update(t, row.account_id, &data, to_ms(run.ctx.now()))
@@ -204,6 +205,7 @@ async fn outcomes_never_overwrite_a_cancel_unless_the_row_was_sent() {
                             message_id: Some(5),
                             at: 9,
                             attempts: 1,
+                            note: None,
                         },
                     ),
                     (

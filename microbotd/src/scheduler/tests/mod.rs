@@ -7,6 +7,7 @@ mod ahead;
 mod backlog;
 mod downtime;
 mod lease_loss;
+mod follow_up;
 mod limits;
 mod recovery;
 mod removed;

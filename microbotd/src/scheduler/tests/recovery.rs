@@ -87,6 +87,8 @@ async fn rows_left_sending_by_a_crash_are_resent_once() {
                 random_id: 1,
                 template_id: Some(t),
                 slot: None,
+                silent: false,
+                no_preview: false,
             },
         )
         .await

@@ -28,7 +28,9 @@ use crate::store::deliveries::{RowOutcome, SendState, Unclaim};
 use crate::store::states::{AccountState, Misfire};
 use crate::store::{StoreError, to_ms};
 use crate::telegram::{AccountKey, OutgoingText, ParseMode, PeerKind, ResolvedPeer, TelegramError};
+use crate::templates::placeholders;
 
+mod follow_up;
 mod resolve;
 
 use super::limits::{ChatSpacing, TokenBucket};
@@ -102,6 +104,10 @@ pub struct Worker {
     /// `random_id` instead (Telegram de-duplicates it).
     fresh: HashSet<i64>,
     reload: bool,
+    /// (template, target) → (slot, message id) of the last message sent
+    /// here for a `replace-previous` template: its outcome may not be
+    /// committed yet when the next one goes.
+    last_sent: HashMap<(i64, i64), (i64, i64)>,
 }
 
 enum Turn {
@@ -137,6 +143,7 @@ impl Worker {
             misfire: HashMap::new(),
             fresh: HashSet::new(),
             reload: true,
+            last_sent: HashMap::new(),
         }
     }
 
@@ -388,6 +395,7 @@ impl Worker {
             let rate = ctx.rate_limit_per_minute();
             self.bucket.try_take(Instant::now(), rate);
             self.spacing.record(r.target.target_id, Instant::now());
+            let text = placeholders::render(&text, crate::store::from_ms(r.slot), r.tz);
             let msg = OutgoingText {
                 peer: &peer,
                 chat_label: &r.target.spec,
@@ -400,6 +408,8 @@ impl Worker {
                 random_id: r.random_id,
                 template_id: Some(r.template_id),
                 slot: Some(crate::store::from_ms(r.slot)),
+                silent: r.options.silent,
+                no_preview: r.options.no_preview,
             };
             let mut send = ctx.messenger.send_text(key, &msg);
             let now_ready = ready_now(&mut send);
@@ -421,12 +431,21 @@ impl Worker {
             self.settled.insert(id, now);
             let attempts = r.attempts + 1;
             match classify(result) {
-                Verdict::Sent { message_id } => outcomes.push(RowOutcome::Sent {
-                    id,
-                    message_id,
-                    at: now,
-                    attempts,
-                }),
+                Verdict::Sent { message_id } => {
+                    let note = match message_id.filter(|m| *m > 0) {
+                        Some(m) if r.options.has_follow_up() => {
+                            self.follow_up(key, &r, &peer, m).await
+                        }
+                        _ => None,
+                    };
+                    outcomes.push(RowOutcome::Sent {
+                        id,
+                        message_id,
+                        at: now,
+                        attempts,
+                        note,
+                    })
+                }
                 Verdict::Fail(error) => {
                     tracing::warn!(account = %key.name, chat = %r.target.spec, delivery = id, %error, "delivery failed");
                     outcomes.push(RowOutcome::Failed {

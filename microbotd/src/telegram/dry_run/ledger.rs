@@ -1,5 +1,7 @@
 //! The dry-run ledger file: JSONL records, crash recovery on open, and
-//! appends that are on disk before a send is acknowledged.
+//! appends that are on disk before a send is acknowledged. A line is a
+//! message ([`LedgerEntry`]) or a call on one already sent
+//! ([`LedgerAction`]: a pin or a delete).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
@@ -33,6 +35,45 @@ pub struct LedgerEntry {
     pub slot: Option<DateTime<Utc>>,
     pub sent_at: DateTime<Utc>,
     pub message_id: i64,
+    /// Send options; absent (false) on lines of older versions.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub silent: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_preview: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// What a [`LedgerAction`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Pin,
+    Delete,
+}
+
+/// A pin or delete of a message sent before, one line of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerAction {
+    pub action: ActionKind,
+    pub account: String,
+    pub account_id: i64,
+    pub chat: String,
+    pub peer_id: i64,
+    pub message_id: i64,
+    /// Pins only: whether the chat was notified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<bool>,
+    pub at: DateTime<Utc>,
+}
+
+/// One line: a message, or an action on one (told apart by `action`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerLine {
+    Message(LedgerEntry),
+    Action(LedgerAction),
 }
 
 mod peer_kind {
@@ -64,7 +105,8 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Opens (creating if needed) the ledger and returns every entry in it.
+    /// Opens (creating if needed) the ledger and returns every message in it
+    /// (actions change nothing de-duplication or message ids depend on).
     ///
     /// An unparseable last line is the trace of a crash mid-append: that
     /// append was never acknowledged, so it is cut off. An unparseable line
@@ -132,7 +174,7 @@ impl Ledger {
 
     /// Appends one record and fsyncs it. Blocking: call off the async
     /// executor threads.
-    pub fn append(&mut self, entry: &LedgerEntry) -> io::Result<()> {
+    pub fn append<T: Serialize>(&mut self, entry: &T) -> io::Result<()> {
         if self.broken {
             return Err(io::Error::other(
                 "an earlier failed append could not be undone; restart to recover the ledger",
@@ -166,6 +208,17 @@ impl Ledger {
     }
 }
 
+/// One line; an `action` key makes it an action. (Not `untagged`: its
+/// errors would not say which field of a message is wrong.)
+fn parse_line(chunk: &[u8]) -> Result<LedgerLine, serde_json::Error> {
+    let value: serde_json::Value = serde_json::from_slice(chunk)?;
+    if value.get("action").is_some() {
+        serde_json::from_value(value).map(LedgerLine::Action)
+    } else {
+        serde_json::from_value(value).map(LedgerLine::Message)
+    }
+}
+
 /// Parses the whole file. Returns the entries and, when the last line is
 /// torn, the length to truncate the file to.
 fn parse(path: &Path, data: &[u8]) -> Result<(Vec<LedgerEntry>, Option<usize>), DryRunError> {
@@ -180,8 +233,9 @@ fn parse(path: &Path, data: &[u8]) -> Result<(Vec<LedgerEntry>, Option<usize>), 
     let mut entries = Vec::with_capacity(lines.len());
     let last = lines.len().checked_sub(1);
     for (i, (line, offset, chunk)) in lines.into_iter().enumerate() {
-        match serde_json::from_slice::<LedgerEntry>(chunk) {
-            Ok(entry) => entries.push(entry),
+        match parse_line(chunk) {
+            Ok(LedgerLine::Message(entry)) => entries.push(entry),
+            Ok(LedgerLine::Action(_)) => {}
             Err(_) if Some(i) == last => return Ok((entries, Some(offset))),
             Err(source) => {
                 return Err(DryRunError::Corrupt {

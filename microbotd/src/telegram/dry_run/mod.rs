@@ -22,10 +22,10 @@ use chrono::Utc;
 use tokio::sync::Mutex;
 
 use ledger::Ledger;
-pub use ledger::LedgerEntry;
+pub use ledger::{ActionKind, LedgerAction, LedgerEntry};
 
 use crate::telegram::{
-    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent,
+    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SentRef,
     SessionStore, SignIn, TelegramError, UserInfo,
 };
 
@@ -147,6 +147,26 @@ impl State {
     }
 }
 
+impl State {
+    /// Blocking (file write + fsync): runs on the blocking pool.
+    fn act(&mut self, action: LedgerAction) -> Result<(), TelegramError> {
+        self.ledger.append(&action).map_err(|e| {
+            TelegramError::Transient(format!(
+                "dry-run ledger {}: {e}",
+                self.ledger.path().display()
+            ))
+        })?;
+        tracing::info!(
+            account = %action.account,
+            chat = %action.chat,
+            message_id = action.message_id,
+            action = ?action.action,
+            "dry-run: action recorded in the ledger"
+        );
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Login {
     CodeSent,
@@ -210,6 +230,15 @@ impl DryRunMessenger {
             user_id: Self::user_id_for(account),
             display: format!("Dry Run ({})", account.name),
         }
+    }
+
+    /// Appends an action under the state lock (like a send, so the ledger
+    /// stays one writer's).
+    async fn act(&self, action: LedgerAction) -> Result<(), TelegramError> {
+        let mut state = Arc::clone(&self.state).lock_owned().await;
+        tokio::task::spawn_blocking(move || state.act(action))
+            .await
+            .map_err(|e| TelegramError::Transient(format!("dry-run ledger writer failed: {e}")))?
     }
 
     fn logins(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Login>> {
@@ -340,6 +369,8 @@ impl Messenger for DryRunMessenger {
             slot: msg.slot,
             sent_at: Utc::now(),
             message_id: 0,
+            silent: msg.silent,
+            no_preview: msg.no_preview,
         };
         // The owned guard travels into the blocking task, so the check,
         // the append and the index update finish together even if this
@@ -350,6 +381,25 @@ impl Messenger for DryRunMessenger {
         tokio::task::spawn_blocking(move || state.accept(entry))
             .await
             .map_err(|e| TelegramError::Transient(format!("dry-run ledger writer failed: {e}")))?
+    }
+
+    async fn pin_message(
+        &self,
+        account: &AccountKey,
+        msg: &SentRef<'_>,
+        notify: bool,
+    ) -> Result<(), TelegramError> {
+        self.act(action(ActionKind::Pin, account, msg, Some(notify)))
+            .await
+    }
+
+    async fn delete_message(
+        &self,
+        account: &AccountKey,
+        msg: &SentRef<'_>,
+    ) -> Result<(), TelegramError> {
+        self.act(action(ActionKind::Delete, account, msg, None))
+            .await
     }
 
     async fn dialogs(
@@ -369,6 +419,24 @@ impl Messenger for DryRunMessenger {
             .map(|c| dialog_for(&c.peer))
             .filter(|d| matches_search(d, search))
             .collect())
+    }
+}
+
+fn action(
+    kind: ActionKind,
+    account: &AccountKey,
+    msg: &SentRef<'_>,
+    notify: Option<bool>,
+) -> LedgerAction {
+    LedgerAction {
+        action: kind,
+        account: account.name.clone(),
+        account_id: account.id,
+        chat: msg.chat_label.to_owned(),
+        peer_id: msg.peer.peer_id,
+        message_id: msg.message_id,
+        notify,
+        at: Utc::now(),
     }
 }
 

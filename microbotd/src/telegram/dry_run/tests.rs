@@ -30,6 +30,8 @@ async fn send(m: &DryRunMessenger, acct: &AccountKey, target: &str, random_id: i
         random_id,
         template_id: Some(7),
         slot: Some(Utc.with_ymd_and_hms(2025, 3, 30, 1, 30, 0).unwrap()),
+        silent: false,
+        no_preview: false,
     };
     m.send_text(acct, &msg).await.unwrap()
 }
@@ -226,6 +228,8 @@ async fn dropped_send_future_still_records_and_dedups() {
         random_id: 5,
         template_id: None,
         slot: None,
+        silent: false,
+        no_preview: false,
     };
     // Poll once so the blocking append starts, then drop the future.
     {
@@ -332,6 +336,8 @@ async fn empty_and_oversized_texts_are_refused_without_recording() {
             random_id: 1,
             template_id: None,
             slot: None,
+            silent: false,
+            no_preview: false,
         };
         let err = m.send_text(&a, &msg).await.unwrap_err();
         assert_eq!(err == TelegramError::MessageTooLong, want_too_long);

@@ -15,12 +15,12 @@ use async_trait::async_trait;
 use chrono::Utc;
 use tokio::sync::watch;
 
-pub use types::{DuplicateReply, LoginScript, Outcome, SendAttempt, SentMessage};
+pub use types::{DuplicateReply, FollowUp, LoginScript, Outcome, SendAttempt, SentMessage};
 
 use super::dry_run::{dialog_for, matches_search, peer};
 use super::{
-    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SignIn,
-    TelegramError, UserInfo,
+    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SentRef,
+    SignIn, TelegramError, UserInfo,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +51,10 @@ struct Inner {
     extra_dialogs: HashMap<String, Vec<Dialog>>,
     /// Names of accounts released ([`Messenger::release`]), in order.
     released: Vec<String>,
+    /// Pins and deletes that succeeded, in order.
+    follow_ups: Vec<FollowUp>,
+    /// Errors the next pin/delete calls return, one each.
+    follow_up_failures: VecDeque<TelegramError>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -172,6 +176,25 @@ impl FakeMessenger {
         self.inner().sent.clone()
     }
 
+    /// Pins and deletes that succeeded, in order.
+    pub fn follow_ups(&self) -> Vec<FollowUp> {
+        self.inner().follow_ups.clone()
+    }
+
+    /// Makes the next pin or delete call fail with `err` (once per call).
+    pub fn fail_follow_up(&self, err: TelegramError) {
+        self.inner().follow_up_failures.push_back(err);
+    }
+
+    fn follow_up(&self, f: FollowUp) -> Result<(), TelegramError> {
+        let mut inner = self.inner();
+        if let Some(err) = inner.follow_up_failures.pop_front() {
+            return Err(err);
+        }
+        inner.follow_ups.push(f);
+        Ok(())
+    }
+
     /// Every `send_text` call so far, including failed and duplicate ones.
     pub fn attempts(&self) -> Vec<SendAttempt> {
         self.inner().attempts.clone()
@@ -275,6 +298,8 @@ impl FakeMessenger {
                 slot: msg.slot,
                 at: Utc::now(),
                 message_id,
+                silent: msg.silent,
+                no_preview: msg.no_preview,
             });
             message_id
         };
@@ -436,6 +461,32 @@ impl Messenger for FakeMessenger {
                 self.deliver(account, msg)
             }
         }
+    }
+
+    async fn pin_message(
+        &self,
+        account: &AccountKey,
+        msg: &SentRef<'_>,
+        notify: bool,
+    ) -> Result<(), TelegramError> {
+        self.follow_up(FollowUp::Pin {
+            account: account.name.clone(),
+            peer_id: msg.peer.peer_id,
+            message_id: msg.message_id,
+            notify,
+        })
+    }
+
+    async fn delete_message(
+        &self,
+        account: &AccountKey,
+        msg: &SentRef<'_>,
+    ) -> Result<(), TelegramError> {
+        self.follow_up(FollowUp::Delete {
+            account: account.name.clone(),
+            peer_id: msg.peer.peer_id,
+            message_id: msg.message_id,
+        })
     }
 
     async fn dialogs(

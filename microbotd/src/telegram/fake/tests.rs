@@ -38,6 +38,8 @@ async fn send(
         random_id,
         template_id: Some(1),
         slot: None,
+        silent: false,
+        no_preview: false,
     };
     f.send_text(a, &msg).await
 }

@@ -50,6 +50,24 @@ pub struct SentMessage {
     pub slot: Option<DateTime<Utc>>,
     pub at: DateTime<Utc>,
     pub message_id: i64,
+    pub silent: bool,
+    pub no_preview: bool,
+}
+
+/// A call on a message already sent: a pin or a delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowUp {
+    Pin {
+        account: String,
+        peer_id: i64,
+        message_id: i64,
+        notify: bool,
+    },
+    Delete {
+        account: String,
+        peer_id: i64,
+        message_id: i64,
+    },
 }
 
 /// One `send_text` call, whatever its outcome: retries show up here with

@@ -9,6 +9,7 @@
 //! retries I/O errors, so every FLOOD_WAIT reaches the scheduler.
 
 pub mod login;
+mod message_calls;
 pub mod probe;
 pub mod proxy;
 pub mod resolve;
@@ -25,7 +26,6 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use grammers_client::Client;
 use grammers_mtsender::{ConnectionParams, InvocationError, RetryContext, RetryPolicy, SenderPool};
-use grammers_session::types::PeerId;
 use tokio::task::JoinHandle;
 
 use self::login::LoginState;
@@ -33,7 +33,7 @@ use self::rpc_map::map_invocation;
 use self::session::DbSession;
 use super::target::parse_target;
 use super::{
-    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, PeerKind, ResolvedPeer, Secret, Sent,
+    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SentRef,
     SessionStore, SignIn, TelegramError, UserInfo,
 };
 
@@ -420,19 +420,16 @@ impl Messenger for LiveMessenger {
     ) -> Result<Sent, TelegramError> {
         let slot = self.slot(account);
         let (client, session) = self.conn(&slot, account).await?;
-        let mut peer = msg.peer.clone();
-        if peer.access_hash.is_none() && peer.kind != PeerKind::Chat {
-            // Fill a missing hash from the session's peer cache.
-            peer.access_hash = PeerId::from_bot_api_dialog_id(peer.peer_id)
-                .and_then(|id| session.cached_peer(id))
-                .and_then(|i| i.auth())
-                .map(|a| a.hash());
-        }
+        let peer = message_calls::with_cached_hash(msg.peer, &session);
         let req = send::send_message_request(
             send::input_peer(&peer)?,
             msg.text,
             msg.parse_mode,
             msg.random_id,
+            send::SendFlags {
+                silent: msg.silent,
+                no_webpage: msg.no_preview,
+            },
         );
         let random_id = msg.random_id;
         let r = contained("messages.sendMessage", async move {
@@ -458,6 +455,23 @@ impl Messenger for LiveMessenger {
             }),
             Err(e) => Err(e),
         }
+    }
+
+    async fn pin_message(
+        &self,
+        account: &AccountKey,
+        msg: &SentRef<'_>,
+        notify: bool,
+    ) -> Result<(), TelegramError> {
+        self.pin(account, msg, notify).await
+    }
+
+    async fn delete_message(
+        &self,
+        account: &AccountKey,
+        msg: &SentRef<'_>,
+    ) -> Result<(), TelegramError> {
+        self.delete(account, msg).await
     }
 
     async fn dialogs(

@@ -4,9 +4,11 @@
 use std::num::NonZeroU32;
 
 use grammers_mtsender::RpcError;
+use grammers_session::types::PeerId;
 
 use super::resolve::resolved;
 use super::*;
+use crate::telegram::PeerKind;
 
 fn ctx(error: InvocationError, n: u32) -> RetryContext {
     RetryContext {

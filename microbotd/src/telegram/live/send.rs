@@ -66,6 +66,14 @@ pub fn format_text(text: &str, mode: ParseMode) -> (String, Option<Vec<tl::enums
     (text, (!entities.is_empty()).then_some(entities))
 }
 
+/// How a message goes out besides its text: the template's send options
+/// that Telegram's send call itself carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendFlags {
+    pub silent: bool,
+    pub no_webpage: bool,
+}
+
 /// `messages.sendMessage` with the caller's `random_id`, so that a repeat
 /// after a crash or lost reply is de-duplicated by Telegram.
 pub fn send_message_request(
@@ -73,11 +81,12 @@ pub fn send_message_request(
     text: &str,
     mode: ParseMode,
     random_id: i64,
+    flags: SendFlags,
 ) -> tl::functions::messages::SendMessage {
     let (message, entities) = format_text(text, mode);
     tl::functions::messages::SendMessage {
-        no_webpage: false,
-        silent: false,
+        no_webpage: flags.no_webpage,
+        silent: flags.silent,
         background: false,
         clear_draft: false,
         noforwards: false,
@@ -99,6 +108,62 @@ pub fn send_message_request(
         suggested_post: None,
         rich_message: None,
     }
+}
+
+/// Telegram message ids are 32-bit; a stored id outside that range is not
+/// one Telegram gave.
+fn message_id_i32(message_id: i64) -> Result<i32, TelegramError> {
+    i32::try_from(message_id)
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| TelegramError::Rpc {
+            code: 400,
+            name: "MESSAGE_ID_INVALID".into(),
+        })
+}
+
+/// `messages.updatePinnedMessage`: pins `message_id`; `silent` unless the
+/// chat is to be notified.
+pub fn pin_request(
+    peer: tl::enums::InputPeer,
+    message_id: i64,
+    notify: bool,
+) -> Result<tl::functions::messages::UpdatePinnedMessage, TelegramError> {
+    Ok(tl::functions::messages::UpdatePinnedMessage {
+        silent: !notify,
+        unpin: false,
+        pm_oneside: false,
+        peer,
+        id: message_id_i32(message_id)?,
+    })
+}
+
+/// Deleting one message: channels and supergroups keep their own message
+/// ids (`channels.deleteMessages`); users and basic groups share the
+/// account's (`messages.deleteMessages`, revoked for everyone).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeleteRequest {
+    Messages(tl::functions::messages::DeleteMessages),
+    Channel(tl::functions::channels::DeleteMessages),
+}
+
+pub fn delete_request(
+    peer: tl::enums::InputPeer,
+    message_id: i64,
+) -> Result<DeleteRequest, TelegramError> {
+    let id = vec![message_id_i32(message_id)?];
+    Ok(match peer {
+        tl::enums::InputPeer::Channel(c) => {
+            DeleteRequest::Channel(tl::functions::channels::DeleteMessages {
+                channel: tl::enums::InputChannel::Channel(tl::types::InputChannel {
+                    channel_id: c.channel_id,
+                    access_hash: c.access_hash,
+                }),
+                id,
+            })
+        }
+        _ => DeleteRequest::Messages(tl::functions::messages::DeleteMessages { revoke: true, id }),
+    })
 }
 
 /// The id of the message our `random_id` created, from the send's answer:

@@ -116,29 +116,42 @@ fn arb_entry() -> impl Strategy<Value = Entry> {
         "[a-zA-Z0-9][a-zA-Z0-9._-]{0,20}",
         prop::collection::btree_set("[a-z](_?[a-z0-9]){4,10}", 1..4),
         prop_oneof![
-            Just((Some("0 9 * * 1-5".to_owned()), None)),
-            Just((Some("*/5 * * * *".to_owned()), None)),
-            (1u32..5000).prop_map(|m| (None, Some(format!("{m}m")))),
+            Just((Some("0 9 * * 1-5".to_owned()), None, None)),
+            Just((Some("*/5 * * * *".to_owned()), None, None)),
+            (1u32..5000).prop_map(|m| (None, Some(format!("{m}m")), None)),
+            // In a DST gap in some zones: still its canonical self.
+            Just((None, None, Some("2027-03-28T02:30".to_owned()))),
         ],
         prop::sample::select(vec!["UTC", "Europe/Berlin", "America/New_York"]),
         // Control characters other than tab and line breaks are refused.
-        "([^\\p{Cc}]|[\t\n]){1,200}".prop_filter("non-blank", |s| !s.trim().is_empty()),
+        "([^\\p{Cc}]|[\t\n]){1,200}"
+            .prop_filter("non-blank", |s| !s.trim().is_empty())
+            // A brace opens a placeholder; doubled it is literal.
+            .prop_map(|s| s.replace('{', "{{")),
         prop::sample::select(vec!["plain", "markdown", "html"]),
         prop::sample::select(vec!["skip", "once", "all"]),
         any::<bool>(),
+        any::<[bool; 5]>(),
     )
         .prop_map(
-            |(account, name, chats, (cron, every), tz, text, pm, mf, active)| Entry {
+            |(account, name, chats, (cron, every, at), tz, text, pm, mf, active, o)| Entry {
                 account,
                 name,
                 chats: chats.into_iter().map(|c| format!("@{c}")).collect(),
                 cron,
                 every,
+                at,
                 timezone: Some(tz.to_owned()),
                 text,
                 parse_mode: Some(pm.to_owned()),
                 misfire: Some(mf.to_owned()),
                 active: Some(active),
+                silent: o[0],
+                no_preview: o[1],
+                pin: o[2],
+                // Only with pin: alone it is refused.
+                pin_notify: o[2] && o[3],
+                replace_previous: o[4],
             },
         )
 }

@@ -1,0 +1,5 @@
+-- microbot schema 0007 (PostgreSQL). Keep in step with ../sqlite/.
+-- A template's send options, canonical and comma-separated in a fixed
+-- order (templates::options): silent, no-preview, pin, pin-notify,
+-- replace-previous. Empty: none.
+ALTER TABLE templates ADD COLUMN send_options TEXT NOT NULL DEFAULT '';
