@@ -14,3 +14,29 @@ pub mod proxy;
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
+
+/// Declares, for each `fn name(db: Db)`, the tests `name::sqlite` and
+/// `name::postgres`: each backend is its own test, so a failure names its
+/// backend and one backend never hides the other. The PostgreSQL test fails
+/// where PostgreSQL is missing, unless `MICROBOT_NO_POSTGRES=1`.
+#[macro_export]
+macro_rules! per_backend {
+    ($($(#[$attr:meta])* $name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[test]
+            $(#[$attr])*
+            fn sqlite() {
+                super::$name($crate::daemon::Db::Sqlite)
+            }
+
+            #[test]
+            $(#[$attr])*
+            fn postgres() {
+                if $crate::pg::cluster().is_none() {
+                    return $crate::pg::say_skipped(stringify!($name));
+                }
+                super::$name($crate::daemon::Db::Postgres)
+            }
+        }
+    )+};
+}

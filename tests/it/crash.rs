@@ -165,18 +165,16 @@ fn run(db: Db, kills: usize, seed: u64) {
     eprintln!("crash test ({db:?}, {kills} kills): {states:?}");
 }
 
-#[test]
-fn crash_short() {
-    for db in Db::all() {
-        run(db, 8, 0x5eed);
-    }
+fn crash_short(db: Db) {
+    run(db, 8, 0x5eed);
 }
+microbot_tests::per_backend!(crash_short);
 
 /// The long soak: `cargo test -p microbot-tests --test it crash_long -- --ignored`.
-#[test]
-#[ignore = "long soak (about 10 minutes); run on demand"]
-fn crash_long() {
-    for db in Db::all() {
-        run(db, 150, 0xc0ffee);
-    }
+fn crash_long(db: Db) {
+    run(db, 150, 0xc0ffee);
 }
+microbot_tests::per_backend!(
+    #[ignore = "long soak (about 10 minutes); run on demand"]
+    crash_long
+);

@@ -174,32 +174,30 @@ fn doctor_reports_each_condition_it_checks() {
     );
 }
 
-#[test]
-fn db_check_on_every_backend() {
-    for db in Db::all() {
-        let d = TestDaemon::start(db);
-        let c = d.ctl_json(&["db", "check"]);
-        assert_eq!(c["reachable"], true);
-        assert_eq!(c["schema_version"], c["latest_schema_version"]);
-        assert_eq!(
-            c["backend"],
-            if db == Db::Sqlite {
-                "sqlite"
-            } else {
-                "postgres"
-            }
-        );
-        assert!(c["pool_size"].as_u64().unwrap() >= 1, "{c}");
-        let v = d.ctl_json(&["db", "vacuum"]);
-        assert!(v["size_before"].as_u64().unwrap() > 0, "{v}");
-        assert!(d.ctl_ok(&["audit"]).contains("db.vacuum"));
-    }
+fn db_check_on_every_backend(db: Db) {
+    let d = TestDaemon::start(db);
+    let c = d.ctl_json(&["db", "check"]);
+    assert_eq!(c["reachable"], true);
+    assert_eq!(c["schema_version"], c["latest_schema_version"]);
+    assert_eq!(
+        c["backend"],
+        if db == Db::Sqlite {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    );
+    assert!(c["pool_size"].as_u64().unwrap() >= 1, "{c}");
+    let v = d.ctl_json(&["db", "vacuum"]);
+    assert!(v["size_before"].as_u64().unwrap() > 0, "{v}");
+    assert!(d.ctl_ok(&["audit"]).contains("db.vacuum"));
 }
+microbot_tests::per_backend!(db_check_on_every_backend);
 
 #[test]
 fn db_check_fails_when_the_database_is_gone() {
-    if !Db::all().contains(&Db::Postgres) {
-        return;
+    if microbot_tests::pg::cluster().is_none() {
+        return microbot_tests::pg::say_skipped("db_check_fails_when_the_database_is_gone");
     }
     // A daemon on a PostgreSQL database that is dropped under it.
     let d = TestDaemon::start(Db::Postgres);

@@ -36,20 +36,16 @@ impl SessionStore for Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::for_each_backend;
 
-    #[tokio::test]
-    async fn sessions_round_trip() {
-        for_each_backend(|store| async move {
-            let id: i64 = on_pool!(store, p => sqlx::query_scalar(
-                "INSERT INTO accounts (name, phone, created_at, updated_at) VALUES ('a', '+1', 0, 0) RETURNING id"
-            ).fetch_one(p).await).unwrap();
-            assert_eq!(store.load_session(id).await.unwrap(), None);
-            store.save_session(id, &[1, 2, 3]).await.unwrap();
-            assert_eq!(store.load_session(id).await.unwrap(), Some(vec![1, 2, 3]));
-            store.clear_session(id).await.unwrap();
-            assert_eq!(store.load_session(id).await.unwrap(), None);
-        })
-        .await;
+    async fn sessions_round_trip(store: crate::store::Store) {
+        let id: i64 = on_pool!(store, p => sqlx::query_scalar(
+        "INSERT INTO accounts (name, phone, created_at, updated_at) VALUES ('a', '+1', 0, 0) RETURNING id"
+    ).fetch_one(p).await).unwrap();
+        assert_eq!(store.load_session(id).await.unwrap(), None);
+        store.save_session(id, &[1, 2, 3]).await.unwrap();
+        assert_eq!(store.load_session(id).await.unwrap(), Some(vec![1, 2, 3]));
+        store.clear_session(id).await.unwrap();
+        assert_eq!(store.load_session(id).await.unwrap(), None);
     }
+    crate::store::testing::per_backend!(sessions_round_trip);
 }

@@ -162,21 +162,18 @@ mod tests {
     }
 
     /// Stored as the same text on both backends, read back typed.
-    #[tokio::test]
-    async fn stored_as_text() {
-        crate::store::testing::for_each_backend(|store| async move {
-            crate::store::on_pool!(store, p => {
-                let back: (AccountState, Misfire, String) =
-                    sqlx::query_as("SELECT $1, $2, $3")
-                        .bind(AccountState::PasswordNeeded)
-                        .bind(Misfire::All)
-                        .bind(ScheduleKind::Every.as_str())
-                        .fetch_one(p)
-                        .await
-                        .unwrap();
-                assert_eq!(back, (AccountState::PasswordNeeded, Misfire::All, "every".into()));
-            });
-        })
-        .await;
+    async fn stored_as_text(store: crate::store::Store) {
+        crate::store::on_pool!(store, p => {
+            let back: (AccountState, Misfire, String) =
+                sqlx::query_as("SELECT $1, $2, $3")
+                    .bind(AccountState::PasswordNeeded)
+                    .bind(Misfire::All)
+                    .bind(ScheduleKind::Every.as_str())
+                    .fetch_one(p)
+                    .await
+                    .unwrap();
+            assert_eq!(back, (AccountState::PasswordNeeded, Misfire::All, "every".into()));
+        });
     }
+    crate::store::testing::per_backend!(stored_as_text);
 }
