@@ -141,7 +141,7 @@ async fn deliveries(ctx: &Context, now_ms: i64) -> Result<Check, StoreError> {
     let since = now_ms - 24 * 3600 * 1000;
     let (failed, missed): (i64, i64) = on_pool!(ctx.store, p => sqlx::query_as(
         "SELECT COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN state = 'missed' THEN 1 ELSE 0 END), 0)
+                CAST(COALESCE(SUM(CASE WHEN state = 'missed' THEN slots ELSE 0 END), 0) AS BIGINT)
          FROM deliveries WHERE updated_at >= $1"
     ).bind(since).fetch_one(p).await)?;
     let name = "deliveries (24 h)";

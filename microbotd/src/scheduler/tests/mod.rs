@@ -6,6 +6,7 @@
 mod ahead;
 mod downtime;
 mod limits;
+mod long_outage;
 mod recovery;
 
 use std::future::Future;
