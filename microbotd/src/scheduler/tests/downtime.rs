@@ -42,9 +42,34 @@ async fn ninety_minutes_down_gives_0_1_18_sends_and_every_other_slot_missed(
         n == 3
     })
     .await;
-    // The first sends go out (the rest drain at one a second per chat).
-    assert!(fake.wait_for_sends(2, Duration::from_secs(60)).await);
+    // Every queued slot goes out: 1 for `once`, 18 for `all` (these drain
+    // at one a second per chat).
+    assert!(
+        fake.wait_for_sends(19, Duration::from_secs(90)).await,
+        "sent: {:?}",
+        fake.sent().len()
+    );
     run.stop().await;
+    let slots_to = |chat: &str| -> Vec<i64> {
+        let mut v: Vec<i64> = fake
+            .sent()
+            .iter()
+            .filter(|m| m.chat_label == chat)
+            .map(|m| to_ms(m.slot.expect("a scheduled send")))
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let every_five: Vec<i64> = (1..=18)
+        .map(|i| to_ms(first + chrono::Duration::minutes(5 * (i - 1))))
+        .collect();
+    assert_eq!(slots_to("@chat_skip"), Vec::<i64>::new());
+    assert_eq!(slots_to("@chat_once"), every_five[17..].to_vec());
+    assert_eq!(
+        slots_to("@chat_all"),
+        every_five,
+        "each owed slot sent once"
+    );
     let all = rows(&store).await;
     for ((policy, t), want_sent) in ids.into_iter().zip([0usize, 1, 18]) {
         let mine: Vec<_> = all.iter().filter(|r| r.template_id == t).collect();
