@@ -27,3 +27,4 @@ mod stock_clients;
 mod systemd;
 mod template_apply;
 mod templates;
+mod write_lock;
