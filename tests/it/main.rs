@@ -20,6 +20,7 @@ mod permissions;
 mod remote;
 mod restore_values;
 mod retention;
+mod roles;
 mod scheduler;
 mod startup_errors;
 mod stats;
