@@ -17,6 +17,7 @@ mod man;
 mod metrics;
 mod mtproto;
 mod permissions;
+mod reload;
 mod remote;
 mod restore_values;
 mod retention;
