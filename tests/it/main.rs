@@ -29,4 +29,5 @@ mod stock_clients;
 mod systemd;
 mod template_apply;
 mod templates;
+mod watchdog_stall;
 mod write_lock;
