@@ -19,6 +19,7 @@ mod mtproto;
 mod permissions;
 mod reload;
 mod remote;
+mod restore_all;
 mod restore_values;
 mod retention;
 mod roles;

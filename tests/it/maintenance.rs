@@ -260,12 +260,12 @@ fn verify_names_the_damage_and_restore_leaves_the_database_untouched() {
         let mut m = members.clone();
         let i = m.iter().position(|(n, _)| n == "manifest.json").unwrap();
         let mut v: Value = serde_json::from_slice(&m[i].1).unwrap();
-        v["schema_version"] = 9.into();
+        v["schema_version"] = 99.into();
         m[i].1 = serde_json::to_vec(&v).unwrap();
         repack(p, &m);
     });
     assert!(
-        wrong_manifest.contains("manifest.json: unknown schema version 9"),
+        wrong_manifest.contains("manifest.json: unknown schema version 99"),
         "{wrong_manifest}"
     );
     let tampered = case("tampered.tar.gz", &|p| {
