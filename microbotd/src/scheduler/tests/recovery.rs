@@ -123,9 +123,22 @@ async fn templates_fire_each_slot_once_and_changes_wake_the_loop(store: crate::s
     assert!(fake.wait_for_sends(4, WAIT).await, "two slots to two chats");
     run.stop().await;
     let all = rows(&store).await;
-    let mut keys: Vec<_> = all.iter().map(|r| (r.target_id, r.slot)).collect();
-    keys.dedup();
-    assert_eq!(keys.len(), all.len());
+    // Each chat got each of the first two slots, once: the sends, not the
+    // rows (a UNIQUE constraint already keeps rows apart).
+    for chat in ["@chatx", "@chaty"] {
+        let mut slots: Vec<i64> = fake
+            .sent()
+            .iter()
+            .filter(|m| m.chat_label == chat)
+            .map(|m| crate::store::to_ms(m.slot.expect("a scheduled send")))
+            .collect();
+        slots.sort_unstable();
+        let first = crate::store::to_ms(next);
+        assert_eq!(slots[..2], [first, first + 2000], "{chat}: {slots:?}");
+        let mut unique = slots.clone();
+        unique.dedup();
+        assert_eq!(unique, slots, "{chat}: a slot sent twice");
+    }
     let sent: Vec<_> = fake.sent().iter().map(|m| m.random_id).collect();
     let mut unique = sent.clone();
     unique.sort_unstable();
@@ -164,8 +177,10 @@ async fn accounts_that_cannot_send_do_not_fire_until_they_can(store: crate::stor
     let fake = Arc::new(FakeMessenger::new());
     let run = Running::start(&store, fake.clone(), 600, now);
     let beat = run.ctx.heartbeat.clone();
-    eventually("two turns", || async { beat.last().is_some() }).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    eventually("a first turn", || async { beat.last().is_some() }).await;
+    // A later beat: a whole turn (its fire) ran while the account was new.
+    let first = beat.last();
+    eventually("a second turn", || async { beat.last() > first }).await;
     assert!(
         rows(&store).await.is_empty(),
         "a `new` account does not fire"
