@@ -40,3 +40,20 @@ macro_rules! per_backend {
         }
     )+};
 }
+
+/// True when this process may switch users (root), for the tests that run
+/// `microbotctl` as another user. Not root is a failure, unless the
+/// operator opted out with `MICROBOT_NO_ROOT=1`: then the test says it
+/// skipped (and returns false).
+pub fn root_or_opted_out(test: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    let out = std::env::var("MICROBOT_NO_ROOT").is_ok_and(|v| !v.is_empty() && v != "0");
+    assert!(
+        out && !in_ci(),
+        "{test} switches users: run the tests as root, or opt out with MICROBOT_NO_ROOT=1"
+    );
+    eprintln!("SKIPPED {test}: not root and MICROBOT_NO_ROOT is set");
+    false
+}

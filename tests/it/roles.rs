@@ -67,8 +67,7 @@ fn admin_only(backup: &str) -> Vec<(Vec<&str>, &'static str)> {
 }
 
 fn operator_admin_calls_are_refused_and_audited(db: Db) {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipping: needs root to switch users");
+    if !microbot_tests::root_or_opted_out("operator_admin_calls_are_refused_and_audited") {
         return;
     }
     let d = start(db);
@@ -107,8 +106,7 @@ fn operator_admin_calls_are_refused_and_audited(db: Db) {
 microbot_tests::per_backend!(operator_admin_calls_are_refused_and_audited);
 
 fn operator_commands_are_allowed(db: Db) {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipping: needs root to switch users");
+    if !microbot_tests::root_or_opted_out("operator_commands_are_allowed") {
         return;
     }
     let d = start(db);
