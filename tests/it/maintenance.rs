@@ -292,9 +292,8 @@ fn verify_names_the_damage_and_restore_leaves_the_database_untouched() {
     );
 }
 
-#[test]
-fn restore_refuses_while_a_scheduler_runs_unless_forced() {
-    let d = TestDaemon::start(Db::Sqlite);
+fn restore_refuses_while_a_scheduler_runs_unless_forced(db: Db) {
+    let d = TestDaemon::start(db);
     d.ctl_ok(&["account", "add", "sales-tr", "--phone", "+905321234567"]);
     let file = d.dir.path().join("b.tar.gz");
     d.ctl_ok(&["backup", "create", "--output", file.to_str().unwrap()]);
@@ -319,6 +318,7 @@ fn restore_refuses_while_a_scheduler_runs_unless_forced() {
         .collect();
     assert!(restores.iter().any(|a| a["result"] == "ok"), "{audit}");
 }
+microbot_tests::per_backend!(restore_refuses_while_a_scheduler_runs_unless_forced);
 
 fn set_age(p: &Path, days: u64) {
     let t = SystemTime::now() - Duration::from_secs(days * 24 * 3600 + 60);

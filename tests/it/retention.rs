@@ -78,9 +78,8 @@ fn old_finished_deliveries_are_pruned_and_doctor_says_so(db: Db) {
 }
 microbot_tests::per_backend!(old_finished_deliveries_are_pruned_and_doctor_says_so);
 
-#[test]
-fn zero_keeps_everything() {
-    let mut d = TestDaemon::builder(Db::Sqlite)
+fn zero_keeps_everything(db: Db) {
+    let mut d = TestDaemon::builder(db)
         .config("[retention]\ndeliveries_days = 0\n")
         .start();
     old_row(&d, 1, "sent", 4000);
@@ -95,3 +94,4 @@ fn zero_keeps_everything() {
     );
     assert_eq!(states(&d), "sent");
 }
+microbot_tests::per_backend!(zero_keeps_everything);
