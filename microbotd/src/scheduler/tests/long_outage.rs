@@ -54,6 +54,7 @@ async fn three_days_down_counts_every_missed_slot(store: crate::store::Store) {
         .await
         .unwrap();
     let all = rows(&store).await;
+    let mut retries = Vec::new();
     for chat in chats {
         let mut mine: Vec<_> = all
             .iter()
@@ -82,6 +83,8 @@ async fn three_days_down_counts_every_missed_slot(store: crate::store::Store) {
             error.contains(&format!("stands for {range} missed slots")),
             "{error}"
         );
+        assert_eq!(shown.slots, range);
+        retries.push((shown.id, mine[1].id));
     }
     // `stats` counts every missed slot of both chats.
     let since = first - chrono::Duration::days(1);
@@ -97,5 +100,11 @@ async fn three_days_down_counts_every_missed_slot(store: crate::store::Store) {
         .map(|r| r.slot)
         .collect();
     assert_eq!(sent, [on_time, on_time], "the on-time slot, on both chats");
+    // One message cannot make up for a range row: it is not retried; a
+    // single missed slot is.
+    for (range, single) in retries {
+        assert_eq!(store.delivery_retry(range, 0).await.unwrap(), None);
+        assert!(store.delivery_retry(single, 0).await.unwrap().is_some());
+    }
 }
 crate::store::testing::per_backend!(three_days_down_counts_every_missed_slot);
