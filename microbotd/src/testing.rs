@@ -1,5 +1,5 @@
-//! Test support: [`TestContext`], a hand-built [`Context`] with an SQLite
-//! store, the scriptable [`FakeMessenger`], a movable clock and the
+//! Test support: [`TestContext`], a hand-built [`Context`] with a store
+//! (SQLite, or one given), the scriptable [`FakeMessenger`], a movable clock and the
 //! dispatcher's end of the change channel, for in-process tests of control
 //! services and the dispatcher.
 
@@ -32,6 +32,15 @@ impl TestContext {
     /// needed), clock starting at the real now.
     pub async fn new() -> TestContext {
         let (store, dir) = crate::store::testing::sqlite().await;
+        Self::with(store, dir)
+    }
+
+    /// The same on `store` (either backend; see `store::testing::per_backend!`).
+    pub async fn on(store: crate::store::Store) -> TestContext {
+        Self::with(store, tempfile::tempdir().unwrap())
+    }
+
+    fn with(store: crate::store::Store, dir: tempfile::TempDir) -> TestContext {
         let config = test_config(dir.path());
         let fake = Arc::new(FakeMessenger::new());
         let clock = Arc::new(OffsetClock::starting_at(chrono::Utc::now()));

@@ -18,7 +18,9 @@ pub enum Db {
 }
 
 impl Db {
-    /// The backends to run a test on: SQLite, plus PostgreSQL when available.
+    /// The backends a benchmark measures: SQLite, plus PostgreSQL unless
+    /// the operator opted out. Tests use [`per_backend!`](crate::per_backend)
+    /// instead, so each backend is its own test.
     pub fn all() -> Vec<Db> {
         let mut v = vec![Db::Sqlite];
         if crate::pg::cluster().is_some() {

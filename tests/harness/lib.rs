@@ -16,3 +16,46 @@ pub mod seal;
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
+
+/// Declares, for each `fn name(db: Db)`, the tests `name::sqlite` and
+/// `name::postgres`: each backend is its own test, so a failure names its
+/// backend and one backend never hides the other. The PostgreSQL test fails
+/// where PostgreSQL is missing, unless `MICROBOT_NO_POSTGRES=1`.
+#[macro_export]
+macro_rules! per_backend {
+    ($($(#[$attr:meta])* $name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[test]
+            $(#[$attr])*
+            fn sqlite() {
+                super::$name($crate::daemon::Db::Sqlite)
+            }
+
+            #[test]
+            $(#[$attr])*
+            fn postgres() {
+                if $crate::pg::cluster().is_none() {
+                    return $crate::pg::say_skipped(stringify!($name));
+                }
+                super::$name($crate::daemon::Db::Postgres)
+            }
+        }
+    )+};
+}
+
+/// True when this process may switch users (root), for the tests that run
+/// `microbotctl` as another user. Not root is a failure, unless the
+/// operator opted out with `MICROBOT_NO_ROOT=1`: then the test says it
+/// skipped (and returns false).
+pub fn root_or_opted_out(test: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    let out = std::env::var("MICROBOT_NO_ROOT").is_ok_and(|v| !v.is_empty() && v != "0");
+    assert!(
+        out && !in_ci(),
+        "{test} switches users: run the tests as root, or opt out with MICROBOT_NO_ROOT=1"
+    );
+    eprintln!("SKIPPED {test}: not root and MICROBOT_NO_ROOT is set");
+    false
+}

@@ -11,8 +11,9 @@
 //! speed), unless `MICROBOT_PG_DURABLE` is set: `microbot-bench` sets it,
 //! so its PostgreSQL figures are durable-commit figures.
 //!
-//! Where PostgreSQL is not installed, tests skip with a loud message — except
-//! under CI (`CI=true`), where that is a failure.
+//! Where PostgreSQL is not installed, the PostgreSQL tests fail, unless the
+//! operator opted out explicitly with `MICROBOT_NO_POSTGRES=1` (refused
+//! under CI, `CI=true`): then each one says it skipped and returns.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -226,24 +227,43 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-/// The process's cluster, started on first use. `None` (with a loud message)
-/// where PostgreSQL is missing outside CI; a panic under CI.
+/// True when the operator opted out of the PostgreSQL tests explicitly
+/// (`MICROBOT_NO_POSTGRES=1`). Never under CI.
+pub fn opted_out() -> bool {
+    let out = std::env::var("MICROBOT_NO_POSTGRES").is_ok_and(|v| !v.is_empty() && v != "0");
+    assert!(
+        !(out && crate::in_ci()),
+        "MICROBOT_NO_POSTGRES is refused under CI: the PostgreSQL tests must run"
+    );
+    out
+}
+
+/// The process's cluster, started on first use. `None` only where the
+/// operator opted out (`MICROBOT_NO_POSTGRES=1`); a cluster that cannot
+/// start is a panic, so a missing PostgreSQL never passes for a green run.
 pub fn cluster() -> Option<&'static Cluster> {
     CLUSTER
-        .get_or_init(|| match Cluster::start() {
-            Ok(c) => Some(c),
-            Err(e) if crate::in_ci() => panic!("PostgreSQL is required in CI: {e}"),
-            Err(e) => {
-                eprintln!(
-                    "\n!!! SKIPPING PostgreSQL tests: {e}\n!!! install postgresql-15 to run them\n"
-                );
-                None
+        .get_or_init(|| {
+            if opted_out() {
+                return None;
+            }
+            match Cluster::start() {
+                Ok(c) => Some(c),
+                Err(e) => panic!(
+                    "PostgreSQL is required for this test: {e}\n\
+                     install postgresql-15, or opt out explicitly with MICROBOT_NO_POSTGRES=1"
+                ),
             }
         })
         .as_ref()
 }
 
-/// A URL of a fresh database, or `None` where PostgreSQL tests are skipped.
+/// Prints why a PostgreSQL test returns without running (the opt-out).
+pub fn say_skipped(test: &str) {
+    eprintln!("SKIPPED {test} on PostgreSQL: MICROBOT_NO_POSTGRES is set");
+}
+
+/// A URL of a fresh database, or `None` where the operator opted out.
 pub fn fresh_database_url() -> Option<String> {
     cluster().map(Cluster::create_database)
 }

@@ -98,8 +98,10 @@ fn sqlite_is_single_node_and_refuses_a_second_daemon() {
 
 #[test]
 fn postgres_nodes_share_accounts_hand_over_and_release() {
-    if !Db::all().contains(&Db::Postgres) {
-        return;
+    if microbot_tests::pg::cluster().is_none() {
+        return microbot_tests::pg::say_skipped(
+            "postgres_nodes_share_accounts_hand_over_and_release",
+        );
     }
     let mut a = TestDaemon::builder(Db::Postgres)
         .env("MICROBOT_DAEMON_NODE_ID", "node-a")

@@ -59,6 +59,23 @@ fn backup_file(dir: &Path, name: &str, days_old: u64) {
     filetime::set_file_mtime(&p, filetime::FileTime::from_system_time(t)).unwrap();
 }
 
+/// Free space of the file system holding `dir`, in percent.
+fn free_pct(dir: &Path) -> f64 {
+    let s = nix::sys::statvfs::statvfs(dir).unwrap();
+    s.blocks_available() as f64 * 100.0 / s.blocks() as f64
+}
+
+/// The runbook's disk thresholds: under 5 % FAIL, under 15 % WARN.
+fn level(free_pct: f64) -> &'static str {
+    if free_pct < 5.0 {
+        "FAIL"
+    } else if free_pct < 15.0 {
+        "WARN"
+    } else {
+        "OK"
+    }
+}
+
 #[test]
 fn doctor_reports_each_condition_it_checks() {
     let backups = tempfile::tempdir().unwrap();
@@ -69,15 +86,30 @@ fn doctor_reports_each_condition_it_checks() {
         ))
         .start();
     // A fresh daemon: no backups (FAIL), the dispatcher already turning (OK).
+    let free_before = free_pct(&d.state_dir);
     let (code, v) = doctor(&d);
+    let free_after = free_pct(&d.state_dir);
     assert_eq!(code, Some(1), "{v}");
     assert_eq!(v["ok"], false);
     assert_eq!(result_of(&v, "daemon").0, "OK");
     assert_eq!(result_of(&v, "database").0, "OK");
+    // Both disks are the test's temp dir: its free space as measured
+    // here, and the level the runbook's thresholds give it.
     for disk in ["disk (state dir)", "disk (database)"] {
         let (r, detail) = result_of(&v, disk);
-        assert!(["OK", "WARN", "FAIL"].contains(&r.as_str()), "{r}");
-        assert!(detail.contains("% free"), "{detail}");
+        let shown: f64 = detail.split(" % free").next().unwrap().parse().unwrap();
+        let (lo, hi) = (free_before.min(free_after), free_before.max(free_after));
+        assert!(
+            shown >= lo.floor() - 1.0 && shown <= hi.ceil() + 1.0,
+            "{disk}: {detail}, measured {lo:.1}–{hi:.1} %"
+        );
+        if level(free_before) == level(free_after) {
+            assert_eq!(r, level(free_before), "{disk}: {detail}");
+        }
+        assert!(
+            detail.ends_with(&d.state_dir.display().to_string()),
+            "{detail}"
+        );
     }
     assert_eq!(result_of(&v, "deliveries (24 h)").0, "OK");
     assert_eq!(result_of(&v, "accounts").0, "OK");
@@ -174,32 +206,30 @@ fn doctor_reports_each_condition_it_checks() {
     );
 }
 
-#[test]
-fn db_check_on_every_backend() {
-    for db in Db::all() {
-        let d = TestDaemon::start(db);
-        let c = d.ctl_json(&["db", "check"]);
-        assert_eq!(c["reachable"], true);
-        assert_eq!(c["schema_version"], c["latest_schema_version"]);
-        assert_eq!(
-            c["backend"],
-            if db == Db::Sqlite {
-                "sqlite"
-            } else {
-                "postgres"
-            }
-        );
-        assert!(c["pool_size"].as_u64().unwrap() >= 1, "{c}");
-        let v = d.ctl_json(&["db", "vacuum"]);
-        assert!(v["size_before"].as_u64().unwrap() > 0, "{v}");
-        assert!(d.ctl_ok(&["audit"]).contains("db.vacuum"));
-    }
+fn db_check_on_every_backend(db: Db) {
+    let d = TestDaemon::start(db);
+    let c = d.ctl_json(&["db", "check"]);
+    assert_eq!(c["reachable"], true);
+    assert_eq!(c["schema_version"], c["latest_schema_version"]);
+    assert_eq!(
+        c["backend"],
+        if db == Db::Sqlite {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    );
+    assert!(c["pool_size"].as_u64().unwrap() >= 1, "{c}");
+    let v = d.ctl_json(&["db", "vacuum"]);
+    assert!(v["size_before"].as_u64().unwrap() > 0, "{v}");
+    assert!(d.ctl_ok(&["audit"]).contains("db.vacuum"));
 }
+microbot_tests::per_backend!(db_check_on_every_backend);
 
 #[test]
 fn db_check_fails_when_the_database_is_gone() {
-    if !Db::all().contains(&Db::Postgres) {
-        return;
+    if microbot_tests::pg::cluster().is_none() {
+        return microbot_tests::pg::say_skipped("db_check_fails_when_the_database_is_gone");
     }
     // A daemon on a PostgreSQL database that is dropped under it.
     let d = TestDaemon::start(Db::Postgres);

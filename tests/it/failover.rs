@@ -212,6 +212,11 @@ fn fresh_url() -> String {
 
 #[test]
 fn three_postgres_nodes_kill9_every_slot_once_under_one_random_id() {
+    if microbot_tests::pg::cluster().is_none() {
+        return microbot_tests::pg::say_skipped(
+            "three_postgres_nodes_kill9_every_slot_once_under_one_random_id",
+        );
+    }
     three_nodes_kill9(Duration::from_secs(60));
 }
 
@@ -219,6 +224,9 @@ fn three_postgres_nodes_kill9_every_slot_once_under_one_random_id() {
 #[test]
 #[ignore = "long soak (about 10 minutes); run on demand"]
 fn failover_long_three_postgres_nodes_kill9() {
+    if microbot_tests::pg::cluster().is_none() {
+        return microbot_tests::pg::say_skipped("failover_long_three_postgres_nodes_kill9");
+    }
     three_nodes_kill9(Duration::from_secs(600));
 }
 
@@ -226,6 +234,11 @@ fn failover_long_three_postgres_nodes_kill9() {
 /// expire; the other node takes the accounts over once it has.
 #[test]
 fn a_node_cut_off_from_postgres_goes_silent_and_another_takes_over() {
+    if microbot_tests::pg::cluster().is_none() {
+        return microbot_tests::pg::say_skipped(
+            "a_node_cut_off_from_postgres_goes_silent_and_another_takes_over",
+        );
+    }
     let url = fresh_url();
     let pg_port: u16 = url
         .rsplit(':')

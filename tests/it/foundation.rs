@@ -2,26 +2,24 @@
 
 use microbot_tests::daemon::{Db, TestDaemon};
 
-#[test]
-fn health_and_status_on_every_backend() {
-    for db in Db::all() {
-        let d = TestDaemon::start(db);
-        let out = d.ctl(&["health"]);
-        assert!(out.status.success(), "{db:?}: {out:?}");
-        let health = d.ctl_json(&["health"]);
-        assert_eq!(health["healthy"], true, "{db:?}: {health}");
-        let status = d.ctl_json(&["status"]);
-        let backend = match db {
-            Db::Sqlite => "sqlite",
-            Db::Postgres => "postgres",
-        };
-        assert_eq!(status["backend"], backend);
-        assert_eq!(status["schema_version"], 8);
-        assert_eq!(status["accounts"], 0);
-        assert_eq!(status["telegram_mode"], "dry-run");
-        assert!(status["version"].as_str().is_some_and(|v| !v.is_empty()));
-    }
+fn health_and_status_on_every_backend(db: Db) {
+    let d = TestDaemon::start(db);
+    let out = d.ctl(&["health"]);
+    assert!(out.status.success(), "{db:?}: {out:?}");
+    let health = d.ctl_json(&["health"]);
+    assert_eq!(health["healthy"], true, "{db:?}: {health}");
+    let status = d.ctl_json(&["status"]);
+    let backend = match db {
+        Db::Sqlite => "sqlite",
+        Db::Postgres => "postgres",
+    };
+    assert_eq!(status["backend"], backend);
+    assert_eq!(status["schema_version"], 9);
+    assert_eq!(status["accounts"], 0);
+    assert_eq!(status["telegram_mode"], "dry-run");
+    assert!(status["version"].as_str().is_some_and(|v| !v.is_empty()));
 }
+microbot_tests::per_backend!(health_and_status_on_every_backend);
 
 #[test]
 fn unreachable_daemon_exits_69() {

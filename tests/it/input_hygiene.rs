@@ -39,79 +39,76 @@ fn a_wrong_file_is_named_by_position_never_by_content() {
     assert!(!d.log().contains("s3cr3t"));
 }
 
-#[test]
-fn text_with_control_characters_is_refused_on_every_backend() {
-    for db in Db::all() {
-        let d = daemon(db);
-        let nul = d.dir.path().join("nul.txt");
-        std::fs::write(&nul, "before\0after").unwrap();
-        let out = d.ctl(&[
-            "template",
-            "create",
-            "--account",
-            "sales-tr",
-            "--name",
-            "n",
-            "--chat",
-            "@channel",
-            "--every",
-            "1h",
-            "--text-file",
-            nul.to_str().unwrap(),
-        ]);
-        assert_eq!(out.status.code(), Some(1), "{db:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out)
-                .contains("invalid argument: text: control character U+0000 at character 7"),
-            "{db:?}: {}",
-            stderr(&out)
-        );
-        // The same through a file (TOML escapes can spell any character).
-        let file = d.dir.path().join("t.toml");
-        std::fs::write(
-            &file,
-            "[[template]]\naccount = \"sales-tr\"\nname = \"n\"\nchats = [\"@channel\"]\n\
-             every = \"1h\"\ntext = \"a\\u0000b\"\n",
-        )
-        .unwrap();
-        let out = d.ctl(&["template", "apply", "-f", file.to_str().unwrap()]);
-        assert!(
-            stderr(&out).contains("text: control character U+0000 at character 2"),
-            "{db:?}: {}",
-            stderr(&out)
-        );
-        // Editing does not let it in either.
-        d.ctl_ok(&[
-            "template",
-            "create",
-            "--account",
-            "sales-tr",
-            "--name",
-            "ok",
-            "--chat",
-            "@channel",
-            "--every",
-            "1h",
-            "--text",
-            "fine",
-        ]);
-        let id = d.ctl_json(&["template", "list"])[0]["id"]
-            .as_i64()
-            .unwrap()
-            .to_string();
-        let out = d.ctl(&[
-            "template",
-            "edit",
-            &id,
-            "--text-file",
-            nul.to_str().unwrap(),
-        ]);
-        assert!(
-            stderr(&out).contains("control character U+0000"),
-            "{db:?}: {}",
-            stderr(&out)
-        );
-        assert_eq!(count(&d), 1);
-        assert!(!d.log().contains("internal error"), "{db:?}: {}", d.log());
-    }
+fn text_with_control_characters_is_refused_on_every_backend(db: Db) {
+    let d = daemon(db);
+    let nul = d.dir.path().join("nul.txt");
+    std::fs::write(&nul, "before\0after").unwrap();
+    let out = d.ctl(&[
+        "template",
+        "create",
+        "--account",
+        "sales-tr",
+        "--name",
+        "n",
+        "--chat",
+        "@channel",
+        "--every",
+        "1h",
+        "--text-file",
+        nul.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{db:?}: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid argument: text: control character U+0000 at character 7"),
+        "{db:?}: {}",
+        stderr(&out)
+    );
+    // The same through a file (TOML escapes can spell any character).
+    let file = d.dir.path().join("t.toml");
+    std::fs::write(
+        &file,
+        "[[template]]\naccount = \"sales-tr\"\nname = \"n\"\nchats = [\"@channel\"]\n\
+         every = \"1h\"\ntext = \"a\\u0000b\"\n",
+    )
+    .unwrap();
+    let out = d.ctl(&["template", "apply", "-f", file.to_str().unwrap()]);
+    assert!(
+        stderr(&out).contains("text: control character U+0000 at character 2"),
+        "{db:?}: {}",
+        stderr(&out)
+    );
+    // Editing does not let it in either.
+    d.ctl_ok(&[
+        "template",
+        "create",
+        "--account",
+        "sales-tr",
+        "--name",
+        "ok",
+        "--chat",
+        "@channel",
+        "--every",
+        "1h",
+        "--text",
+        "fine",
+    ]);
+    let id = d.ctl_json(&["template", "list"])[0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let out = d.ctl(&[
+        "template",
+        "edit",
+        &id,
+        "--text-file",
+        nul.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&out).contains("control character U+0000"),
+        "{db:?}: {}",
+        stderr(&out)
+    );
+    assert_eq!(count(&d), 1);
+    assert!(!d.log().contains("internal error"), "{db:?}: {}", d.log());
 }
+microbot_tests::per_backend!(text_with_control_characters_is_refused_on_every_backend);

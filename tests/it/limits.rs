@@ -38,28 +38,26 @@ fn create_with_chats(d: &TestDaemon, name: &str, n: usize) -> std::process::Outp
     d.ctl(&args)
 }
 
-#[test]
-fn chats_per_template_are_capped_at_the_default() {
-    for db in Db::all() {
-        let d = daemon(db);
-        let out = create_with_chats(&d, "wide", 1000);
-        assert!(out.status.success(), "{db:?}: {}", stderr(&out));
-        let shown = d.ctl_json(&["template", "list"]);
-        assert_eq!(shown[0]["chats"].as_array().unwrap().len(), 1000, "{db:?}");
-        assert_eq!(shown[0]["chats"][999], "-1000", "{db:?}: order kept");
-        let out = create_with_chats(&d, "wider", 1001);
-        assert_eq!(out.status.code(), Some(1), "{db:?}");
-        assert!(
-            stderr(&out).contains(
-                "invalid argument: chat: 1001 chats; a template may send to at most 1000 \
-                 (templates.max_chats)"
-            ),
-            "{db:?}: {}",
-            stderr(&out)
-        );
-        d.ctl_ok(&["health"]);
-    }
+fn chats_per_template_are_capped_at_the_default(db: Db) {
+    let d = daemon(db);
+    let out = create_with_chats(&d, "wide", 1000);
+    assert!(out.status.success(), "{db:?}: {}", stderr(&out));
+    let shown = d.ctl_json(&["template", "list"]);
+    assert_eq!(shown[0]["chats"].as_array().unwrap().len(), 1000, "{db:?}");
+    assert_eq!(shown[0]["chats"][999], "-1000", "{db:?}: order kept");
+    let out = create_with_chats(&d, "wider", 1001);
+    assert_eq!(out.status.code(), Some(1), "{db:?}");
+    assert!(
+        stderr(&out).contains(
+            "invalid argument: chat: 1001 chats; a template may send to at most 1000 \
+             (templates.max_chats)"
+        ),
+        "{db:?}: {}",
+        stderr(&out)
+    );
+    d.ctl_ok(&["health"]);
 }
+microbot_tests::per_backend!(chats_per_template_are_capped_at_the_default);
 
 #[test]
 fn max_chats_is_configurable_and_holds_for_edit_and_apply() {

@@ -101,7 +101,7 @@ fn same_second(a: &str, b: DateTime<Utc>) -> bool {
         .is_ok_and(|t| t.timestamp() == b.timestamp())
 }
 
-fn killed_inside_the_window(db: Db) {
+fn killed_inside_the_window_sends_at_the_slot_once(db: Db) {
     let mut d = daemon(db);
     let id = create(&d, "hello");
     let row = claimed_ahead(&d);
@@ -119,7 +119,7 @@ fn killed_inside_the_window(db: Db) {
     assert!(at >= slot, "sent at {at}, before its slot {slot}");
 }
 
-fn edited_inside_the_window(db: Db) {
+fn an_edit_inside_the_window_never_sends_the_old_text(db: Db) {
     let d = daemon(db);
     let id = create(&d, "old text");
     let row = claimed_ahead(&d);
@@ -141,22 +141,7 @@ fn edited_inside_the_window(db: Db) {
     assert_eq!(at_slot[0]["text"], "new text");
 }
 
-#[test]
-fn killed_inside_the_window_sends_at_the_slot_once_sqlite() {
-    killed_inside_the_window(Db::Sqlite);
-}
-
-#[test]
-fn killed_inside_the_window_sends_at_the_slot_once_postgres() {
-    killed_inside_the_window(Db::Postgres);
-}
-
-#[test]
-fn an_edit_inside_the_window_never_sends_the_old_text_sqlite() {
-    edited_inside_the_window(Db::Sqlite);
-}
-
-#[test]
-fn an_edit_inside_the_window_never_sends_the_old_text_postgres() {
-    edited_inside_the_window(Db::Postgres);
-}
+microbot_tests::per_backend!(
+    killed_inside_the_window_sends_at_the_slot_once,
+    an_edit_inside_the_window_never_sends_the_old_text,
+);

@@ -82,108 +82,105 @@ fn sample(scrape: &prometheus_parse::Scrape, name: &str, label: Option<(&str, &s
     }
 }
 
-#[test]
-fn every_family_is_served_after_a_dry_run_send() {
-    for db in Db::all() {
-        let port = free_port();
-        let d = TestDaemon::builder(db)
-            .config(&format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n"))
-            .start();
-        d.ctl_ok(&["account", "add", "sales-tr", "--phone", "+905321234567"]);
-        let login = d.ctl_stdin(&["account", "login", "sales-tr"], "22222\n");
-        assert!(login.status.success(), "{login:?}");
-        d.ctl_ok(&[
-            "template",
-            "create",
-            "--account",
-            "sales-tr",
-            "--name",
-            "tick",
-            "--chat",
-            "@ops_channel",
-            "--every",
-            "1s",
-            "--text",
-            "tick",
-        ]);
-        wait_for_sent(&d);
-        let (ctype, body) = scrape(port);
-        assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
-        let parsed =
-            prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).unwrap();
+fn every_family_is_served_after_a_dry_run_send(db: Db) {
+    let port = free_port();
+    let d = TestDaemon::builder(db)
+        .config(&format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n"))
+        .start();
+    d.ctl_ok(&["account", "add", "sales-tr", "--phone", "+905321234567"]);
+    let login = d.ctl_stdin(&["account", "login", "sales-tr"], "22222\n");
+    assert!(login.status.success(), "{login:?}");
+    d.ctl_ok(&[
+        "template",
+        "create",
+        "--account",
+        "sales-tr",
+        "--name",
+        "tick",
+        "--chat",
+        "@ops_channel",
+        "--every",
+        "1s",
+        "--text",
+        "tick",
+    ]);
+    wait_for_sent(&d);
+    let (ctype, body) = scrape(port);
+    assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
+    let parsed = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).unwrap();
+    assert!(
+        sample(
+            &parsed,
+            "microbot_deliveries_total",
+            Some(("outcome", "sent"))
+        ) >= 1.0,
+        "{body}"
+    );
+    assert_eq!(
+        sample(
+            &parsed,
+            "microbot_deliveries_total",
+            Some(("outcome", "failed"))
+        ),
+        0.0
+    );
+    assert_eq!(
+        sample(&parsed, "microbot_flood_wait_seconds_total", None),
+        0.0
+    );
+    assert!(sample(&parsed, "microbot_send_duration_seconds_count", None) >= 1.0);
+    assert!(sample(&parsed, "microbot_fire_lateness_seconds_count", None) >= 1.0);
+    for histogram in [
+        "microbot_send_duration_seconds",
+        "microbot_fire_lateness_seconds",
+    ] {
         assert!(
-            sample(
-                &parsed,
-                "microbot_deliveries_total",
-                Some(("outcome", "sent"))
-            ) >= 1.0,
-            "{body}"
+            parsed.samples.iter().any(|s| s.metric == histogram
+                && matches!(&s.value, prometheus_parse::Value::Histogram(b) if !b.is_empty())),
+            "{histogram} has no buckets: {body}"
         );
-        assert_eq!(
-            sample(
-                &parsed,
-                "microbot_deliveries_total",
-                Some(("outcome", "failed"))
-            ),
-            0.0
-        );
-        assert_eq!(
-            sample(&parsed, "microbot_flood_wait_seconds_total", None),
-            0.0
-        );
-        assert!(sample(&parsed, "microbot_send_duration_seconds_count", None) >= 1.0);
-        assert!(sample(&parsed, "microbot_fire_lateness_seconds_count", None) >= 1.0);
-        for histogram in [
-            "microbot_send_duration_seconds",
-            "microbot_fire_lateness_seconds",
-        ] {
-            assert!(
-                parsed.samples.iter().any(|s| s.metric == histogram
-                    && matches!(&s.value, prometheus_parse::Value::Histogram(b) if !b.is_empty())),
-                "{histogram} has no buckets: {body}"
-            );
-        }
-        assert_eq!(
-            sample(&parsed, "microbot_accounts", Some(("state", "active"))),
-            1.0
-        );
-        assert_eq!(
-            sample(&parsed, "microbot_accounts", Some(("state", "new"))),
-            0.0
-        );
-        let pending = sample(
-            &parsed,
-            "microbot_outbox_deliveries",
-            Some(("state", "pending")),
-        );
-        assert!(pending >= 0.0);
-        let _ = sample(
-            &parsed,
-            "microbot_outbox_deliveries",
-            Some(("state", "sending")),
-        );
-        let turned = sample(
-            &parsed,
-            "microbot_dispatcher_last_turn_timestamp_seconds",
-            None,
-        );
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64();
-        assert!(turned > now - 3600.0 && turned <= now + 1.0, "{turned}");
-        assert_eq!(sample(&parsed, "microbot_database_up", None), 1.0);
-        let backend = match db {
-            Db::Sqlite => "sqlite",
-            Db::Postgres => "postgres",
-        };
-        assert_eq!(
-            sample(&parsed, "microbot_build_info", Some(("backend", backend))),
-            1.0
-        );
-        strict_openmetrics_check(&body);
     }
+    assert_eq!(
+        sample(&parsed, "microbot_accounts", Some(("state", "active"))),
+        1.0
+    );
+    assert_eq!(
+        sample(&parsed, "microbot_accounts", Some(("state", "new"))),
+        0.0
+    );
+    let pending = sample(
+        &parsed,
+        "microbot_outbox_deliveries",
+        Some(("state", "pending")),
+    );
+    assert!(pending >= 0.0);
+    let _ = sample(
+        &parsed,
+        "microbot_outbox_deliveries",
+        Some(("state", "sending")),
+    );
+    let turned = sample(
+        &parsed,
+        "microbot_dispatcher_last_turn_timestamp_seconds",
+        None,
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(turned > now - 3600.0 && turned <= now + 1.0, "{turned}");
+    assert_eq!(sample(&parsed, "microbot_database_up", None), 1.0);
+    let backend = match db {
+        Db::Sqlite => "sqlite",
+        Db::Postgres => "postgres",
+    };
+    assert_eq!(
+        sample(&parsed, "microbot_build_info", Some(("backend", backend))),
+        1.0
+    );
+    strict_openmetrics_check(&body);
 }
+microbot_tests::per_backend!(every_family_is_served_after_a_dry_run_send);
 
 /// Python's `prometheus_client` OpenMetrics parser (strict: a malformed
 /// exposition fails), when the example venv exists (`examples/python/setup.sh`).

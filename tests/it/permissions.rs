@@ -5,10 +5,6 @@ use std::process::Command;
 
 use microbot_tests::daemon::{Db, TestDaemon, bin};
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
 /// Runs microbotctl as uid 65534 with the given primary group and no others.
 fn ctl_as_nobody(d: &TestDaemon, gid: u32, args: &[&str]) -> std::process::Output {
     Command::new("setpriv")
@@ -42,8 +38,7 @@ fn socket_is_0660() {
 
 #[test]
 fn outsiders_are_refused_operators_admitted() {
-    if !is_root() {
-        eprintln!("skipping: needs root to switch users");
+    if !microbot_tests::root_or_opted_out("outsiders_are_refused_operators_admitted") {
         return;
     }
     // The operator group is nogroup (65534); the admin group does not exist.
@@ -88,8 +83,7 @@ fn audit_of(d: &TestDaemon, uid: u32) -> Vec<serde_json::Value> {
 
 #[test]
 fn every_refusal_is_audited_and_logged() {
-    if !is_root() {
-        eprintln!("skipping: needs root to switch users");
+    if !microbot_tests::root_or_opted_out("every_refusal_is_audited_and_logged") {
         return;
     }
     let d = TestDaemon::builder(Db::Sqlite)
@@ -161,8 +155,7 @@ fn every_refusal_is_audited_and_logged() {
 
 #[test]
 fn operators_see_the_cluster_but_only_admins_release() {
-    if !is_root() {
-        eprintln!("skipping: needs root to switch users");
+    if !microbot_tests::root_or_opted_out("operators_see_the_cluster_but_only_admins_release") {
         return;
     }
     let d = TestDaemon::builder(Db::Sqlite)

@@ -234,88 +234,86 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-#[test]
-fn stats_match_the_seeded_delivery_log() {
-    for db in Db::all() {
-        let d = TestDaemon::start(db);
-        let seeds = seed(&d);
+fn stats_match_the_seeded_delivery_log(db: Db) {
+    let d = TestDaemon::start(db);
+    let seeds = seed(&d);
 
-        // Per day: one row per UTC day of the window, zeros included.
-        let by_day = d.ctl_json(&["stats"]);
-        let rows = by_day.as_array().unwrap();
-        assert_eq!(rows.len(), 31, "{db:?}: {by_day}");
-        let want = group(&seeds, |s| utc_day(s.slot));
-        for r in rows {
-            let day = r["day"].as_str().unwrap();
-            let expected = want
-                .get(day)
-                .map(expected_fields)
-                .unwrap_or_else(|| expected_fields(&Expect::default()));
-            assert_eq!(only(r, &COUNT_FIELDS), expected, "{db:?} day {day}");
-        }
-        let seen: Vec<&str> = rows.iter().map(|r| r["day"].as_str().unwrap()).collect();
-        for day in want.keys() {
-            assert!(seen.contains(&day.as_str()), "{day} missing");
-        }
-
-        // Per account.
-        let by_account = d.ctl_json(&["stats", "--by", "account"]);
-        let want = group(&seeds, |s| s.account);
-        assert_eq!(by_account.as_array().unwrap().len(), want.len());
-        for r in by_account.as_array().unwrap() {
-            let a = r["account"].as_str().unwrap();
-            assert_eq!(
-                only(r, &COUNT_FIELDS),
-                expected_fields(&want[a]),
-                "{db:?} {a}"
-            );
-        }
-
-        // Per template, for one account.
-        let by_template = d.ctl_json(&["stats", "--by", "template", "--account", "ops"]);
-        let ops: Vec<Seed> = seeds
-            .iter()
-            .filter(|s| s.account == "ops")
-            .cloned()
-            .collect();
-        let want = group(&ops, |s| (s.template_id, s.template));
-        assert_eq!(by_template.as_array().unwrap().len(), want.len());
-        for r in by_template.as_array().unwrap() {
-            let key = (
-                r["template_id"].as_i64().unwrap(),
-                r["template"].as_str().unwrap(),
-            );
-            let w = want
-                .iter()
-                .find(|(k, _)| k.0 == key.0 && k.1 == key.1)
-                .unwrap()
-                .1;
-            assert_eq!(r["account"], "ops");
-            assert_eq!(only(r, &COUNT_FIELDS), expected_fields(w), "{db:?} {key:?}");
-        }
-
-        // The same deliveries the log lists.
-        let listed = d.ctl_json(&["deliveries", "list", "--state", "sent", "--since", "30d"]);
-        let total_sent: i64 = rows.iter().map(|r| r["sent"].as_i64().unwrap()).sum();
-        assert_eq!(listed.as_array().unwrap().len() as i64, total_sent);
-
-        // A shorter window.
-        let recent = d.ctl_json(&["stats", "--since", "2d", "--by", "account"]);
-        let cut = now_ms() - 2 * DAY;
-        let want = group(
-            &seeds
-                .iter()
-                .filter(|s| s.slot >= cut)
-                .cloned()
-                .collect::<Vec<_>>(),
-            |s| s.account,
-        );
-        for r in recent.as_array().unwrap() {
-            let a = r["account"].as_str().unwrap();
-            assert_eq!(r["sent"], expected_fields(&want[a])["sent"], "{db:?} {a}");
-        }
-
-        let bad = d.ctl(&["stats", "--by", "week"]);
-        assert_eq!(bad.status.code(), Some(2));
+    // Per day: one row per UTC day of the window, zeros included.
+    let by_day = d.ctl_json(&["stats"]);
+    let rows = by_day.as_array().unwrap();
+    assert_eq!(rows.len(), 31, "{db:?}: {by_day}");
+    let want = group(&seeds, |s| utc_day(s.slot));
+    for r in rows {
+        let day = r["day"].as_str().unwrap();
+        let expected = want
+            .get(day)
+            .map(expected_fields)
+            .unwrap_or_else(|| expected_fields(&Expect::default()));
+        assert_eq!(only(r, &COUNT_FIELDS), expected, "{db:?} day {day}");
     }
+    let seen: Vec<&str> = rows.iter().map(|r| r["day"].as_str().unwrap()).collect();
+    for day in want.keys() {
+        assert!(seen.contains(&day.as_str()), "{day} missing");
+    }
+
+    // Per account.
+    let by_account = d.ctl_json(&["stats", "--by", "account"]);
+    let want = group(&seeds, |s| s.account);
+    assert_eq!(by_account.as_array().unwrap().len(), want.len());
+    for r in by_account.as_array().unwrap() {
+        let a = r["account"].as_str().unwrap();
+        assert_eq!(
+            only(r, &COUNT_FIELDS),
+            expected_fields(&want[a]),
+            "{db:?} {a}"
+        );
+    }
+
+    // Per template, for one account.
+    let by_template = d.ctl_json(&["stats", "--by", "template", "--account", "ops"]);
+    let ops: Vec<Seed> = seeds
+        .iter()
+        .filter(|s| s.account == "ops")
+        .cloned()
+        .collect();
+    let want = group(&ops, |s| (s.template_id, s.template));
+    assert_eq!(by_template.as_array().unwrap().len(), want.len());
+    for r in by_template.as_array().unwrap() {
+        let key = (
+            r["template_id"].as_i64().unwrap(),
+            r["template"].as_str().unwrap(),
+        );
+        let w = want
+            .iter()
+            .find(|(k, _)| k.0 == key.0 && k.1 == key.1)
+            .unwrap()
+            .1;
+        assert_eq!(r["account"], "ops");
+        assert_eq!(only(r, &COUNT_FIELDS), expected_fields(w), "{db:?} {key:?}");
+    }
+
+    // The same deliveries the log lists.
+    let listed = d.ctl_json(&["deliveries", "list", "--state", "sent", "--since", "30d"]);
+    let total_sent: i64 = rows.iter().map(|r| r["sent"].as_i64().unwrap()).sum();
+    assert_eq!(listed.as_array().unwrap().len() as i64, total_sent);
+
+    // A shorter window.
+    let recent = d.ctl_json(&["stats", "--since", "2d", "--by", "account"]);
+    let cut = now_ms() - 2 * DAY;
+    let want = group(
+        &seeds
+            .iter()
+            .filter(|s| s.slot >= cut)
+            .cloned()
+            .collect::<Vec<_>>(),
+        |s| s.account,
+    );
+    for r in recent.as_array().unwrap() {
+        let a = r["account"].as_str().unwrap();
+        assert_eq!(r["sent"], expected_fields(&want[a])["sent"], "{db:?} {a}");
+    }
+
+    let bad = d.ctl(&["stats", "--by", "week"]);
+    assert_eq!(bad.status.code(), Some(2));
 }
+microbot_tests::per_backend!(stats_match_the_seeded_delivery_log);

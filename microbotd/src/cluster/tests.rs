@@ -21,9 +21,14 @@ const FAST: ClusterConfig = ClusterConfig {
     retry: Duration::from_millis(200),
 };
 
-/// A fresh database URL, or `None` where PostgreSQL tests are skipped.
+/// A fresh database URL, or `None` (said aloud) where the operator opted
+/// out of the PostgreSQL tests.
 pub(super) fn pg_url() -> Option<String> {
-    microbot_tests::pg::fresh_database_url()
+    let url = microbot_tests::pg::fresh_database_url();
+    if url.is_none() {
+        microbot_tests::pg::say_skipped("a cluster test");
+    }
+    url
 }
 
 pub(super) async fn open(url: &str) -> Store {

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 
 use crate::context::Context;
 
-use super::audit::{audited, caller_of};
+use super::audit::{audited, caller_of, require_admin};
 use super::error::ApiError;
 
 pub struct ClusterService {
@@ -76,7 +76,7 @@ impl Cluster for ClusterService {
         req: Request<v1::ReleaseAccountRequest>,
     ) -> Result<Response<v1::ReleaseAccountResponse>, Status> {
         let caller = caller_of(&req)?;
-        caller.require_admin("cluster release")?;
+        require_admin(&self.ctx, &caller, "cluster.release", "cluster release").await?;
         let account = req.into_inner().account.trim().to_string();
         let ctx = &self.ctx;
         audited(

@@ -93,6 +93,13 @@ impl Deliveries for DeliveriesService {
             async {
                 let before = ctx.store.delivery_by_id(id).await?;
                 let Some(account_id) = ctx.store.delivery_retry(id, to_ms(ctx.now())).await? else {
+                    if before.slots > 1 {
+                        return Err(ApiError::FailedPrecondition(format!(
+                            "delivery {id} stands for {} missed slots of an outage; \
+                             one message cannot make up for them, so it is not retried",
+                            before.slots
+                        )));
+                    }
                     return Err(ApiError::FailedPrecondition(format!(
                         "delivery {id} is {}; only failed or missed deliveries can be retried",
                         before.state

@@ -128,44 +128,37 @@ pub async fn schema_tables(store: &Store) -> Result<Vec<String>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::for_each_backend;
 
-    #[tokio::test]
-    async fn backup_knows_every_table_of_the_schema() {
-        for_each_backend(|store| async move {
-            let mut known: Vec<String> = TABLES
-                .iter()
-                .chain(NOT_BACKED_UP)
-                .map(|t| t.to_string())
-                .collect();
-            known.sort();
-            assert_eq!(
-                schema_tables(&store).await.unwrap(),
-                known,
-                "the schema gained or lost a table: update maintenance::tables::TABLES (or NOT_BACKED_UP)"
-            );
-        })
-        .await;
+    async fn backup_knows_every_table_of_the_schema(store: crate::store::Store) {
+        let mut known: Vec<String> = TABLES
+            .iter()
+            .chain(NOT_BACKED_UP)
+            .map(|t| t.to_string())
+            .collect();
+        known.sort();
+        assert_eq!(
+            schema_tables(&store).await.unwrap(),
+            known,
+            "the schema gained or lost a table: update maintenance::tables::TABLES (or NOT_BACKED_UP)"
+        );
     }
+    crate::store::testing::per_backend!(backup_knows_every_table_of_the_schema);
 
-    #[tokio::test]
-    async fn every_column_has_a_portable_kind() {
-        for_each_backend(|store| async move {
-            for table in TABLES {
-                let cols = match store.pool() {
-                    crate::store::Pool::Sqlite(p) => {
-                        columns_sqlite(&mut p.acquire().await.unwrap(), table).await
-                    }
-                    crate::store::Pool::Postgres(p) => {
-                        columns_pg(&mut p.acquire().await.unwrap(), table).await
-                    }
+    async fn every_column_has_a_portable_kind(store: crate::store::Store) {
+        for table in TABLES {
+            let cols = match store.pool() {
+                crate::store::Pool::Sqlite(p) => {
+                    columns_sqlite(&mut p.acquire().await.unwrap(), table).await
                 }
-                .unwrap();
-                assert!(!cols.is_empty());
+                crate::store::Pool::Postgres(p) => {
+                    columns_pg(&mut p.acquire().await.unwrap(), table).await
+                }
             }
-        })
-        .await;
+            .unwrap();
+            assert!(!cols.is_empty());
+        }
     }
+    crate::store::testing::per_backend!(every_column_has_a_portable_kind);
 
     #[test]
     fn kinds_of_both_dialects() {

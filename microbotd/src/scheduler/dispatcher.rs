@@ -313,22 +313,31 @@ impl Dispatcher {
                 .into_iter()
                 .map(Arc::new)
                 .collect();
-            let mut rows = Vec::with_capacity(targets.len() * (p.send.len() + p.missed.len()));
-            for (slots, state) in [
-                (&p.missed, DeliveryState::Missed),
-                (&p.send, DeliveryState::Pending),
-            ] {
-                for &s in slots {
-                    for target in &targets {
-                        rows.push(NewDelivery {
-                            target_id: target.target_id,
-                            slot: s,
-                            state,
-                            random_id: fresh_random_id(),
-                        });
-                    }
+            let mut rows = Vec::with_capacity(targets.len() * (1 + p.send.len() + p.missed.len()));
+            // Slots too many to write one row each: one row per target
+            // counts them all, at the oldest (see `misfire` Bounds).
+            let range = (p.unrecorded > 0).then_some((p.first_owed, p.unrecorded as i64));
+            let each = p.missed.iter().map(|&s| (s, DeliveryState::Missed, 1));
+            let each = each.chain(p.send.iter().map(|&s| (s, DeliveryState::Pending, 1)));
+            for (slot, state, slots) in range
+                .map(|(s, n)| (s, DeliveryState::Missed, n))
+                .into_iter()
+                .chain(each)
+            {
+                for target in &targets {
+                    rows.push(NewDelivery {
+                        target_id: target.target_id,
+                        slot,
+                        state,
+                        random_id: fresh_random_id(),
+                        slots,
+                    });
                 }
             }
+            let missed_reason = format!(
+                "missed: the daemon or this account's scheduler was not running (misfire {})",
+                t.misfire
+            );
             claims.push(Claim {
                 template_id: id,
                 account_id: t.account_id,
@@ -336,10 +345,12 @@ impl Dispatcher {
                 epoch,
                 new_next_slot: p.next_slot,
                 rows,
-                missed_reason: format!(
-                    "missed: the daemon or this account's scheduler was not running (misfire {})",
-                    t.misfire
+                missed_range_reason: format!(
+                    "{missed_reason}; this row stands for {}{} missed slots, from its slot up to the next missed row",
+                    if p.unrecorded_at_least { "at least " } else { "" },
+                    p.unrecorded
                 ),
+                missed_reason,
             });
             let targets = targets.into_iter().map(|g| (g.target_id, g)).collect();
             fired.insert(id, (t, targets));
@@ -451,7 +462,7 @@ fn log_misses(t: &FireTemplate, p: &Plan) {
             count = p.unrecorded,
             at_least = p.unrecorded_at_least,
             from = %from_ms(p.first_owed),
-            "more missed slots than are recorded individually; {}{} older missed slots not written as rows",
+            "more missed slots than are recorded individually; {}{} older missed slots counted in one `missed` row per target",
             if p.unrecorded_at_least { "at least " } else { "" },
             p.unrecorded
         );

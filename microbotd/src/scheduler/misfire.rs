@@ -13,8 +13,11 @@
 //! # Bounds
 //! A huge gap (`every 1s` over a week) must not write a million rows. At
 //! most [`MAX_MISSED_ROWS`] missed slots per fire are recorded individually
-//! (the newest); the rest are only counted, in one WARN log line naming the
-//! template, the count and the time range. Enumeration itself stops after
+//! (the newest); the rest are counted in one more `missed` row per target
+//! at the oldest owed slot, whose `slots` column holds the count (`stats`
+//! sums it, `deliveries list` shows it in the row's error), and in one WARN
+//! log line naming the template, the count and the time range. Enumeration
+//! itself stops after
 //! [`MAX_SCAN`] slots and then rescans the last hour before now (a schedule
 //! fires at most once a second, so that is ≤ 3600 more): the count of
 //! slots in between is then reported as "at least".

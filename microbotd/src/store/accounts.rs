@@ -158,7 +158,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::for_each_backend;
 
     #[test]
     fn phones_mask_and_normalise() {
@@ -174,31 +173,28 @@ mod tests {
         assert!(valid_account_name("-x").is_err());
     }
 
-    #[tokio::test]
-    async fn create_get_list_conflict() {
-        for_each_backend(|store| async move {
-            let a = store
-                .account_create("sales-tr", "+905321234567", 5)
-                .await
-                .unwrap();
-            assert_eq!(a.state, AccountState::New);
-            assert!(a.scheduler_enabled);
-            assert_eq!(store.account_by_name("sales-tr").await.unwrap(), a);
-            assert!(matches!(
-                store.account_create("sales-tr", "+1234567", 6).await,
-                Err(StoreError::Conflict(_))
-            ));
-            store.account_create("alpha", "+1234567", 6).await.unwrap();
-            let names: Vec<_> = store
-                .account_list()
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|a| a.name)
-                .collect();
-            assert_eq!(names, ["alpha", "sales-tr"]);
-            assert!(!format!("{a:?}").contains("5321234567"));
-        })
-        .await;
+    async fn create_get_list_conflict(store: crate::store::Store) {
+        let a = store
+            .account_create("sales-tr", "+905321234567", 5)
+            .await
+            .unwrap();
+        assert_eq!(a.state, AccountState::New);
+        assert!(a.scheduler_enabled);
+        assert_eq!(store.account_by_name("sales-tr").await.unwrap(), a);
+        assert!(matches!(
+            store.account_create("sales-tr", "+1234567", 6).await,
+            Err(StoreError::Conflict(_))
+        ));
+        store.account_create("alpha", "+1234567", 6).await.unwrap();
+        let names: Vec<_> = store
+            .account_list()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(names, ["alpha", "sales-tr"]);
+        assert!(!format!("{a:?}").contains("5321234567"));
     }
+    crate::store::testing::per_backend!(create_get_list_conflict);
 }

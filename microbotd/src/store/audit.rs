@@ -92,54 +92,50 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::for_each_backend;
 
-    #[tokio::test]
-    async fn audit_round_trip_and_filters() {
-        for_each_backend(|store| async move {
-            store
-                .audit_append(&NewAudit {
-                    at_ms: 1000,
-                    pid: Some(10),
-                    method: "a.x",
-                    target: Some("t1"),
-                    result: "ok",
-                    ..NewAudit::default()
-                })
-                .await
-                .unwrap();
-            store
-                .audit_append(&NewAudit {
-                    at_ms: 2000,
-                    uid: 1000,
-                    method: "a.y",
-                    result: "PERMISSION_DENIED",
-                    ..NewAudit::default()
-                })
-                .await
-                .unwrap();
-            let all = store.audit_list(&AuditFilter::default()).await.unwrap();
-            assert_eq!(all.len(), 2);
-            assert_eq!(all[0].method, "a.x");
-            assert_eq!(all[0].pid, Some(10));
-            let by_uid = store
-                .audit_list(&AuditFilter {
-                    uid: Some(1000),
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
-            assert_eq!(by_uid.len(), 1);
-            let since = store
-                .audit_list(&AuditFilter {
-                    since_ms: Some(1500),
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
-            assert_eq!(since.len(), 1);
-            assert_eq!(since[0].result, "PERMISSION_DENIED");
-        })
-        .await;
+    async fn audit_round_trip_and_filters(store: crate::store::Store) {
+        store
+            .audit_append(&NewAudit {
+                at_ms: 1000,
+                pid: Some(10),
+                method: "a.x",
+                target: Some("t1"),
+                result: "ok",
+                ..NewAudit::default()
+            })
+            .await
+            .unwrap();
+        store
+            .audit_append(&NewAudit {
+                at_ms: 2000,
+                uid: 1000,
+                method: "a.y",
+                result: "PERMISSION_DENIED",
+                ..NewAudit::default()
+            })
+            .await
+            .unwrap();
+        let all = store.audit_list(&AuditFilter::default()).await.unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].method, "a.x");
+        assert_eq!(all[0].pid, Some(10));
+        let by_uid = store
+            .audit_list(&AuditFilter {
+                uid: Some(1000),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_uid.len(), 1);
+        let since = store
+            .audit_list(&AuditFilter {
+                since_ms: Some(1500),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(since.len(), 1);
+        assert_eq!(since[0].result, "PERMISSION_DENIED");
     }
+    crate::store::testing::per_backend!(audit_round_trip_and_filters);
 }

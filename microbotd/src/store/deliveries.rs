@@ -314,8 +314,10 @@ impl Store {
              ORDER BY slot DESC LIMIT 1",
             DeliveryState::Sent.sql()
         );
-        Ok(on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
-            .bind(template_id).bind(target_id).bind(before_slot).fetch_optional(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
+            .bind(template_id).bind(target_id).bind(before_slot).fetch_optional(p).await)?,
+        )
     }
 
     /// Caches resolved peers on their targets, in one statement.

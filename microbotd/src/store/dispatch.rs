@@ -78,6 +78,9 @@ pub struct NewDelivery {
     /// `pending` (to send) or `missed`.
     pub state: DeliveryState,
     pub random_id: i64,
+    /// Schedule slots the row stands for: 1, or the count of a long
+    /// outage's older missed slots from `slot` on (one row for them all).
+    pub slots: i64,
 }
 
 /// One template's fire: its new rows and where its schedule goes next.
@@ -94,6 +97,8 @@ pub struct Claim {
     pub rows: Vec<NewDelivery>,
     /// Written to `last_error` of `missed` rows.
     pub missed_reason: String,
+    /// Written to `last_error` of the row standing for many missed slots.
+    pub missed_range_reason: String,
 }
 
 impl Store {
@@ -248,7 +253,7 @@ impl Store {
         let won: Vec<i64> = won.into_iter().map(|(id,)| id).collect();
         let winners: std::collections::HashSet<i64> = won.iter().copied().collect();
         let (mut account, mut template, mut target, mut slot) = (vec![], vec![], vec![], vec![]);
-        let (mut state, mut random_id, mut error) = (vec![], vec![], vec![]);
+        let (mut state, mut random_id, mut error, mut slots) = (vec![], vec![], vec![], vec![]);
         for c in claims.iter().filter(|c| winners.contains(&c.template_id)) {
             for r in &c.rows {
                 account.push(c.account_id);
@@ -257,7 +262,11 @@ impl Store {
                 slot.push(r.slot);
                 state.push(r.state.as_str().to_owned());
                 random_id.push(r.random_id);
-                error.push((r.state == DeliveryState::Missed).then(|| c.missed_reason.clone()));
+                error.push((r.state == DeliveryState::Missed).then(|| match r.slots {
+                    1 => c.missed_reason.clone(),
+                    _ => c.missed_range_reason.clone(),
+                }));
+                slots.push(r.slots);
             }
         }
         let rows = Rows::new(
@@ -269,6 +278,7 @@ impl Store {
                 "state",
                 "random_id",
                 "last_error",
+                "slots",
             ],
             vec![
                 Col::I64(account),
@@ -278,6 +288,7 @@ impl Store {
                 Col::Text(state),
                 Col::I64(random_id),
                 Col::OptText(error),
+                Col::I64(slots),
             ],
         );
         // `WHERE TRUE` keeps SQLite from reading ON CONFLICT as a join clause.
@@ -287,12 +298,14 @@ impl Store {
                 &[Scalar::I64(now_ms)],
                 &format!(
                     "INSERT INTO deliveries (account_id, template_id, target_id, slot, state,
-                                         random_id, attempts, last_error, created_at, updated_at)
+                                         random_id, attempts, last_error, slots, created_at,
+                                         updated_at)
                  SELECT account_id, template_id, target_id, slot, state, random_id, 0, last_error,
-                        $1, $1
+                        slots, $1, $1
                  FROM v WHERE TRUE
                  ON CONFLICT (template_id, target_id, slot) DO UPDATE
                     SET state = excluded.state, last_error = excluded.last_error,
+                        slots = excluded.slots,
                         not_before = NULL, updated_at = excluded.updated_at
                     WHERE deliveries.state = {}
                  RETURNING id, template_id, target_id, slot, state, random_id, attempts",

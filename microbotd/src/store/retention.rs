@@ -43,39 +43,35 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use crate::store::on_pool;
-    use crate::store::testing::for_each_backend;
 
-    #[tokio::test]
-    async fn only_old_finished_rows_go() {
-        for_each_backend(|store| async move {
-            // (state, created_at, updated_at): ids 1..=7.
-            let rows = [
-                ("sent", 10, 10),
-                ("failed", 10, 20),
-                ("missed", 10, 10),
-                ("cancelled", 10, 10),
-                ("pending", 10, 10),
-                ("sending", 10, 10),
-                ("sent", 10, 500),
-            ];
-            for (i, (state, created, updated)) in rows.iter().enumerate() {
-                on_pool!(store, p => sqlx::query(
-                    "INSERT INTO deliveries (account_id, template_id, target_id, slot, state,
-                         random_id, created_at, updated_at) VALUES (1, 1, 1, $1, $2, $1, $3, $4)"
-                ).bind(i as i64).bind(*state).bind(*created).bind(*updated).execute(p).await.map(drop))
-                .unwrap();
-            }
-            assert_eq!(store.oldest_finished_delivery().await.unwrap(), Some(10));
-            // Batches of 2: three full batches' worth would loop; 4 rows go.
-            assert_eq!(store.prune_deliveries(100, 2).await.unwrap(), 4);
-            let left: Vec<String> = on_pool!(store, p => sqlx::query_scalar(
-                "SELECT state FROM deliveries ORDER BY id"
-            ).fetch_all(p).await)
+    async fn only_old_finished_rows_go(store: crate::store::Store) {
+        // (state, created_at, updated_at): ids 1..=7.
+        let rows = [
+            ("sent", 10, 10),
+            ("failed", 10, 20),
+            ("missed", 10, 10),
+            ("cancelled", 10, 10),
+            ("pending", 10, 10),
+            ("sending", 10, 10),
+            ("sent", 10, 500),
+        ];
+        for (i, (state, created, updated)) in rows.iter().enumerate() {
+            on_pool!(store, p => sqlx::query(
+            "INSERT INTO deliveries (account_id, template_id, target_id, slot, state,
+                 random_id, created_at, updated_at) VALUES (1, 1, 1, $1, $2, $1, $3, $4)"
+        ).bind(i as i64).bind(*state).bind(*created).bind(*updated).execute(p).await.map(drop))
             .unwrap();
-            assert_eq!(left, ["pending", "sending", "sent"]);
-            assert_eq!(store.prune_deliveries(100, 2).await.unwrap(), 0);
-            assert_eq!(store.oldest_finished_delivery().await.unwrap(), Some(500));
-        })
-        .await;
+        }
+        assert_eq!(store.oldest_finished_delivery().await.unwrap(), Some(10));
+        // Batches of 2: three full batches' worth would loop; 4 rows go.
+        assert_eq!(store.prune_deliveries(100, 2).await.unwrap(), 4);
+        let left: Vec<String> = on_pool!(store, p => sqlx::query_scalar(
+        "SELECT state FROM deliveries ORDER BY id"
+    ).fetch_all(p).await)
+        .unwrap();
+        assert_eq!(left, ["pending", "sending", "sent"]);
+        assert_eq!(store.prune_deliveries(100, 2).await.unwrap(), 0);
+        assert_eq!(store.oldest_finished_delivery().await.unwrap(), Some(500));
     }
+    crate::store::testing::per_backend!(only_old_finished_rows_go);
 }

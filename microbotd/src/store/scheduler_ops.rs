@@ -33,11 +33,13 @@ pub struct DeliveryView {
     pub sent_at: Option<i64>,
     pub last_error: Option<String>,
     pub message_id: Option<i64>,
+    /// Slots the row stands for (more than 1: a long outage's range row).
+    pub slots: i64,
 }
 
 const VIEW: &str =
     "SELECT d.id, a.name AS account, d.template_id, t.name AS template, g.spec AS chat,
-        d.slot, d.state, d.attempts, d.sent_at, d.last_error, d.message_id
+        d.slot, d.state, d.attempts, d.sent_at, d.last_error, d.message_id, d.slots
      FROM deliveries d
      JOIN accounts a ON a.id = d.account_id
      JOIN targets g ON g.id = d.target_id
@@ -126,12 +128,14 @@ impl Store {
 
     /// `failed`/`missed` → `pending` with a fresh attempt count and the SAME
     /// random_id (Telegram may have received it). Returns the account id,
-    /// or `None` when the row is in another state.
+    /// or `None` when the row is in another state or stands for many
+    /// missed slots (one message cannot make up for them).
     pub async fn delivery_retry(&self, id: i64, now_ms: i64) -> Result<Option<i64>, StoreError> {
         let sql = format!(
             "UPDATE deliveries SET state = {}, attempts = 0, not_before = NULL,
                     last_error = NULL, updated_at = $2
-             WHERE id = $1 AND state IN {} RETURNING account_id",
+             WHERE id = $1 AND state IN {} AND slots = 1
+             RETURNING account_id",
             DeliveryState::Pending.sql(),
             DeliveryState::sql_list(&[DeliveryState::Failed, DeliveryState::Missed])
         );

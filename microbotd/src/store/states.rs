@@ -241,25 +241,22 @@ mod tests {
     }
 
     /// Stored as the same text on both backends, read back typed.
-    #[tokio::test]
-    async fn stored_as_text() {
-        crate::store::testing::for_each_backend(|store| async move {
-            crate::store::on_pool!(store, p => {
-                let back: (AccountState, Misfire, String, DeliveryState) =
-                    sqlx::query_as("SELECT $1, $2, $3, $4")
-                        .bind(AccountState::PasswordNeeded)
-                        .bind(Misfire::All)
-                        .bind(ScheduleKind::Every.as_str())
-                        .bind(DeliveryState::Cancelled)
-                        .fetch_one(p)
-                        .await
-                        .unwrap();
-                assert_eq!(
-                    back,
-                    (AccountState::PasswordNeeded, Misfire::All, "every".into(), DeliveryState::Cancelled)
-                );
-            });
-        })
-        .await;
+    async fn stored_as_text(store: crate::store::Store) {
+        crate::store::on_pool!(store, p => {
+            let back: (AccountState, Misfire, String, DeliveryState) =
+                sqlx::query_as("SELECT $1, $2, $3, $4")
+                    .bind(AccountState::PasswordNeeded)
+                    .bind(Misfire::All)
+                    .bind(ScheduleKind::Every.as_str())
+                    .bind(DeliveryState::Cancelled)
+                    .fetch_one(p)
+                    .await
+                    .unwrap();
+            assert_eq!(
+                back,
+                (AccountState::PasswordNeeded, Misfire::All, "every".into(), DeliveryState::Cancelled)
+            );
+        });
     }
+    crate::store::testing::per_backend!(stored_as_text);
 }

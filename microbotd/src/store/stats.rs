@@ -5,7 +5,8 @@
 use super::states::DeliveryState;
 use super::{Store, StoreError, on_pool};
 
-/// Deliveries of one (account, template, UTC day, state).
+/// Deliveries of one (account, template, UTC day, state); a row standing
+/// for many missed slots (migration 0009) counts each of them.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StateCount {
     pub account_id: i64,
@@ -43,7 +44,7 @@ impl Store {
             "SELECT d.account_id, COALESCE(a.name, '') AS account,
                     d.template_id, COALESCE(t.name, '') AS template,
                     d.slot / 86400000 AS day, d.state,
-                    COUNT(*) AS deliveries,
+                    CAST(SUM(d.slots) AS BIGINT) AS deliveries,
                     CAST(COALESCE(SUM(d.flood_waits), 0) AS BIGINT) AS flood_waits,
                     CAST(COALESCE(SUM(d.flood_wait_seconds), 0) AS BIGINT) AS flood_wait_seconds
              FROM deliveries d

@@ -72,22 +72,18 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::testing::for_each_backend;
 
-    #[tokio::test]
-    async fn counts_and_state_on_both_backends() {
-        for_each_backend(|store| async move {
-            let c = store.counts().await.unwrap();
-            assert_eq!(c.accounts, 0);
-            assert_eq!(store.state_get("k").await.unwrap(), None);
-            store.state_set("k", "1").await.unwrap();
-            store.state_set("k", "2").await.unwrap();
-            assert_eq!(store.state_get("k").await.unwrap().as_deref(), Some("2"));
-            assert_eq!(
-                store.schema_version().await.unwrap(),
-                store.latest_schema_version()
-            );
-        })
-        .await;
+    async fn counts_and_state_on_both_backends(store: crate::store::Store) {
+        let c = store.counts().await.unwrap();
+        assert_eq!(c.accounts, 0);
+        assert_eq!(store.state_get("k").await.unwrap(), None);
+        store.state_set("k", "1").await.unwrap();
+        store.state_set("k", "2").await.unwrap();
+        assert_eq!(store.state_get("k").await.unwrap().as_deref(), Some("2"));
+        assert_eq!(
+            store.schema_version().await.unwrap(),
+            store.latest_schema_version()
+        );
     }
+    crate::store::testing::per_backend!(counts_and_state_on_both_backends);
 }

@@ -40,27 +40,23 @@ impl Tx {
 #[cfg(test)]
 mod tests {
     use crate::store::on_pool;
-    use crate::store::testing::for_each_backend;
 
-    #[tokio::test]
-    async fn targets_are_shared_per_account() {
-        for_each_backend(|store| async move {
-            let a = store.account_create("a", "+1234567", 0).await.unwrap().id;
-            let b = store.account_create("b", "+1234568", 0).await.unwrap().id;
-            let mut tx = store.begin().await.unwrap();
-            let specs = vec!["@ops_channel".to_owned(), "-42".to_owned()];
-            let first = tx.target_ids(a, &specs).await.unwrap();
-            let again = tx.target_ids(a, &[specs[1].clone()]).await.unwrap();
-            assert_eq!(again, [first[1]]);
-            let other = tx.target_ids(b, &specs).await.unwrap();
-            assert!(other.iter().all(|id| !first.contains(id)));
-            tx.commit().await.unwrap();
-            let n: i64 = on_pool!(store, p => sqlx::query_scalar(
-                "SELECT COUNT(*) FROM targets WHERE peer_id IS NULL"
-            ).fetch_one(p).await)
-            .unwrap();
-            assert_eq!(n, 4);
-        })
-        .await;
+    async fn targets_are_shared_per_account(store: crate::store::Store) {
+        let a = store.account_create("a", "+1234567", 0).await.unwrap().id;
+        let b = store.account_create("b", "+1234568", 0).await.unwrap().id;
+        let mut tx = store.begin().await.unwrap();
+        let specs = vec!["@ops_channel".to_owned(), "-42".to_owned()];
+        let first = tx.target_ids(a, &specs).await.unwrap();
+        let again = tx.target_ids(a, &[specs[1].clone()]).await.unwrap();
+        assert_eq!(again, [first[1]]);
+        let other = tx.target_ids(b, &specs).await.unwrap();
+        assert!(other.iter().all(|id| !first.contains(id)));
+        tx.commit().await.unwrap();
+        let n: i64 = on_pool!(store, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM targets WHERE peer_id IS NULL"
+    ).fetch_one(p).await)
+        .unwrap();
+        assert_eq!(n, 4);
     }
+    crate::store::testing::per_backend!(targets_are_shared_per_account);
 }

@@ -1,8 +1,6 @@
 //! Test support: run a store test against a fresh SQLite file and a fresh
 //! database in the throwaway PostgreSQL cluster of `microbot-tests`.
 
-use std::future::Future;
-
 use super::Store;
 
 /// An SQLite store in a temp dir (kept alive by the returned guard).
@@ -14,8 +12,8 @@ pub async fn sqlite() -> (Store, tempfile::TempDir) {
     (store, dir)
 }
 
-/// A store on a fresh PostgreSQL database, or `None` where PostgreSQL is
-/// not installed and this is not CI (the harness says so loudly).
+/// A store on a fresh PostgreSQL database, or `None` where the operator
+/// opted out of the PostgreSQL tests (`MICROBOT_NO_POSTGRES=1`).
 pub async fn postgres() -> Option<Store> {
     let url = microbot_tests::pg::fresh_database_url()?;
     let store = Store::open(&url, 4).await.unwrap();
@@ -23,17 +21,32 @@ pub async fn postgres() -> Option<Store> {
     Some(store)
 }
 
-/// Runs `test` on SQLite, then on PostgreSQL.
-pub async fn for_each_backend<F, Fut>(test: F)
-where
-    F: Fn(Store) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let (store, _dir) = sqlite().await;
-    test(store.clone()).await;
-    store.close().await;
-    if let Some(store) = postgres().await {
-        test(store.clone()).await;
-        store.close().await;
-    }
+/// Declares, for each `async fn name(store: Store)`, the tests
+/// `name::sqlite` and `name::postgres`, each on a fresh store of its
+/// backend: a failure names its backend and one never hides the other. The
+/// PostgreSQL test fails where PostgreSQL is missing, unless the operator
+/// opted out with `MICROBOT_NO_POSTGRES=1`.
+macro_rules! per_backend {
+    ($($(#[$attr:meta])* $name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            $(#[$attr])*
+            async fn sqlite() {
+                let (store, _dir) = $crate::store::testing::sqlite().await;
+                super::$name(store.clone()).await;
+                store.close().await;
+            }
+
+            #[tokio::test]
+            $(#[$attr])*
+            async fn postgres() {
+                let Some(store) = $crate::store::testing::postgres().await else {
+                    return microbot_tests::pg::say_skipped(stringify!($name));
+                };
+                super::$name(store.clone()).await;
+                store.close().await;
+            }
+        }
+    )+};
 }
+pub(crate) use per_backend;

@@ -122,6 +122,49 @@ mod tests {
         assert_eq!(pings_over(|_, _| {}).await, 0);
     }
 
+    /// A heartbeat that beats, stalls for 10 s, then beats again, on a
+    /// test clock moved with (paused) tokio time: the pings stop while it
+    /// is stale and come back after. (With the real wall clock under paused
+    /// time a heartbeat could never go stale.)
+    #[tokio::test(start_paused = true)]
+    async fn pings_stop_while_the_heartbeat_is_stale_then_resume() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let count = Arc::new(AtomicUsize::new(0));
+        let c = count.clone();
+        let hb = Heartbeat::default();
+        let clock = Arc::new(crate::clock::OffsetClock::starting_at(chrono::Utc::now()));
+        let task = tokio::spawn(run(
+            hb.clone(),
+            clock.clone(),
+            Duration::from_secs(2),
+            move || {
+                c.fetch_add(1, Ordering::SeqCst);
+            },
+        ));
+        let phase = |beating: bool| {
+            let (hb, clock, count) = (hb.clone(), clock.clone(), count.clone());
+            async move {
+                let before = count.load(Ordering::SeqCst);
+                for _ in 0..10 {
+                    if beating {
+                        hb.beat(clock.now().timestamp_millis());
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    clock.advance(chrono::Duration::seconds(1));
+                }
+                count.load(Ordering::SeqCst) - before
+            }
+        };
+        let first = phase(true).await;
+        let stalled = phase(false).await;
+        let again = phase(true).await;
+        task.abort();
+        assert!(first >= 8, "{first} pings in 10 s of beats");
+        // Up to 2 s of the stall the last beat still vouches.
+        assert!(stalled <= 2, "{stalled} pings in 10 s of stall");
+        assert!(again >= 8, "{again} pings after the stall");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_beating_heartbeat_gets_pings() {
         let pings = pings_over(|hb, now| hb.beat(now)).await;

@@ -8,60 +8,60 @@ use microbot_tests::live::{CODE, Live, PASSWORD};
 
 use super::{account, stderr};
 
-#[test]
-fn mtproto_login_with_code_then_2fa_refuses_a_wrong_password_then_accepts_the_right_one() {
-    for db in Db::all() {
-        let live = Live::start(db, Some(PASSWORD));
-        live.add_account("ops");
+fn mtproto_login_with_code_then_2fa_refuses_a_wrong_password_then_accepts_the_right_one(db: Db) {
+    let live = Live::start(db, Some(PASSWORD));
+    live.add_account("ops");
 
-        let wrong = live.login("ops", &[CODE, "not the password"]);
-        assert!(!wrong.status.success(), "a wrong password logged in");
-        assert!(stderr(&wrong).contains("password"), "{}", stderr(&wrong));
-        assert_eq!(account(&live, "ops")["state"], "password_needed");
+    let wrong = live.login("ops", &[CODE, "not the password"]);
+    assert!(!wrong.status.success(), "a wrong password logged in");
+    assert!(stderr(&wrong).contains("password"), "{}", stderr(&wrong));
+    assert_eq!(account(&live, "ops")["state"], "password_needed");
 
-        let right = live.login("ops", &[CODE, PASSWORD]);
+    let right = live.login("ops", &[CODE, PASSWORD]);
+    assert!(
+        right.status.success(),
+        "{}\n{}",
+        stderr(&right),
+        live.daemon.log()
+    );
+    let said = String::from_utf8_lossy(&right.stdout);
+    assert!(said.contains("logged in: ops as @mtproto_op"), "{said}");
+    assert_eq!(live.server.lock().password_checks, vec![false, true]);
+    let calls = live.server.calls();
+    for call in [
+        "initConnection",
+        "help.getConfig",
+        "auth.sendCode",
+        "auth.signIn",
+        "account.getPassword",
+        "auth.checkPassword",
+    ] {
         assert!(
-            right.status.success(),
-            "{}\n{}",
-            stderr(&right),
-            live.daemon.log()
+            calls.iter().any(|c| c == call),
+            "{call} missing from {calls:?}"
         );
-        let said = String::from_utf8_lossy(&right.stdout);
-        assert!(said.contains("logged in: ops as @mtproto_op"), "{said}");
-        assert_eq!(live.server.lock().password_checks, vec![false, true]);
-        let calls = live.server.calls();
-        for call in [
-            "initConnection",
-            "help.getConfig",
-            "auth.sendCode",
-            "auth.signIn",
-            "account.getPassword",
-            "auth.checkPassword",
-        ] {
-            assert!(
-                calls.iter().any(|c| c == call),
-                "{call} missing from {calls:?}"
-            );
-        }
-        let a = account(&live, "ops");
-        assert_eq!(a["state"], "active", "{a}");
-        assert_eq!(a["telegram_user"], "@mtproto_op");
-
-        let chats = live.daemon.ctl_json(&["account", "chats", "ops"]);
-        let titles: Vec<&str> = chats
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["title"].as_str().unwrap())
-            .collect();
-        // grammers names a user by first name.
-        assert_eq!(titles, ["Ops Room", "Alice"], "{chats}");
-        assert_eq!(chats[0]["id"], -1_000_002_000_001i64, "{chats}");
-        assert_eq!(chats[0]["username"], "@ops_room");
-        assert!(!live.daemon.log().contains(PASSWORD), "password in the log");
-        assert!(!live.daemon.log().contains(CODE), "login code in the log");
     }
+    let a = account(&live, "ops");
+    assert_eq!(a["state"], "active", "{a}");
+    assert_eq!(a["telegram_user"], "@mtproto_op");
+
+    let chats = live.daemon.ctl_json(&["account", "chats", "ops"]);
+    let titles: Vec<&str> = chats
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    // grammers names a user by first name.
+    assert_eq!(titles, ["Ops Room", "Alice"], "{chats}");
+    assert_eq!(chats[0]["id"], -1_000_002_000_001i64, "{chats}");
+    assert_eq!(chats[0]["username"], "@ops_room");
+    assert!(!live.daemon.log().contains(PASSWORD), "password in the log");
+    assert!(!live.daemon.log().contains(CODE), "login code in the log");
 }
+microbot_tests::per_backend!(
+    mtproto_login_with_code_then_2fa_refuses_a_wrong_password_then_accepts_the_right_one
+);
 
 #[test]
 fn mtproto_login_with_a_wrong_code_is_refused() {
@@ -74,40 +74,38 @@ fn mtproto_login_with_a_wrong_code_is_refused() {
     assert_eq!(account(&live, "ops")["state"], "code_sent");
 }
 
-#[test]
-fn mtproto_session_survives_a_restart_and_logout_calls_auth_log_out() {
-    for db in Db::all() {
-        let mut live = Live::start(db, None);
-        live.logged_in("ops");
-        let sign_ins = live.server.count_calls("auth.signIn");
-        // The daemon saved the logged-in session sealed under its key.
-        let stored = microbot_tests::seal::stored_sessions(&live.daemon.db_url);
-        let blob = stored[0].session.clone().unwrap();
-        assert_eq!(stored[0].key_id.as_deref(), Some(live.key.id().as_str()));
-        assert!(!microbot_tests::seal::contains(&blob, b"dc_options"));
-        let snapshot: serde_json::Value =
-            serde_json::from_slice(&live.key.open(stored[0].id, &blob).unwrap()).unwrap();
-        assert!(
-            !snapshot["peers"].as_array().unwrap().is_empty(),
-            "the login's snapshot, not the seeded one: {snapshot}"
-        );
+fn mtproto_session_survives_a_restart_and_logout_calls_auth_log_out(db: Db) {
+    let mut live = Live::start(db, None);
+    live.logged_in("ops");
+    let sign_ins = live.server.count_calls("auth.signIn");
+    // The daemon saved the logged-in session sealed under its key.
+    let stored = microbot_tests::seal::stored_sessions(&live.daemon.db_url);
+    let blob = stored[0].session.clone().unwrap();
+    assert_eq!(stored[0].key_id.as_deref(), Some(live.key.id().as_str()));
+    assert!(!microbot_tests::seal::contains(&blob, b"dc_options"));
+    let snapshot: serde_json::Value =
+        serde_json::from_slice(&live.key.open(stored[0].id, &blob).unwrap()).unwrap();
+    assert!(
+        !snapshot["peers"].as_array().unwrap().is_empty(),
+        "the login's snapshot, not the seeded one: {snapshot}"
+    );
 
-        live.daemon.terminate();
-        live.daemon.spawn().expect("restart");
-        let again = live.login("ops", &[]);
-        assert!(again.status.success(), "{}", stderr(&again));
-        let said = String::from_utf8_lossy(&again.stdout);
-        assert!(said.contains("already logged in"), "{said}");
-        assert_eq!(
-            live.server.count_calls("auth.signIn"),
-            sign_ins,
-            "no new login"
-        );
-        assert_eq!(live.server.count_calls("auth.sendCode"), 1);
+    live.daemon.terminate();
+    live.daemon.spawn().expect("restart");
+    let again = live.login("ops", &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(said.contains("already logged in"), "{said}");
+    assert_eq!(
+        live.server.count_calls("auth.signIn"),
+        sign_ins,
+        "no new login"
+    );
+    assert_eq!(live.server.count_calls("auth.sendCode"), 1);
 
-        live.daemon.ctl_ok(&["account", "logout", "ops"]);
-        assert_eq!(live.server.count_calls("auth.logOut"), 1);
-        assert!(!live.server.lock().authorized);
-        assert_eq!(account(&live, "ops")["state"], "logged_out");
-    }
+    live.daemon.ctl_ok(&["account", "logout", "ops"]);
+    assert_eq!(live.server.count_calls("auth.logOut"), 1);
+    assert!(!live.server.lock().authorized);
+    assert_eq!(account(&live, "ops")["state"], "logged_out");
 }
+microbot_tests::per_backend!(mtproto_session_survives_a_restart_and_logout_calls_auth_log_out);

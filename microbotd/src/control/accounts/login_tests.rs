@@ -17,8 +17,12 @@ const ADMIN: Caller = Caller {
     subject: None,
 };
 
-async fn setup(name: &str, script: LoginScript) -> (TestContext, LoginLimiter) {
-    let t = TestContext::new().await;
+async fn setup(
+    store: crate::store::Store,
+    name: &str,
+    script: LoginScript,
+) -> (TestContext, LoginLimiter) {
+    let t = TestContext::on(store).await;
     t.ctx
         .store
         .account_create(name, "+905321234567", 1)
@@ -36,15 +40,14 @@ fn code(s: &str) -> Secret {
     Secret::new(s)
 }
 
-#[tokio::test]
-async fn two_step_verification_login() {
+async fn two_step_verification_login(store: crate::store::Store) {
     let script = LoginScript {
         code: "11111".into(),
         password: Some("hunter2".into()),
         hint: Some("pet".into()),
         ..LoginScript::default()
     };
-    let (mut t, l) = setup("a", script).await;
+    let (mut t, l) = setup(store, "a", script).await;
     let started = start_login(&t.ctx, &l, &ADMIN, "a").await.unwrap();
     assert!(!started.already_authorized);
     assert_eq!(started.code_sent_via, "fake");
@@ -83,10 +86,10 @@ async fn two_step_verification_login() {
     let again = start_login(&t.ctx, &l, &ADMIN, "a").await.unwrap();
     assert!(again.already_authorized);
 }
+crate::store::testing::per_backend!(two_step_verification_login);
 
-#[tokio::test]
-async fn wrong_code_then_right_one() {
-    let (t, l) = setup("a", LoginScript::default()).await;
+async fn wrong_code_then_right_one(store: crate::store::Store) {
+    let (t, l) = setup(store, "a", LoginScript::default()).await;
     start_login(&t.ctx, &l, &ADMIN, "a").await.unwrap();
     let err = submit_code(&t.ctx, &l, &ADMIN, "a", &code("99999"))
         .await
@@ -107,14 +110,14 @@ async fn wrong_code_then_right_one() {
     assert_eq!(state(&t, "a").await.state, AccountState::Active);
     assert!(t.fake.is_authorized("a"));
 }
+crate::store::testing::per_backend!(wrong_code_then_right_one);
 
-#[tokio::test]
-async fn expired_code_ends_the_login() {
+async fn expired_code_ends_the_login(store: crate::store::Store) {
     let script = LoginScript {
         code_error: Some(TelegramError::CodeExpired),
         ..LoginScript::default()
     };
-    let (t, l) = setup("a", script).await;
+    let (t, l) = setup(store, "a", script).await;
     start_login(&t.ctx, &l, &ADMIN, "a").await.unwrap();
     let err = submit_code(&t.ctx, &l, &ADMIN, "a", &code("12345"))
         .await
@@ -142,9 +145,9 @@ async fn expired_code_ends_the_login() {
         .unwrap();
     assert_eq!(state(&t, "a").await.state, AccountState::Active);
 }
+crate::store::testing::per_backend!(expired_code_ends_the_login);
 
-#[tokio::test]
-async fn sign_up_required_and_bad_phone_are_preconditions() {
+async fn sign_up_required_and_bad_phone_are_preconditions(store: crate::store::Store) {
     let script = LoginScript {
         code_error: Some(TelegramError::SignUpRequired),
         request_error: Some(TelegramError::PhoneInvalid {
@@ -152,7 +155,7 @@ async fn sign_up_required_and_bad_phone_are_preconditions() {
         }),
         ..LoginScript::default()
     };
-    let (t, l) = setup("a", script).await;
+    let (t, l) = setup(store, "a", script).await;
     let err = start_login(&t.ctx, &l, &ADMIN, "a").await.unwrap_err();
     assert!(
         matches!(&err, ApiError::FailedPrecondition(m) if m.contains("PHONE_NUMBER_INVALID")),
@@ -169,6 +172,7 @@ async fn sign_up_required_and_bad_phone_are_preconditions() {
     );
     assert_eq!(state(&t, "a").await.state, AccountState::New);
 }
+crate::store::testing::per_backend!(sign_up_required_and_bad_phone_are_preconditions);
 
 #[tokio::test]
 async fn telegram_errors_map_to_codes() {
@@ -190,9 +194,8 @@ async fn telegram_errors_map_to_codes() {
     assert_eq!(code_of(TelegramError::PasswordInvalid), "INVALID_ARGUMENT");
 }
 
-#[tokio::test]
-async fn five_wrong_codes_lock_the_account_for_fifteen_minutes() {
-    let (t, l) = setup("a", LoginScript::default()).await;
+async fn five_wrong_codes_lock_the_account_for_fifteen_minutes(store: crate::store::Store) {
+    let (t, l) = setup(store, "a", LoginScript::default()).await;
     start_login(&t.ctx, &l, &ADMIN, "a").await.unwrap();
     for _ in 0..4 {
         let err = submit_code(&t.ctx, &l, &ADMIN, "a", &code("00000"))
@@ -223,9 +226,10 @@ async fn five_wrong_codes_lock_the_account_for_fifteen_minutes() {
         .unwrap();
     assert_eq!(state(&t, "a").await.state, AccountState::Active);
 }
+crate::store::testing::per_backend!(five_wrong_codes_lock_the_account_for_fifteen_minutes);
 
-async fn logged_in_account(name: &str) -> (TestContext, LoginLimiter) {
-    let (t, l) = setup(name, LoginScript::default()).await;
+async fn logged_in_account(store: crate::store::Store, name: &str) -> (TestContext, LoginLimiter) {
+    let (t, l) = setup(store, name, LoginScript::default()).await;
     start_login(&t.ctx, &l, &ADMIN, name).await.unwrap();
     submit_code(&t.ctx, &l, &ADMIN, name, &code("12345"))
         .await
@@ -233,9 +237,8 @@ async fn logged_in_account(name: &str) -> (TestContext, LoginLimiter) {
     (t, l)
 }
 
-#[tokio::test]
-async fn logout_drops_the_session_and_resume_needs_a_login() {
-    let (mut t, _l) = logged_in_account("a").await;
+async fn logout_drops_the_session_and_resume_needs_a_login(store: crate::store::Store) {
+    let (mut t, _l) = logged_in_account(store, "a").await;
     let id = state(&t, "a").await.id;
     crate::telegram::SessionStore::save_session(&t.ctx.store, id, b"key")
         .await
@@ -257,10 +260,10 @@ async fn logout_drops_the_session_and_resume_needs_a_login() {
     let err = account_manage::chats(&t.ctx, "a", "").await.unwrap_err();
     assert_eq!(err.code_name(), "FAILED_PRECONDITION");
 }
+crate::store::testing::per_backend!(logout_drops_the_session_and_resume_needs_a_login);
 
-#[tokio::test]
-async fn resume_lifts_limited_and_clears_the_wait() {
-    let (mut t, _l) = logged_in_account("a").await;
+async fn resume_lifts_limited_and_clears_the_wait(store: crate::store::Store) {
+    let (mut t, _l) = logged_in_account(store, "a").await;
     let id = state(&t, "a").await.id;
     crate::store::on_pool!(t.ctx.store, p => sqlx::query(
         "UPDATE accounts SET state = 'limited', last_error = 'PEER_FLOOD', flood_wait_until = 9999999999999 WHERE id = $1"
@@ -271,10 +274,10 @@ async fn resume_lifts_limited_and_clears_the_wait() {
     assert_eq!(a.flood_wait_until, None);
     assert_eq!(t.drain_changes(), [Change::Account(id)]);
 }
+crate::store::testing::per_backend!(resume_lifts_limited_and_clears_the_wait);
 
-#[tokio::test]
-async fn chats_list_dialogs_with_search() {
-    let (t, _l) = logged_in_account("a").await;
+async fn chats_list_dialogs_with_search(store: crate::store::Store) {
+    let (t, _l) = logged_in_account(store, "a").await;
     for (id, title, user) in [(-1001, "Ops room", None), (55, "Ayşe", Some("ayse"))] {
         t.fake.add_dialog(
             "a",
@@ -302,10 +305,10 @@ async fn chats_list_dialogs_with_search() {
     assert_eq!(found.len(), 1);
     assert_eq!((found[0].id, found[0].kind.as_str()), (-1001, "channel"));
 }
+crate::store::testing::per_backend!(chats_list_dialogs_with_search);
 
-#[tokio::test]
-async fn remove_logs_out_and_deletes() {
-    let (mut t, _l) = logged_in_account("a").await;
+async fn remove_logs_out_and_deletes(store: crate::store::Store) {
+    let (mut t, _l) = logged_in_account(store, "a").await;
     let id = state(&t, "a").await.id;
     t.drain_changes();
     let out = account_manage::remove(&t.ctx, "a", false).await.unwrap();
@@ -318,10 +321,12 @@ async fn remove_logs_out_and_deletes() {
         .unwrap_err();
     assert_eq!(err.code_name(), "NOT_FOUND");
 }
+crate::store::testing::per_backend!(remove_logs_out_and_deletes);
 
-#[tokio::test]
-async fn remove_names_the_templates_that_block_it_and_force_deletes_them() {
-    let (mut t, _l) = logged_in_account("a").await;
+async fn remove_names_the_templates_that_block_it_and_force_deletes_them(
+    store: crate::store::Store,
+) {
+    let (mut t, _l) = logged_in_account(store, "a").await;
     let id = state(&t, "a").await.id;
     crate::store::on_pool!(t.ctx.store, p => sqlx::query(
         "INSERT INTO templates (account_id, name, text, schedule_kind, schedule_expr, timezone,
@@ -345,3 +350,6 @@ async fn remove_names_the_templates_that_block_it_and_force_deletes_them() {
     assert!(t.ctx.store.account_list().await.unwrap().is_empty());
     assert_eq!(t.drain_changes(), [Change::Account(id)]);
 }
+crate::store::testing::per_backend!(
+    remove_names_the_templates_that_block_it_and_force_deletes_them
+);

@@ -84,11 +84,17 @@ macro_rules! restore_in {
                         ))
                     })?;
             }
+            // setval is not undone by a rollback: never move a sequence
+            // back, or a failed restore would leave it behind the ids of
+            // the rows the rollback keeps (the next insert then collides).
             if $postgres && p.has_id {
                 let t = &p.table;
                 sqlx::query(AssertSqlSafe(format!(
                     "SELECT setval(pg_get_serial_sequence('{t}', 'id'),
-                            COALESCE((SELECT MAX(id) FROM {t}), 0) + 1, false)"
+                            GREATEST(COALESCE((SELECT MAX(id) FROM {t}), 0),
+                                     COALESCE(pg_sequence_last_value(
+                                         pg_get_serial_sequence('{t}', 'id')::regclass), 0)) + 1,
+                            false)"
                 )))
                 .execute(&mut *$tx)
                 .await?;

@@ -145,7 +145,7 @@ async fn deliveries(ctx: &Context, now_ms: i64) -> Result<Check, StoreError> {
     let since = now_ms - 24 * 3600 * 1000;
     let sql = format!(
         "SELECT COALESCE(SUM(CASE WHEN state = {} THEN 1 ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN state = {} THEN 1 ELSE 0 END), 0)
+                CAST(COALESCE(SUM(CASE WHEN state = {} THEN slots ELSE 0 END), 0) AS BIGINT)
          FROM deliveries WHERE updated_at >= $1",
         DeliveryState::Failed.sql(),
         DeliveryState::Missed.sql()

@@ -12,7 +12,6 @@ use chrono::Utc;
 use super::*;
 use crate::store::deliveries::RowOutcome;
 use crate::store::templates::TemplateData;
-use crate::store::testing::for_each_backend;
 use crate::telegram::fake::FakeMessenger;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -35,198 +34,186 @@ async fn due_at(store: &Store, name: &str, slot: chrono::DateTime<Utc>) -> (i64,
     (a, t, c)
 }
 
-#[tokio::test]
-async fn rows_claimed_ahead_are_sent_at_their_slot_not_before() {
-    for_each_backend(|store| async move {
-        let now = Utc::now();
-        let slot = now + chrono::Duration::seconds(3);
-        let (_a, t, _c) = due_at(&store, "early", slot).await;
-        let fake = Arc::new(FakeMessenger::new());
-        let run = Running::start(&store, fake.clone(), 600, now);
-        // Claimed (committed with its random_id) well before the slot.
-        eventually("claimed", || async { !rows(&store).await.is_empty() }).await;
-        let claimed = rows(&store).await;
-        assert_eq!(claimed.len(), 1);
-        assert_eq!(claimed[0].state, "pending");
-        assert!(run.ctx.now() < slot, "claimed before the slot");
-        assert!(fake.wait_for_sends(1, WAIT).await);
-        let attempt = &fake.attempts()[0];
-        assert!(
-            attempt.at >= slot,
-            "sent at {} before its slot {slot}",
-            attempt.at
-        );
-        assert_eq!(attempt.random_id, claimed[0].random_id);
-        eventually("sent", || async {
-            state_of(&store, claimed[0].id).await == "sent"
-        })
-        .await;
-        assert_eq!(fake.sent()[0].template_id, Some(t));
-        run.stop().await;
+async fn rows_claimed_ahead_are_sent_at_their_slot_not_before(store: crate::store::Store) {
+    let now = Utc::now();
+    let slot = now + chrono::Duration::seconds(3);
+    let (_a, t, _c) = due_at(&store, "early", slot).await;
+    let fake = Arc::new(FakeMessenger::new());
+    let run = Running::start(&store, fake.clone(), 600, now);
+    // Claimed (committed with its random_id) well before the slot.
+    eventually("claimed", || async { !rows(&store).await.is_empty() }).await;
+    let claimed = rows(&store).await;
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].state, "pending");
+    assert!(run.ctx.now() < slot, "claimed before the slot");
+    assert!(fake.wait_for_sends(1, WAIT).await);
+    let attempt = &fake.attempts()[0];
+    assert!(
+        attempt.at >= slot,
+        "sent at {} before its slot {slot}",
+        attempt.at
+    );
+    assert_eq!(attempt.random_id, claimed[0].random_id);
+    eventually("sent", || async {
+        state_of(&store, claimed[0].id).await == "sent"
     })
     .await;
+    assert_eq!(fake.sent()[0].template_id, Some(t));
+    run.stop().await;
 }
+crate::store::testing::per_backend!(rows_claimed_ahead_are_sent_at_their_slot_not_before);
 
-#[tokio::test]
-async fn an_edit_inside_the_window_sends_the_new_text_once() {
-    for_each_backend(|store| async move {
-        let now = Utc::now();
-        let slot = now + chrono::Duration::seconds(4);
-        let (_a, t, _c) = due_at(&store, "edited", slot).await;
-        let fake = Arc::new(FakeMessenger::new());
-        let run = Running::start(&store, fake.clone(), 600, now);
-        eventually("claimed", || async { !rows(&store).await.is_empty() }).await;
-        let first = rows(&store).await.remove(0);
-        // The operator edits the text inside the window (as `template edit` does).
-        let row = store.template_get(t).await.unwrap();
-        let data = TemplateData {
-            name: row.name.clone(),
-            text: "the new text".into(),
-            parse_mode: row.parse_mode.clone(),
-            schedule_kind: row.schedule_kind,
-            schedule_expr: row.schedule_expr.clone(),
-            timezone: row.timezone.clone(),
-            anchor_at: row.anchor_at,
-            active: row.active,
-            misfire: row.misfire,
-            next_slot: row.next_slot,
-            chats: row.chats.clone(),
-            send_options: row.send_options.clone(),
-        };
-        let mut tx = store.begin().await.unwrap();
-        tx.template_update(t, row.account_id, &data, to_ms(run.ctx.now()))
+async fn an_edit_inside_the_window_sends_the_new_text_once(store: crate::store::Store) {
+    let now = Utc::now();
+    let slot = now + chrono::Duration::seconds(4);
+    let (_a, t, _c) = due_at(&store, "edited", slot).await;
+    let fake = Arc::new(FakeMessenger::new());
+    let run = Running::start(&store, fake.clone(), 600, now);
+    eventually("claimed", || async { !rows(&store).await.is_empty() }).await;
+    let first = rows(&store).await.remove(0);
+    // The operator edits the text inside the window (as `template edit` does).
+    let row = store.template_get(t).await.unwrap();
+    let data = TemplateData {
+        name: row.name.clone(),
+        text: "the new text".into(),
+        parse_mode: row.parse_mode.clone(),
+        schedule_kind: row.schedule_kind,
+        schedule_expr: row.schedule_expr.clone(),
+        timezone: row.timezone.clone(),
+        anchor_at: row.anchor_at,
+        active: row.active,
+        misfire: row.misfire,
+        next_slot: row.next_slot,
+        chats: row.chats.clone(),
+        send_options: row.send_options.clone(),
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.template_update(t, row.account_id, &data, to_ms(run.ctx.now()))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    run.change(Change::Template(t));
+    assert_eq!(
+        store.template_get(t).await.unwrap().next_slot,
+        Some(to_ms(slot)),
+        "the cancelled slot is planned again"
+    );
+    assert!(fake.wait_for_sends(1, WAIT).await);
+    eventually("sent", || async {
+        state_of(&store, first.id).await == "sent"
+    })
+    .await;
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].text, "the new text");
+    assert_eq!(
+        sent[0].random_id, first.random_id,
+        "the revived row keeps its random_id"
+    );
+    assert_eq!(rows(&store).await.len(), 1, "one row for the slot");
+    run.stop().await;
+}
+crate::store::testing::per_backend!(an_edit_inside_the_window_sends_the_new_text_once);
+
+async fn disable_or_scheduler_stop_inside_the_window_cancels_the_claim(store: crate::store::Store) {
+    let now = Utc::now();
+    let slot = now + chrono::Duration::seconds(3);
+    let (a, off, _) = due_at(&store, "disabled", slot).await;
+    let (b, stopped, _) = due_at(&store, "stopped", slot).await;
+    // A witness on the disabled template's account, one second later:
+    // once it is sent, the disabled slot has certainly passed.
+    let later = slot + chrono::Duration::seconds(1);
+    let witness_chat = target(&store, a, "@witness").await;
+    let witness = template(
+        &store,
+        a,
+        "witness",
+        ("cron", "0 0 1 1 *"),
+        "once",
+        (Some(later), later),
+        &[witness_chat],
+    )
+    .await;
+    let fake = Arc::new(FakeMessenger::new());
+    let run = Running::start(&store, fake.clone(), 600, now);
+    eventually("claimed", || async { rows(&store).await.len() == 3 }).await;
+    let t_now = to_ms(run.ctx.now());
+    store
+        .template_set_active(off, false, None, t_now)
+        .await
+        .unwrap();
+    run.change(Change::Template(off));
+    store
+        .scheduler_set_enabled(Some("stopped"), false, t_now)
+        .await
+        .unwrap();
+    run.change(Change::Account(b));
+    for (t, why) in [(off, "disabled"), (stopped, "scheduler was stopped")] {
+        let r = rows(&store)
             .await
+            .into_iter()
+            .find(|r| r.template_id == t)
             .unwrap();
-        tx.commit().await.unwrap();
-        run.change(Change::Template(t));
-        assert_eq!(
-            store.template_get(t).await.unwrap().next_slot,
-            Some(to_ms(slot)),
-            "the cancelled slot is planned again"
-        );
-        assert!(fake.wait_for_sends(1, WAIT).await);
-        eventually("sent", || async {
-            state_of(&store, first.id).await == "sent"
-        })
-        .await;
-        let sent = fake.sent();
-        assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].text, "the new text");
-        assert_eq!(
-            sent[0].random_id, first.random_id,
-            "the revived row keeps its random_id"
-        );
-        assert_eq!(rows(&store).await.len(), 1, "one row for the slot");
-        run.stop().await;
-    })
-    .await;
+        assert_eq!(r.state, "cancelled", "{why}");
+        assert!(r.last_error.as_deref().unwrap_or("").contains(why), "{r:?}");
+    }
+    assert_eq!(
+        store.template_get(stopped).await.unwrap().next_slot,
+        Some(to_ms(slot)),
+        "a stopped scheduler plans the slot again when it starts"
+    );
+    assert!(fake.wait_for_sends(1, WAIT).await);
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].template_id, Some(witness));
+    run.stop().await;
 }
+crate::store::testing::per_backend!(disable_or_scheduler_stop_inside_the_window_cancels_the_claim);
 
-#[tokio::test]
-async fn disable_or_scheduler_stop_inside_the_window_cancels_the_claim() {
-    for_each_backend(|store| async move {
-        let now = Utc::now();
-        let slot = now + chrono::Duration::seconds(3);
-        let (a, off, _) = due_at(&store, "disabled", slot).await;
-        let (b, stopped, _) = due_at(&store, "stopped", slot).await;
-        // A witness on the disabled template's account, one second later:
-        // once it is sent, the disabled slot has certainly passed.
-        let later = slot + chrono::Duration::seconds(1);
-        let witness_chat = target(&store, a, "@witness").await;
-        let witness = template(
-            &store,
-            a,
-            "witness",
-            ("cron", "0 0 1 1 *"),
-            "once",
-            (Some(later), later),
-            &[witness_chat],
+async fn outcomes_never_overwrite_a_cancel_unless_the_row_was_sent(store: crate::store::Store) {
+    let (_a, t, c) = outbox(&store, "late", &["@x"]).await;
+    let failed = delivery(&store, t, c[0], 1, "cancelled", 11).await;
+    let sent = delivery(&store, t, c[0], 2, "cancelled", 12).await;
+    let retried = delivery(&store, t, c[0], 3, "failed", 13).await;
+    let n = store
+        .outbox_apply(
+            &[
+                (
+                    0,
+                    RowOutcome::Failed {
+                        id: failed,
+                        error: "x".into(),
+                        attempts: 1,
+                    },
+                ),
+                (
+                    0,
+                    RowOutcome::Sent {
+                        id: sent,
+                        message_id: Some(5),
+                        at: 9,
+                        attempts: 1,
+                        note: None,
+                    },
+                ),
+                (
+                    0,
+                    RowOutcome::Retry {
+                        id: retried,
+                        not_before: None,
+                        error: "y".into(),
+                        attempts: 2,
+                    },
+                ),
+            ],
+            None,
+            10,
         )
-        .await;
-        let fake = Arc::new(FakeMessenger::new());
-        let run = Running::start(&store, fake.clone(), 600, now);
-        eventually("claimed", || async { rows(&store).await.len() == 3 }).await;
-        let t_now = to_ms(run.ctx.now());
-        store
-            .template_set_active(off, false, None, t_now)
-            .await
-            .unwrap();
-        run.change(Change::Template(off));
-        store
-            .scheduler_set_enabled(Some("stopped"), false, t_now)
-            .await
-            .unwrap();
-        run.change(Change::Account(b));
-        for (t, why) in [(off, "disabled"), (stopped, "scheduler was stopped")] {
-            let r = rows(&store)
-                .await
-                .into_iter()
-                .find(|r| r.template_id == t)
-                .unwrap();
-            assert_eq!(r.state, "cancelled", "{why}");
-            assert!(r.last_error.as_deref().unwrap_or("").contains(why), "{r:?}");
-        }
-        assert_eq!(
-            store.template_get(stopped).await.unwrap().next_slot,
-            Some(to_ms(slot)),
-            "a stopped scheduler plans the slot again when it starts"
-        );
-        assert!(fake.wait_for_sends(1, WAIT).await);
-        let sent = fake.sent();
-        assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].template_id, Some(witness));
-        run.stop().await;
-    })
-    .await;
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "only the send that really happened changes a row");
+    assert_eq!(state_of(&store, failed).await, "cancelled");
+    assert_eq!(state_of(&store, sent).await, "sent");
+    assert_eq!(state_of(&store, retried).await, "failed");
 }
-
-#[tokio::test]
-async fn outcomes_never_overwrite_a_cancel_unless_the_row_was_sent() {
-    for_each_backend(|store| async move {
-        let (_a, t, c) = outbox(&store, "late", &["@x"]).await;
-        let failed = delivery(&store, t, c[0], 1, "cancelled", 11).await;
-        let sent = delivery(&store, t, c[0], 2, "cancelled", 12).await;
-        let retried = delivery(&store, t, c[0], 3, "failed", 13).await;
-        let n = store
-            .outbox_apply(
-                &[
-                    (
-                        0,
-                        RowOutcome::Failed {
-                            id: failed,
-                            error: "x".into(),
-                            attempts: 1,
-                        },
-                    ),
-                    (
-                        0,
-                        RowOutcome::Sent {
-                            id: sent,
-                            message_id: Some(5),
-                            at: 9,
-                            attempts: 1,
-                            note: None,
-                        },
-                    ),
-                    (
-                        0,
-                        RowOutcome::Retry {
-                            id: retried,
-                            not_before: None,
-                            error: "y".into(),
-                            attempts: 2,
-                        },
-                    ),
-                ],
-                None,
-                10,
-            )
-            .await
-            .unwrap();
-        assert_eq!(n, 1, "only the send that really happened changes a row");
-        assert_eq!(state_of(&store, failed).await, "cancelled");
-        assert_eq!(state_of(&store, sent).await, "sent");
-        assert_eq!(state_of(&store, retried).await, "failed");
-    })
-    .await;
-}
+crate::store::testing::per_backend!(outcomes_never_overwrite_a_cancel_unless_the_row_was_sent);

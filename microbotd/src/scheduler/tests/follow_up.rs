@@ -7,7 +7,6 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::*;
-use crate::store::testing::for_each_backend;
 use crate::telegram::TelegramError;
 use crate::telegram::fake::{FakeMessenger, FollowUp};
 
@@ -30,67 +29,64 @@ fn forbidden() -> TelegramError {
     }
 }
 
-#[tokio::test]
-async fn a_failed_pin_or_delete_is_noted_and_the_send_stands() {
-    for_each_backend(|store| async move {
-        // Replaces the message sent in slot 1 (id 500); the delete fails.
-        let (_a, t, c) = outbox(&store, "alpha", &["@alpha1"]).await;
-        set_options(&store, t, "replace-previous").await;
-        let old = delivery(&store, t, c[0], 1, "sent", 10).await;
-        set_message_id(&store, old, 500).await;
-        let new = delivery(&store, t, c[0], 2, "pending", 11).await;
-        let fake = Arc::new(FakeMessenger::new());
-        fake.fail_follow_up(forbidden());
-        let run = Running::start(&store, fake.clone(), 600, Utc::now());
-        eventually("sent", || async { state_of(&store, new).await == "sent" }).await;
-        let row = rows(&store)
-            .await
-            .into_iter()
-            .find(|r| r.id == new)
-            .unwrap();
-        let note = row.last_error.unwrap_or_default();
-        assert!(
-            note.contains("previous message 500 not deleted")
-                && note.contains("MESSAGE_DELETE_FORBIDDEN"),
-            "{note}"
-        );
-        assert_eq!(fake.follow_ups(), []);
-        let sent = fake.sent();
-        assert_eq!(sent.len(), 1);
-        assert!(!sent[0].silent && !sent[0].no_preview);
-        run.stop().await;
+async fn a_failed_pin_or_delete_is_noted_and_the_send_stands(store: crate::store::Store) {
+    // Replaces the message sent in slot 1 (id 500); the delete fails.
+    let (_a, t, c) = outbox(&store, "alpha", &["@alpha1"]).await;
+    set_options(&store, t, "replace-previous").await;
+    let old = delivery(&store, t, c[0], 1, "sent", 10).await;
+    set_message_id(&store, old, 500).await;
+    let new = delivery(&store, t, c[0], 2, "pending", 11).await;
+    let fake = Arc::new(FakeMessenger::new());
+    fake.fail_follow_up(forbidden());
+    let run = Running::start(&store, fake.clone(), 600, Utc::now());
+    eventually("sent", || async { state_of(&store, new).await == "sent" }).await;
+    let row = rows(&store)
+        .await
+        .into_iter()
+        .find(|r| r.id == new)
+        .unwrap();
+    let note = row.last_error.unwrap_or_default();
+    assert!(
+        note.contains("previous message 500 not deleted")
+            && note.contains("MESSAGE_DELETE_FORBIDDEN"),
+        "{note}"
+    );
+    assert_eq!(fake.follow_ups(), []);
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 1);
+    assert!(!sent[0].silent && !sent[0].no_preview);
+    run.stop().await;
 
-        // Pins (the pin fails), then deletes the previous message.
-        let (_b, t, c) = outbox(&store, "beta", &["@beta1"]).await;
-        set_options(&store, t, "silent,pin,pin-notify,replace-previous").await;
-        let old = delivery(&store, t, c[0], 1, "sent", 20).await;
-        set_message_id(&store, old, 700).await;
-        let new = delivery(&store, t, c[0], 2, "pending", 21).await;
-        let fake = Arc::new(FakeMessenger::new());
-        fake.fail_follow_up(forbidden());
-        let run = Running::start(&store, fake.clone(), 600, Utc::now());
-        eventually("sent", || async { state_of(&store, new).await == "sent" }).await;
-        let row = rows(&store)
-            .await
-            .into_iter()
-            .find(|r| r.id == new)
-            .unwrap();
-        assert!(
-            row.last_error
-                .as_deref()
-                .is_some_and(|e| e.starts_with("sent, but not pinned")),
-            "{row:?}"
-        );
-        assert_eq!(
-            fake.follow_ups(),
-            [FollowUp::Delete {
-                account: "beta".into(),
-                peer_id: peer_of("@beta1"),
-                message_id: 700,
-            }]
-        );
-        assert!(fake.sent()[0].silent);
-        run.stop().await;
-    })
-    .await;
+    // Pins (the pin fails), then deletes the previous message.
+    let (_b, t, c) = outbox(&store, "beta", &["@beta1"]).await;
+    set_options(&store, t, "silent,pin,pin-notify,replace-previous").await;
+    let old = delivery(&store, t, c[0], 1, "sent", 20).await;
+    set_message_id(&store, old, 700).await;
+    let new = delivery(&store, t, c[0], 2, "pending", 21).await;
+    let fake = Arc::new(FakeMessenger::new());
+    fake.fail_follow_up(forbidden());
+    let run = Running::start(&store, fake.clone(), 600, Utc::now());
+    eventually("sent", || async { state_of(&store, new).await == "sent" }).await;
+    let row = rows(&store)
+        .await
+        .into_iter()
+        .find(|r| r.id == new)
+        .unwrap();
+    assert!(
+        row.last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("sent, but not pinned")),
+        "{row:?}"
+    );
+    assert_eq!(
+        fake.follow_ups(),
+        [FollowUp::Delete {
+            account: "beta".into(),
+            peer_id: peer_of("@beta1"),
+            message_id: 700,
+        }]
+    );
+    assert!(fake.sent()[0].silent);
+    run.stop().await;
 }
+crate::store::testing::per_backend!(a_failed_pin_or_delete_is_noted_and_the_send_stands);

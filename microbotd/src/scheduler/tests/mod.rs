@@ -6,9 +6,10 @@
 mod ahead;
 mod backlog;
 mod downtime;
-mod lease_loss;
 mod follow_up;
+mod lease_loss;
 mod limits;
+mod long_outage;
 mod recovery;
 mod removed;
 

@@ -236,6 +236,16 @@ async fn dropped_send_future_still_records_and_dedups() {
         let fut = m.send_text(&a, &msg);
         let _ = tokio::time::timeout(std::time::Duration::from_nanos(1), fut).await;
     }
+    // The dropped call's message reaches the ledger by itself — no retry
+    // needed (one would record it either way, proving nothing).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while lines(&path).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dropped send was never recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let retry = m.send_text(&a, &msg).await.unwrap();
     assert_eq!(lines(&path).len(), 1);
     assert_eq!(retry.message_id, 1);
