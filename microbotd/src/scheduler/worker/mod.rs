@@ -27,14 +27,16 @@ use crate::context::Context;
 use crate::store::deliveries::{RowOutcome, SendState, Unclaim};
 use crate::store::states::{AccountState, Misfire};
 use crate::store::{StoreError, to_ms};
-use crate::telegram::{AccountKey, OutgoingText, ParseMode, PeerKind, ResolvedPeer, TelegramError};
-use crate::templates::placeholders;
+use crate::telegram::AccountKey;
 
 mod follow_up;
 mod resolve;
+mod send;
+
+pub(super) use send::cached_peer;
 
 use super::limits::{ChatSpacing, TokenBucket};
-use super::outcome::{MAX_ATTEMPTS, Verdict, backoff, classify};
+use super::outcome::{MAX_ATTEMPTS, Verdict, backoff};
 use super::queue::{Queue, Queued};
 use super::writer::Outcomes;
 
@@ -355,143 +357,6 @@ impl Worker {
         Ok(Turn::Again)
     }
 
-    async fn send_batch(&mut self, key: &AccountKey, picked: Vec<i64>) -> Result<(), StoreError> {
-        let ctx = self.ctx.clone();
-        let revisions = ctx.events.revisions().clone();
-        let mut outcomes = Vec::new();
-        let mut stop: Option<Verdict> = None;
-        for id in picked {
-            if stop.is_some() || self.cancel.is_cancelled() {
-                break;
-            }
-            let Some(r) = self.queue.remove(id) else {
-                continue;
-            };
-            let Some(text) = r.text.clone() else {
-                self.settled.insert(id, self.now_ms());
-                outcomes.push(RowOutcome::Cancelled {
-                    id,
-                    reason: "cancelled: the template was deleted before this was sent".into(),
-                });
-                continue;
-            };
-            // The last checks before the send call, with no await between:
-            // the lease is still ours (its local deadline comes before the
-            // database could give it away), and a template edited since
-            // this row was read is read again.
-            if ctx.leases.held(self.account_id) != Some(self.epoch) {
-                self.queue.put(r);
-                break;
-            }
-            if revisions.template(r.template_id) > r.seen {
-                self.stale.insert(r.template_id);
-                continue;
-            }
-            let Some(peer) = cached_peer(&r.target) else {
-                self.queue.put(r);
-                continue;
-            };
-            self.fresh.remove(&id);
-            let rate = ctx.rate_limit_per_minute();
-            self.bucket.try_take(Instant::now(), rate);
-            self.spacing.record(r.target.target_id, Instant::now());
-            let text = placeholders::render(&text, crate::store::from_ms(r.slot), r.tz);
-            let msg = OutgoingText {
-                peer: &peer,
-                chat_label: &r.target.spec,
-                text: &text,
-                parse_mode: r
-                    .parse_mode
-                    .as_deref()
-                    .and_then(ParseMode::parse)
-                    .unwrap_or_default(),
-                random_id: r.random_id,
-                template_id: Some(r.template_id),
-                slot: Some(crate::store::from_ms(r.slot)),
-                silent: r.options.silent,
-                no_preview: r.options.no_preview,
-            };
-            let mut send = ctx.messenger.send_text(key, &msg);
-            let now_ready = ready_now(&mut send);
-            let result = match now_ready {
-                Some(res) => {
-                    drop(send);
-                    res
-                }
-                None => tokio::select! {
-                    res = tokio::time::timeout(SEND_TIMEOUT, send) => {
-                        res.unwrap_or_else(|_| Err(TelegramError::Transient("send timed out".into())))
-                    }
-                    // Abandoned mid-flight: the row stays open and is re-sent
-                    // with its random_id after the restart.
-                    _ = self.cancel.cancelled() => break,
-                },
-            };
-            let now = self.now_ms();
-            self.settled.insert(id, now);
-            let attempts = r.attempts + 1;
-            match classify(result) {
-                Verdict::Sent { message_id } => {
-                    let note = match message_id.filter(|m| *m > 0) {
-                        Some(m) if r.options.has_follow_up() => {
-                            self.follow_up(key, &r, &peer, m).await
-                        }
-                        _ => None,
-                    };
-                    outcomes.push(RowOutcome::Sent {
-                        id,
-                        message_id,
-                        at: now,
-                        attempts,
-                        note,
-                    })
-                }
-                Verdict::Fail(error) => {
-                    tracing::warn!(account = %key.name, chat = %r.target.spec, delivery = id, %error, "delivery failed");
-                    outcomes.push(RowOutcome::Failed {
-                        id,
-                        error,
-                        attempts,
-                    });
-                }
-                Verdict::Retry(msg) => {
-                    self.settled.remove(&id);
-                    let mut r = r;
-                    r.attempts = attempts;
-                    outcomes.push(self.retry(r, msg));
-                }
-                Verdict::ChatWait { seconds, error } => {
-                    self.settled.remove(&id);
-                    let until = now + i64::from(seconds) * 1000;
-                    ctx.store.target_slowmode(r.target.target_id, until).await?;
-                    self.slowmode.insert(r.target.target_id, until);
-                    tracing::info!(account = %key.name, chat = %r.target.spec, seconds, "slow mode: this chat waits");
-                    let mut r = r;
-                    r.attempts = attempts;
-                    r.not_before = Some(until);
-                    outcomes.push(RowOutcome::Retry {
-                        id,
-                        not_before: Some(until),
-                        error,
-                        attempts,
-                    });
-                    self.queue.put(r);
-                }
-                v => {
-                    // The account stops; the row waits with it, unsent.
-                    self.settled.remove(&id);
-                    self.queue.put(r);
-                    stop = Some(v);
-                }
-            }
-        }
-        self.outcomes.record(self.epoch, outcomes);
-        if let Some(v) = stop {
-            self.stop_account(key, v).await?;
-        }
-        Ok(())
-    }
-
     /// A backlog older than `scheduler.misfire_grace` follows its template's
     /// misfire policy ([`super::backlog`]): under `skip` and `once` the rows
     /// a newer due row supersedes become `missed`. True when any did.
@@ -623,27 +488,4 @@ impl Worker {
         }
         Ok(())
     }
-}
-
-/// The future's output if it is ready at its first poll. A transport that
-/// answers at once (dry-run) then costs no timer and no cancellation
-/// waiter per send — at 10,000 sends in one instant those were a
-/// measurable part of the lateness. A pending future is polled again
-/// later with the task's real waker, as the `Future` contract allows.
-fn ready_now<F: std::future::Future + Unpin>(fut: &mut F) -> Option<F::Output> {
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match std::pin::Pin::new(fut).poll(&mut cx) {
-        std::task::Poll::Ready(v) => Some(v),
-        std::task::Poll::Pending => None,
-    }
-}
-
-/// The peer cached on the target, if resolved before.
-pub(super) fn cached_peer(t: &crate::store::dispatch::TargetInfo) -> Option<ResolvedPeer> {
-    Some(ResolvedPeer {
-        peer_id: t.peer_id?,
-        kind: PeerKind::parse(t.peer_kind.as_deref()?)?,
-        access_hash: t.access_hash,
-        title: t.title.clone().unwrap_or_else(|| t.spec.clone()),
-    })
 }
