@@ -36,6 +36,7 @@ use super::misfire::{Plan, Policy, plan_ahead};
 use super::queue::{Queued, zone_or_utc};
 use super::worker::{Worker, WorkerExit, WorkerMsg};
 use super::writer::{self, Outcomes};
+use crate::store::states::ScheduleKind;
 
 /// The loop turns (and beats the heartbeat) at least this often.
 pub const BEAT: Duration = Duration::from_secs(5);
@@ -303,7 +304,9 @@ impl Dispatcher {
                 slot,
                 now,
                 horizon,
-                Policy::parse(&t.misfire),
+                // Checked on every write and restore; a row that still
+                // does not parse gets the documented default.
+                t.misfire.parse().unwrap_or(Policy::Once),
                 grace,
             );
             log_misses(&t, &p);
@@ -426,11 +429,18 @@ impl Dispatcher {
         if let Some(s) = self.schedules.get(&t.id) {
             return Some(s.clone());
         }
-        let parsed = match t.schedule_kind.as_str() {
-            "every" => crate::schedule::parse_duration(&t.schedule_expr)
-                .and_then(|d| Schedule::every(d, from_ms(t.anchor_at))),
-            "at" => parse_tz(&t.timezone).and_then(|tz| Schedule::once(&t.schedule_expr, tz)),
-            _ => parse_tz(&t.timezone).and_then(|tz| self.crons.cron(&t.schedule_expr, tz)),
+        let kind = t.schedule_kind.parse::<ScheduleKind>();
+        let parsed = match kind {
+            Ok(ScheduleKind::Every) => crate::schedule::parse_duration(&t.schedule_expr)
+                .and_then(|d| Schedule::every(d, from_ms(t.anchor_at)))
+                .map_err(|e| e.to_string()),
+            Ok(ScheduleKind::At) => parse_tz(&t.timezone)
+                .and_then(|tz| Schedule::once(&t.schedule_expr, tz))
+                .map_err(|e| e.to_string()),
+            Ok(ScheduleKind::Cron) => parse_tz(&t.timezone)
+                .and_then(|tz| self.crons.cron(&t.schedule_expr, tz))
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
         };
         match parsed {
             Ok(s) => {

@@ -38,24 +38,8 @@ pub const MAX_MISSED_ROWS: usize = 100;
 /// Slots enumerated from the old `next_slot` before jumping ahead.
 pub const MAX_SCAN: usize = 10_000;
 
-/// A template's misfire policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Policy {
-    Skip,
-    Once,
-    All,
-}
-
-impl Policy {
-    pub fn parse(s: &str) -> Policy {
-        match s {
-            "skip" => Policy::Skip,
-            "all" => Policy::All,
-            // The documented default; the templates side validates the text.
-            _ => Policy::Once,
-        }
-    }
-}
+/// A template's misfire policy: the stored, typed one.
+pub use crate::store::states::Misfire as Policy;
 
 /// The outcome of [`plan`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

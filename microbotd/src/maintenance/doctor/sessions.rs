@@ -6,11 +6,16 @@
 use super::{Check, check};
 use crate::context::Context;
 use crate::maintenance::doctor::rules::Level;
+use crate::store::states::AccountState;
 use crate::store::{StoreError, on_pool};
 
 /// States of an account whose Telegram session is in place (a paused or
 /// limited account keeps its session).
-const LOGGED_IN: [&str; 3] = ["active", "limited", "paused"];
+const LOGGED_IN: [AccountState; 3] = [
+    AccountState::Active,
+    AccountState::Limited,
+    AccountState::Paused,
+];
 
 /// Names listed in the detail before "…".
 const SHOWN: usize = 5;
@@ -18,7 +23,7 @@ const SHOWN: usize = 5;
 /// OK when every account is logged in (or there is none); WARN naming the
 /// ones that are not.
 pub async fn active_sessions(ctx: &Context) -> Result<Check, StoreError> {
-    let rows: Vec<(String, String)> = on_pool!(ctx.store, p => sqlx::query_as(
+    let rows: Vec<(String, AccountState)> = on_pool!(ctx.store, p => sqlx::query_as(
         "SELECT name, state FROM accounts ORDER BY name"
     ).fetch_all(p).await)?;
     Ok(judge(&rows))
@@ -73,11 +78,11 @@ fn judge_sealed(sealed: &[(String, String)], key: Option<crate::seal::KeyId>) ->
     )
 }
 
-fn judge(rows: &[(String, String)]) -> Check {
+fn judge(rows: &[(String, AccountState)]) -> Check {
     let name = "active sessions";
     let out: Vec<&str> = rows
         .iter()
-        .filter(|(_, state)| !LOGGED_IN.contains(&state.as_str()))
+        .filter(|(_, state)| !LOGGED_IN.contains(state))
         .map(|(n, _)| n.as_str())
         .collect();
     let logged_in = rows.len() - out.len();
@@ -111,11 +116,11 @@ fn judge(rows: &[(String, String)]) -> Check {
 mod tests {
     use super::*;
 
-    fn rows(states: &[&str]) -> Vec<(String, String)> {
+    fn rows(states: &[&str]) -> Vec<(String, AccountState)> {
         states
             .iter()
             .enumerate()
-            .map(|(i, s)| (format!("a{i}"), s.to_string()))
+            .map(|(i, s)| (format!("a{i}"), s.parse().unwrap()))
             .collect()
     }
 

@@ -15,6 +15,12 @@ use crate::store::templates::TemplateData;
 use crate::telegram::fake::FakeMessenger;
 
 const WAIT: Duration = Duration::from_secs(60);
+/// How far ahead of the test's start its slot lies. Generous: on a loaded
+/// machine the claim, the check and the edit must all fall before it, or
+/// the row is sent first and the test proves nothing.
+const LEAD: chrono::Duration = chrono::Duration::seconds(12);
+/// Claims the whole lead at once.
+const LOOKAHEAD: [(&str, &str); 1] = [("MICROBOT_SCHEDULER_LOOKAHEAD", "30s")];
 
 /// A `0 0 1 1 *` template (next fire far away) on a fresh account and
 /// chat, whose durable next slot is set to `slot`.
@@ -36,10 +42,10 @@ async fn due_at(store: &Store, name: &str, slot: chrono::DateTime<Utc>) -> (i64,
 
 async fn rows_claimed_ahead_are_sent_at_their_slot_not_before(store: crate::store::Store) {
     let now = Utc::now();
-    let slot = now + chrono::Duration::seconds(3);
+    let slot = now + LEAD;
     let (_a, t, _c) = due_at(&store, "early", slot).await;
     let fake = Arc::new(FakeMessenger::new());
-    let run = Running::start(&store, fake.clone(), 600, now);
+    let run = Running::start_with(&store, fake.clone(), 600, now, &LOOKAHEAD);
     // Claimed (committed with its random_id) well before the slot.
     eventually("claimed", || async { !rows(&store).await.is_empty() }).await;
     let claimed = rows(&store).await;
@@ -65,10 +71,10 @@ crate::store::testing::per_backend!(rows_claimed_ahead_are_sent_at_their_slot_no
 
 async fn an_edit_inside_the_window_sends_the_new_text_once(store: crate::store::Store) {
     let now = Utc::now();
-    let slot = now + chrono::Duration::seconds(4);
+    let slot = now + LEAD;
     let (_a, t, _c) = due_at(&store, "edited", slot).await;
     let fake = Arc::new(FakeMessenger::new());
-    let run = Running::start(&store, fake.clone(), 600, now);
+    let run = Running::start_with(&store, fake.clone(), 600, now, &LOOKAHEAD);
     eventually("claimed", || async { !rows(&store).await.is_empty() }).await;
     let first = rows(&store).await.remove(0);
     // The operator edits the text inside the window (as `template edit` does).
@@ -92,12 +98,14 @@ async fn an_edit_inside_the_window_sends_the_new_text_once(store: crate::store::
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    run.change(Change::Template(t));
+    // Read before the dispatcher hears of the edit: once it does, it claims
+    // the slot again at once and moves `next_slot` on.
     assert_eq!(
         store.template_get(t).await.unwrap().next_slot,
         Some(to_ms(slot)),
         "the cancelled slot is planned again"
     );
+    run.change(Change::Template(t));
     assert!(fake.wait_for_sends(1, WAIT).await);
     eventually("sent", || async {
         state_of(&store, first.id).await == "sent"
@@ -117,7 +125,7 @@ crate::store::testing::per_backend!(an_edit_inside_the_window_sends_the_new_text
 
 async fn disable_or_scheduler_stop_inside_the_window_cancels_the_claim(store: crate::store::Store) {
     let now = Utc::now();
-    let slot = now + chrono::Duration::seconds(3);
+    let slot = now + LEAD;
     let (a, off, _) = due_at(&store, "disabled", slot).await;
     let (b, stopped, _) = due_at(&store, "stopped", slot).await;
     // A witness on the disabled template's account, one second later:
@@ -135,7 +143,7 @@ async fn disable_or_scheduler_stop_inside_the_window_cancels_the_claim(store: cr
     )
     .await;
     let fake = Arc::new(FakeMessenger::new());
-    let run = Running::start(&store, fake.clone(), 600, now);
+    let run = Running::start_with(&store, fake.clone(), 600, now, &LOOKAHEAD);
     eventually("claimed", || async { rows(&store).await.len() == 3 }).await;
     let t_now = to_ms(run.ctx.now());
     store
