@@ -33,7 +33,7 @@ mod follow_up;
 mod resolve;
 mod send;
 
-pub(super) use send::cached_peer;
+pub(super) use send::has_cached_peer;
 
 use super::limits::{ChatSpacing, TokenBucket};
 use super::outcome::{MAX_ATTEMPTS, Verdict, backoff};

@@ -11,7 +11,7 @@ use crate::store::StoreError;
 use crate::store::deliveries::RowOutcome;
 use crate::telegram::{AccountKey, ResolvedPeer, TelegramError};
 
-use super::{RESOLVE_TIMEOUT, Worker, cached_peer};
+use super::{RESOLVE_TIMEOUT, Worker, has_cached_peer};
 
 impl Worker {
     /// Resolves every queued chat without a cached peer — ahead of its
@@ -29,7 +29,7 @@ impl Worker {
             .iter()
             .filter(|r| r.not_before.is_none_or(|n| n <= now))
         {
-            if cached_peer(&r.target).is_none() {
+            if !has_cached_peer(&r.target) {
                 todo.entry(r.target.target_id).or_insert(r.target.clone());
             }
         }

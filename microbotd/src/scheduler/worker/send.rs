@@ -168,6 +168,12 @@ fn ready_now<F: std::future::Future + Unpin>(fut: &mut F) -> Option<F::Output> {
     }
 }
 
+/// Whether the target has a usable cached peer: [`cached_peer`] without
+/// building one (the worker asks this of every queued row each turn).
+pub(in crate::scheduler) fn has_cached_peer(t: &crate::store::dispatch::TargetInfo) -> bool {
+    t.peer_id.is_some() && t.peer_kind.as_deref().and_then(PeerKind::parse).is_some()
+}
+
 /// The peer cached on the target, if resolved before.
 pub(in crate::scheduler) fn cached_peer(
     t: &crate::store::dispatch::TargetInfo,
