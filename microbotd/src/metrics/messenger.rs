@@ -6,15 +6,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_trait::async_trait;
-
 use super::Metrics;
 use crate::clock::Clock;
 use crate::scheduler::outcome::{Verdict, classify};
-use crate::telegram::{
-    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SentRef,
-    SignIn, TelegramError, UserInfo,
-};
+use crate::telegram::decorator::send_decorator;
+use crate::telegram::{AccountKey, Messenger, Sent, TelegramError};
 
 /// A [`Messenger`] that measures the sends of the one it wraps.
 pub struct MeteredMessenger {
@@ -53,105 +49,28 @@ impl MeteredMessenger {
     }
 }
 
-#[async_trait]
-impl Messenger for MeteredMessenger {
-    async fn request_code(
-        &self,
-        account: &AccountKey,
-        phone: &Secret,
-    ) -> Result<LoginStart, TelegramError> {
-        self.inner.request_code(account, phone).await
+send_decorator!(MeteredMessenger, |self, account, msg| {
+    let m = &self.metrics;
+    let labels = m.labels("", &account.name);
+    if let Some(slot) = msg.slot {
+        let late = (self.clock.now() - slot).num_milliseconds().max(0) as f64 / 1000.0;
+        m.fire_lateness.get_or_create(&labels).observe(late);
     }
-
-    async fn submit_code(
-        &self,
-        account: &AccountKey,
-        code: &Secret,
-    ) -> Result<SignIn, TelegramError> {
-        self.inner.submit_code(account, code).await
-    }
-
-    async fn submit_password(
-        &self,
-        account: &AccountKey,
-        password: &Secret,
-    ) -> Result<UserInfo, TelegramError> {
-        self.inner.submit_password(account, password).await
-    }
-
-    async fn log_out(&self, account: &AccountKey) -> Result<(), TelegramError> {
-        self.inner.log_out(account).await
-    }
-
-    async fn resolve(
-        &self,
-        account: &AccountKey,
-        target: &str,
-    ) -> Result<ResolvedPeer, TelegramError> {
-        self.inner.resolve(account, target).await
-    }
-
-    async fn send_text(
-        &self,
-        account: &AccountKey,
-        msg: &OutgoingText<'_>,
-    ) -> Result<Sent, TelegramError> {
-        let m = &self.metrics;
-        let labels = m.labels("", &account.name);
-        if let Some(slot) = msg.slot {
-            let late = (self.clock.now() - slot).num_milliseconds().max(0) as f64 / 1000.0;
-            m.fire_lateness.get_or_create(&labels).observe(late);
-        }
-        let started = Instant::now();
-        let result = self.inner.send_text(account, msg).await;
-        m.send_duration
-            .get_or_create(&labels)
-            .observe(started.elapsed().as_secs_f64());
-        self.record(account, &result);
-        result
-    }
-
-    async fn pin_message(
-        &self,
-        account: &AccountKey,
-        msg: &SentRef<'_>,
-        notify: bool,
-    ) -> Result<(), TelegramError> {
-        self.inner.pin_message(account, msg, notify).await
-    }
-
-    async fn delete_message(
-        &self,
-        account: &AccountKey,
-        msg: &SentRef<'_>,
-    ) -> Result<(), TelegramError> {
-        self.inner.delete_message(account, msg).await
-    }
-
-    async fn dialogs(
-        &self,
-        account: &AccountKey,
-        search: Option<&str>,
-    ) -> Result<Vec<Dialog>, TelegramError> {
-        self.inner.dialogs(account, search).await
-    }
-
-    async fn release(&self, account: &AccountKey) {
-        self.inner.release(account).await
-    }
-
-    // The live transport stops its connections here, before the pool
-    // closes; a decorator that kept the default would skip that.
-    async fn shutdown(&self) {
-        self.inner.shutdown().await
-    }
-}
+    let started = Instant::now();
+    let result = self.inner.send_text(account, msg).await;
+    m.send_duration
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    self.record(account, &result);
+    result
+});
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::SystemClock;
     use crate::telegram::fake::{FakeMessenger, Outcome};
+    use crate::telegram::{OutgoingText, ResolvedPeer};
     use crate::telegram::{ParseMode, PeerKind};
 
     fn line<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {

@@ -7,13 +7,9 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-
 use crate::store::Store;
-use crate::telegram::{
-    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SentRef,
-    SignIn, TelegramError, UserInfo,
-};
+use crate::telegram::decorator::send_decorator;
+use crate::telegram::{Messenger, TelegramError};
 
 /// A [`Messenger`] that records the FLOOD_WAITs of the one it wraps.
 pub struct FloodLog {
@@ -27,102 +23,25 @@ impl FloodLog {
     }
 }
 
-#[async_trait]
-impl Messenger for FloodLog {
-    async fn request_code(
-        &self,
-        account: &AccountKey,
-        phone: &Secret,
-    ) -> Result<LoginStart, TelegramError> {
-        self.inner.request_code(account, phone).await
+send_decorator!(FloodLog, |self, account, msg| {
+    let result = self.inner.send_text(account, msg).await;
+    if let Err(TelegramError::FloodWait { seconds }) = &result
+        && let Err(e) = self
+            .store
+            .record_flood_wait(account.id, msg.random_id, *seconds)
+            .await
+    {
+        tracing::warn!(account = %account.name, error = %e, "could not note a FLOOD_WAIT for stats");
     }
-
-    async fn submit_code(
-        &self,
-        account: &AccountKey,
-        code: &Secret,
-    ) -> Result<SignIn, TelegramError> {
-        self.inner.submit_code(account, code).await
-    }
-
-    async fn submit_password(
-        &self,
-        account: &AccountKey,
-        password: &Secret,
-    ) -> Result<UserInfo, TelegramError> {
-        self.inner.submit_password(account, password).await
-    }
-
-    async fn log_out(&self, account: &AccountKey) -> Result<(), TelegramError> {
-        self.inner.log_out(account).await
-    }
-
-    async fn resolve(
-        &self,
-        account: &AccountKey,
-        target: &str,
-    ) -> Result<ResolvedPeer, TelegramError> {
-        self.inner.resolve(account, target).await
-    }
-
-    async fn send_text(
-        &self,
-        account: &AccountKey,
-        msg: &OutgoingText<'_>,
-    ) -> Result<Sent, TelegramError> {
-        let result = self.inner.send_text(account, msg).await;
-        if let Err(TelegramError::FloodWait { seconds }) = &result
-            && let Err(e) = self
-                .store
-                .record_flood_wait(account.id, msg.random_id, *seconds)
-                .await
-        {
-            tracing::warn!(account = %account.name, error = %e, "could not note a FLOOD_WAIT for stats");
-        }
-        result
-    }
-
-    async fn pin_message(
-        &self,
-        account: &AccountKey,
-        msg: &SentRef<'_>,
-        notify: bool,
-    ) -> Result<(), TelegramError> {
-        self.inner.pin_message(account, msg, notify).await
-    }
-
-    async fn delete_message(
-        &self,
-        account: &AccountKey,
-        msg: &SentRef<'_>,
-    ) -> Result<(), TelegramError> {
-        self.inner.delete_message(account, msg).await
-    }
-
-    async fn dialogs(
-        &self,
-        account: &AccountKey,
-        search: Option<&str>,
-    ) -> Result<Vec<Dialog>, TelegramError> {
-        self.inner.dialogs(account, search).await
-    }
-
-    async fn release(&self, account: &AccountKey) {
-        self.inner.release(account).await
-    }
-
-    // The live transport stops its connections here, before the pool
-    // closes; a decorator that kept the default would skip that.
-    async fn shutdown(&self) {
-        self.inner.shutdown().await
-    }
-}
+    result
+});
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::on_pool;
     use crate::telegram::fake::{FakeMessenger, Outcome};
+    use crate::telegram::{AccountKey, OutgoingText, ResolvedPeer};
     use crate::telegram::{ParseMode, PeerKind};
 
     /// Like the metrics wrapper, the flood log passes `shutdown` on (the

@@ -7,6 +7,7 @@
 //! all accounts; implementations keep whatever per-account connection state
 //! they need behind it.
 
+pub(crate) mod decorator;
 pub mod dry_run;
 pub mod error;
 #[cfg(any(test, feature = "fake"))]

@@ -76,7 +76,11 @@ async fn a_backlog_older_than_the_grace_follows_the_policy_instead_of_trailing(
                 "{policy}: the backlog older than the grace is missed, not sent late: {:?}",
                 backlog
                     .iter()
-                    .map(|r| (r.slot - to_ms(now), r.state.as_str(), r.last_error.as_deref()))
+                    .map(|r| (
+                        r.slot - to_ms(now),
+                        r.state.as_str(),
+                        r.last_error.as_deref()
+                    ))
                     .collect::<Vec<_>>()
             );
             assert!(
