@@ -52,6 +52,9 @@ enum Workload {
     Soak,
 }
 
+/// Stops measured per takeover figure.
+const TAKEOVER_RUNS: usize = 3;
+
 /// The sizes of one run.
 struct Sizes {
     held: Vec<usize>,
@@ -153,14 +156,32 @@ async fn run(cli: &Cli) -> anyhow::Result<Vec<Row>> {
         rows.extend(morning_rows(&sizes).await?);
     }
     if wants(Workload::Takeover) && Db::all().contains(&Db::Postgres) {
+        // Where in the 2 s renew cycle the stop lands decides the figure,
+        // so each is taken TAKEOVER_RUNS times: the median and the worst.
         for (kill, how, goal) in [(false, "SIGTERM", "≤ 1 s"), (true, "kill -9", "≤ 15 s")] {
-            eprintln!("bench: takeover after {how}");
-            let s = takeover::run(kill)?;
+            let mut runs = Vec::new();
+            for i in 0..TAKEOVER_RUNS {
+                eprintln!("bench: takeover after {how} ({}/{TAKEOVER_RUNS})", i + 1);
+                runs.extend(takeover::run(kill)?);
+            }
+            let complete = runs.len() == TAKEOVER_RUNS;
+            let worst = runs.iter().copied().fold(None, |m: Option<f64>, v| {
+                Some(m.map_or(v, |m| m.max(v)))
+            });
             rows.push(Row::new(
                 "6 takeover",
-                &format!("all accounts held by the other node after {how} (postgres)"),
+                &format!(
+                    "all accounts held by the other node after {how}, median of {TAKEOVER_RUNS} (postgres)"
+                ),
                 "s",
-                s,
+                complete.then(|| percentile(&mut runs, 50.0)).flatten(),
+                goal,
+            ));
+            rows.push(Row::new(
+                "6 takeover",
+                &format!("… the slowest of the {TAKEOVER_RUNS} (postgres)"),
+                "s",
+                complete.then_some(worst).flatten(),
                 goal,
             ));
         }

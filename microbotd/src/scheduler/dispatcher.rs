@@ -111,7 +111,7 @@ impl Dispatcher {
             cancel,
         };
         for id in d.ctx.store.dispatch_account_ids().await? {
-            d.worker_for(id);
+            d.worker_for(id, None);
         }
         Ok(d)
     }
@@ -191,12 +191,26 @@ impl Dispatcher {
         result
     }
 
-    /// The account's worker channel, starting its worker on first use.
-    fn worker_for(&mut self, account_id: i64) -> mpsc::UnboundedSender<WorkerMsg> {
+    /// The account's worker channel, starting its worker on first use with
+    /// `first` already in its channel: a new worker's first turn reads the
+    /// account's open rows from the database, and must see the rows this
+    /// dispatcher just handed over as its own claims (never sent by anyone,
+    /// see `scheduler::backlog`), not as rows read back.
+    fn worker_for(
+        &mut self,
+        account_id: i64,
+        first: Option<WorkerMsg>,
+    ) -> mpsc::UnboundedSender<WorkerMsg> {
         if let Some(w) = self.workers_tx.get(&account_id) {
+            if let Some(m) = first {
+                let _ = w.send(m);
+            }
             return w.clone();
         }
         let (tx, rx) = mpsc::unbounded_channel();
+        if let Some(m) = first {
+            let _ = tx.send(m);
+        }
         let worker = Worker::new(
             self.ctx.clone(),
             account_id,
@@ -212,7 +226,7 @@ impl Dispatcher {
     /// Tells the account's worker (a stopped worker is not an error: the
     /// daemon is stopping, or the account was removed).
     fn tell(&mut self, account_id: i64, msg: WorkerMsg) {
-        let _ = self.worker_for(account_id).send(msg);
+        self.worker_for(account_id, Some(msg));
     }
 
     async fn apply(&mut self, change: Change) -> Result<(), StoreError> {

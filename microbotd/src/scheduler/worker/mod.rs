@@ -278,6 +278,12 @@ impl Worker {
         if !self.refresh().await? {
             return Ok(Turn::Gone);
         }
+        // Rows the dispatcher claimed while that read ran may have come
+        // back from the database already; taking its hand-over now marks
+        // them as this process's own claims (see `scheduler::backlog`).
+        while let Ok(m) = self.rx.try_recv() {
+            self.take(m);
+        }
         let Some((_, acct)) = self.account.clone() else {
             return Ok(Turn::Gone);
         };
