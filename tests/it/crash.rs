@@ -94,7 +94,12 @@ fn run(db: Db, kills: usize, seed: u64) {
     for k in 0..kills {
         std::thread::sleep(Duration::from_millis(rng.next_ms(300, 4000)));
         // The first kill: sends go on for a few seconds while no outcome
-        // can be written.
+        // can be written. Only once sends flow: rows not yet claimed when
+        // the lock is taken could not be claimed under it either, and the
+        // kill would catch nothing in flight.
+        if k == 0 {
+            wait_for_first_send(&d);
+        }
         let lock = (k == 0).then(|| WriteLock::hold(&d));
         if lock.is_some() {
             std::thread::sleep(Duration::from_secs(4));
@@ -259,6 +264,21 @@ fn slots_are_continuous(rows: &[Value]) {
 /// `random_id`s the dry-run ledger holds whose rows are not `sent` in the
 /// database: sent, but the outcome never written (read while the daemon
 /// is down).
+/// Waits until the dry-run ledger holds a send (the account's lease is
+/// held and its rows are being claimed ahead).
+fn wait_for_first_send(d: &TestDaemon) {
+    let ledger = d.state_dir.join("dry-run-ledger.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&ledger).map_or(true, |l| l.trim().is_empty()) {
+        assert!(
+            Instant::now() < deadline,
+            "nothing sent within 60 s:\n{}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn sent_but_open(d: &TestDaemon) -> Vec<i64> {
     let ledger =
         std::fs::read_to_string(d.state_dir.join("dry-run-ledger.jsonl")).unwrap_or_default();
