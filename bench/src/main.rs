@@ -165,9 +165,10 @@ async fn run(cli: &Cli) -> anyhow::Result<Vec<Row>> {
                 runs.extend(takeover::run(kill)?);
             }
             let complete = runs.len() == TAKEOVER_RUNS;
-            let worst = runs.iter().copied().fold(None, |m: Option<f64>, v| {
-                Some(m.map_or(v, |m| m.max(v)))
-            });
+            let worst = runs
+                .iter()
+                .copied()
+                .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
             rows.push(Row::new(
                 "6 takeover",
                 &format!(

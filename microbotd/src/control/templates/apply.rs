@@ -16,7 +16,7 @@ use crate::store::to_ms;
 use crate::templates::file::{self, FileError};
 use crate::templates::plan::{Change, plan};
 
-use super::{check_not_past, data_of, row_spec, schedule_state};
+use super::rows::{check_not_past, data_of, row_spec, schedule_state};
 use crate::control::error::ApiError;
 
 /// Plans (and unless `dry_run`, performs) the file's changes.

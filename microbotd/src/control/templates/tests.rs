@@ -3,6 +3,7 @@
 use chrono::TimeZone;
 
 use super::*;
+use crate::templates::spec::TemplateSpec;
 
 fn row_of(spec: &TemplateSpec, anchor_at: i64, next_slot: Option<i64>) -> TemplateRow {
     let d = data_of(spec, anchor_at, next_slot);
