@@ -114,8 +114,13 @@ fn run(db: Db, kills: usize, seed: u64) {
         !caught.is_empty(),
         "no kill landed between a send call and its outcome write"
     );
+    // On PostgreSQL every kill -9 leaves the account unsent until the dead
+    // life's lease expires (cluster.lease), so many kills leave a catch-up
+    // backlog (`misfire all`) that drains at one message per chat per
+    // second before the newer slots: both waits below allow for it.
+    let backlog_allowance = Duration::from_secs(120 + 2 * kills as u64);
     // The last life sends: a slot after its start goes out before the end.
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + backlog_allowance;
     while !d
         .ctl_json(&["deliveries", "list", "--state", "sent", "--limit", "0"])
         .as_array()
@@ -141,10 +146,7 @@ fn run(db: Db, kills: usize, seed: u64) {
             .map(|x| x["id"].to_string());
         d.ctl_ok(&["template", "disable", &id.expect("template listed")]);
     }
-    // On PostgreSQL every kill -9 leaves the account unsent until the dead
-    // life's lease expires (cluster.lease), so many kills leave a catch-up
-    // backlog that drains at one message per chat per second.
-    let deadline = Instant::now() + Duration::from_secs(120 + 2 * kills as u64);
+    let deadline = Instant::now() + backlog_allowance;
     let rows = loop {
         let rows = d.ctl_json(&["deliveries", "list", "--account", "crash", "--limit", "0"]);
         let open = rows
