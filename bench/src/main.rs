@@ -156,13 +156,16 @@ async fn run(cli: &Cli) -> anyhow::Result<Vec<Row>> {
         rows.extend(morning_rows(&sizes).await?);
     }
     if wants(Workload::Takeover) && Db::all().contains(&Db::Postgres) {
-        // Where in the 2 s renew cycle the stop lands decides the figure,
-        // so each is taken TAKEOVER_RUNS times: the median and the worst.
+        // Where in the 2 s renew cycle (`cluster.retry`) the stop lands
+        // decides the figure, so each is taken TAKEOVER_RUNS times at
+        // phases spread evenly over the cycle: the median and the worst.
         for (kill, how, goal) in [(false, "SIGTERM", "≤ 1 s"), (true, "kill -9", "≤ 15 s")] {
             let mut runs = Vec::new();
             for i in 0..TAKEOVER_RUNS {
                 eprintln!("bench: takeover after {how} ({}/{TAKEOVER_RUNS})", i + 1);
-                runs.extend(takeover::run(kill)?);
+                let phase =
+                    Duration::from_millis((2 * i as u64 + 1) * 2000 / (2 * TAKEOVER_RUNS as u64));
+                runs.extend(takeover::run(kill, phase)?);
             }
             let complete = runs.len() == TAKEOVER_RUNS;
             let worst = runs

@@ -3,8 +3,10 @@
 //! nodes, then take free or expired leases up to its fair share or give
 //! surplus back. Its result is published through [`Leases`].
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::leases::{Held, HeldMap, Leases};
@@ -75,15 +77,33 @@ impl LeaseManager {
         &self.leases
     }
 
-    /// Rounds every `cluster.retry` until `stop`, then gives every lease
+    /// Rounds every `cluster.retry` (sooner after a lapse, and at once when
+    /// another node gives leases back) until `stop`, then gives every lease
     /// back.
     pub async fn run(mut self, stop: CancellationToken) {
+        let released = Arc::new(Notify::new());
+        let watcher = match self.store.lease_release_listener().await {
+            Ok(l) => Some(tokio::spawn(watch_releases(
+                l,
+                Arc::clone(&released),
+                stop.clone(),
+            ))),
+            Err(e) => {
+                tracing::warn!(error = %e, "leases: no release notifications; released accounts move at the next round");
+                None
+            }
+        };
         loop {
             self.turn().await;
             tokio::select! {
                 () = stop.cancelled() => break,
                 () = tokio::time::sleep(self.next_round) => {}
+                () = released.notified() => {}
             }
+        }
+        if let Some(w) = watcher {
+            w.abort();
+            let _ = w.await;
         }
         self.release_all().await;
     }
@@ -230,6 +250,33 @@ impl LeaseManager {
             Ok(Ok(n)) => tracing::info!(node, released = n, "leases: released for shutdown"),
             Ok(Err(e)) => tracing::warn!(node, error = %e, "leases: cannot release; they expire"),
             Err(_) => tracing::warn!(node, "leases: release timed out; they expire"),
+        }
+    }
+}
+
+/// Wakes the manager whenever a node notifies that it gave leases back
+/// (a planned stop hands over in well under a second, not at the next
+/// round). The connection is re-made after a loss; the rounds go on
+/// regardless, so a lost notification only delays a hand-over to them.
+async fn watch_releases(
+    mut listener: sqlx::postgres::PgListener,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            r = listener.recv() => match r {
+                Ok(_) => wake.notify_one(),
+                Err(sqlx::Error::PoolClosed) => return,
+                Err(e) => {
+                    tracing::debug!(error = %e, "leases: release notifications interrupted");
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            },
         }
     }
 }

@@ -223,6 +223,42 @@ async fn a_graceful_release_hands_over_at_once() {
     assert_eq!(held_ids(&b).len(), 7, "B's next round takes everything");
 }
 
+/// A stopping node tells the others: the running survivor takes its
+/// accounts long before its own next round would have come.
+#[tokio::test]
+async fn a_stopping_node_wakes_the_others_to_take_its_accounts() {
+    let Some(url) = pg_url() else { return };
+    let store = open(&url).await;
+    add_accounts(&store, 4).await;
+    // Rounds far apart: only the notification can explain a quick take.
+    let slow = ClusterConfig {
+        lease: Duration::from_secs(120),
+        renew: Duration::from_secs(100),
+        retry: Duration::from_secs(60),
+    };
+    let mk =
+        |node: &str| LeaseManager::new(store.clone(), node.into(), slow, Events::channel().0).0;
+    let (mut a, mut b) = (mk("a"), mk("b"));
+    split(&store, &mut a, &mut b).await;
+    assert_eq!(held_ids(&b).len(), 2);
+    let b_view = b.leases().clone();
+    let stop_b = tokio_util::sync::CancellationToken::new();
+    // B's first round runs at once; its next one would be a minute later.
+    let b_task = tokio::spawn(b.run(stop_b.clone()));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    a.release_all().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while b_view.held_accounts().len() < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B did not take A's accounts on A's notification"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop_b.cancel();
+    b_task.await.unwrap();
+}
+
 #[tokio::test]
 async fn a_partitioned_node_goes_silent_before_its_lease_expires() {
     let Some(url) = pg_url() else { return };

@@ -73,6 +73,10 @@ pub struct LeaseRow {
     pub expired: bool,
 }
 
+/// The PostgreSQL channel a node notifies when it gives leases back, so
+/// the others take them at once instead of at their next round.
+pub const RELEASED_CHANNEL: &str = "microbot_leases_released";
+
 /// (account id, epoch) pairs, as the lease statements return them.
 pub type Leased = Vec<(i64, i64)>;
 
@@ -219,9 +223,17 @@ impl Store {
             .await?)
     }
 
+    /// A listener on [`RELEASED_CHANNEL`] (one pooled connection).
+    pub async fn lease_release_listener(&self) -> Result<sqlx::postgres::PgListener, StoreError> {
+        let mut l = sqlx::postgres::PgListener::connect_with(self.pg()?).await?;
+        l.listen(RELEASED_CHANNEL).await?;
+        Ok(l)
+    }
+
     /// Gives leases back so any node may take them at once: those of
     /// `accounts`, or with `None` every lease of `node` (and `node` leaves
-    /// the census, so the others' fair share grows at once).
+    /// the census, so the others' fair share grows at once). The other
+    /// nodes are told on [`RELEASED_CHANNEL`].
     pub async fn lease_release(
         &self,
         node: &str,
@@ -253,6 +265,11 @@ impl Store {
                 done
             }
         };
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(RELEASED_CHANNEL)
+            .bind(node)
+            .execute(p)
+            .await?;
         Ok(done.rows_affected())
     }
 
