@@ -43,6 +43,47 @@ macro_rules! per_backend {
     )+};
 }
 
+/// Declares, for each `fn name(src: Db, dst: Db)`, the tests
+/// `name::sqlite_to_sqlite`, `…::sqlite_to_postgres`, `…::postgres_to_sqlite`
+/// and `…::postgres_to_postgres` (backups restored across backends), each
+/// its own test like [`per_backend!`]'s.
+#[macro_export]
+macro_rules! per_backend_pair {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            use $crate::daemon::Db;
+
+            fn run(src: Db, dst: Db, test: &str) {
+                let wants_pg = src == Db::Postgres || dst == Db::Postgres;
+                if wants_pg && $crate::pg::cluster().is_none() {
+                    return $crate::pg::say_skipped(test);
+                }
+                super::$name(src, dst)
+            }
+
+            #[test]
+            fn sqlite_to_sqlite() {
+                run(Db::Sqlite, Db::Sqlite, "sqlite_to_sqlite");
+            }
+
+            #[test]
+            fn sqlite_to_postgres() {
+                run(Db::Sqlite, Db::Postgres, "sqlite_to_postgres");
+            }
+
+            #[test]
+            fn postgres_to_sqlite() {
+                run(Db::Postgres, Db::Sqlite, "postgres_to_sqlite");
+            }
+
+            #[test]
+            fn postgres_to_postgres() {
+                run(Db::Postgres, Db::Postgres, "postgres_to_postgres");
+            }
+        }
+    )+};
+}
+
 /// True when this process may switch users (root), for the tests that run
 /// `microbotctl` as another user. Not root is a failure, unless the
 /// operator opted out with `MICROBOT_NO_ROOT=1`: then the test says it

@@ -182,45 +182,8 @@ fn backup_restores_into_a_fresh_daemon(src_db: Db, dst_db: Db) {
     }
 }
 
-/// Every source backend into every destination backend, each its own test.
-mod backup_restores_into_fresh_daemons {
-    use super::{Db, backup_restores_into_a_fresh_daemon as round_trip};
-    use microbot_tests::pg;
-
-    fn pg_or_skip(test: &str) -> bool {
-        let here = pg::cluster().is_some();
-        if !here {
-            pg::say_skipped(test);
-        }
-        here
-    }
-
-    #[test]
-    fn sqlite_to_sqlite() {
-        round_trip(Db::Sqlite, Db::Sqlite);
-    }
-
-    #[test]
-    fn sqlite_to_postgres() {
-        if pg_or_skip("sqlite_to_postgres") {
-            round_trip(Db::Sqlite, Db::Postgres);
-        }
-    }
-
-    #[test]
-    fn postgres_to_sqlite() {
-        if pg_or_skip("postgres_to_sqlite") {
-            round_trip(Db::Postgres, Db::Sqlite);
-        }
-    }
-
-    #[test]
-    fn postgres_to_postgres() {
-        if pg_or_skip("postgres_to_postgres") {
-            round_trip(Db::Postgres, Db::Postgres);
-        }
-    }
-}
+// Every source backend into every destination backend, each its own test.
+microbot_tests::per_backend_pair!(backup_restores_into_a_fresh_daemon);
 
 #[test]
 fn verify_names_the_damage_and_restore_leaves_the_database_untouched() {

@@ -155,45 +155,8 @@ fn every_table_round_trips(src_db: Db, dst_db: Db) {
     }
 }
 
-/// Each source backend into each destination backend, each its own test.
-mod every_table_round_trips {
-    use super::{Db, every_table_round_trips as round_trip};
-    use microbot_tests::pg;
-
-    fn pg_or_skip(test: &str) -> bool {
-        let here = pg::cluster().is_some();
-        if !here {
-            pg::say_skipped(test);
-        }
-        here
-    }
-
-    #[test]
-    fn sqlite_to_sqlite() {
-        round_trip(Db::Sqlite, Db::Sqlite);
-    }
-
-    #[test]
-    fn sqlite_to_postgres() {
-        if pg_or_skip("sqlite_to_postgres") {
-            round_trip(Db::Sqlite, Db::Postgres);
-        }
-    }
-
-    #[test]
-    fn postgres_to_sqlite() {
-        if pg_or_skip("postgres_to_sqlite") {
-            round_trip(Db::Postgres, Db::Sqlite);
-        }
-    }
-
-    #[test]
-    fn postgres_to_postgres() {
-        if pg_or_skip("postgres_to_postgres") {
-            round_trip(Db::Postgres, Db::Postgres);
-        }
-    }
-}
+// Every source backend into every destination backend, each its own test.
+microbot_tests::per_backend_pair!(every_table_round_trips);
 
 /// Every row of every table as the database's own CLI prints it.
 fn dump(d: &TestDaemon) -> String {
