@@ -320,6 +320,14 @@ impl TestDaemon {
     }
 
     /// Runs `microbotctl ARGS…` and asserts it succeeded; returns stdout.
+    /// Adds account `name` and logs it in through the dry-run transport
+    /// (whose login code is 22222), failing the test if either is refused.
+    pub fn add_logged_in(&self, name: &str, phone: &str) {
+        self.ctl_ok(&["account", "add", name, "--phone", phone]);
+        let login = self.ctl_stdin(&["account", "login", name], "22222\n");
+        assert_ok(&login, &["account", "login", name]);
+    }
+
     pub fn ctl_ok(&self, args: &[&str]) -> String {
         let out = self.ctl(args);
         assert_ok(&out, args);

@@ -45,13 +45,7 @@ fn chat(t: usize, c: char) -> String {
 }
 
 fn setup(d: &TestDaemon) {
-    d.ctl_ok(&["account", "add", "crash", "--phone", "+905321234567"]);
-    let login = d.ctl_stdin(&["account", "login", "crash"], "22222\n");
-    assert!(
-        login.status.success(),
-        "login: {}",
-        String::from_utf8_lossy(&login.stderr)
-    );
+    d.add_logged_in("crash", "+905321234567");
     for t in 0..TEMPLATES {
         let (a, b) = (chat(t, 'a'), chat(t, 'b'));
         d.ctl_ok(&[

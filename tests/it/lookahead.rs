@@ -15,9 +15,7 @@ fn daemon(db: Db) -> TestDaemon {
     let d = TestDaemon::builder(db)
         .config("[telegram]\nmode = \"dry-run\"\nrate_limit_per_minute = 600\n[scheduler]\nlookahead = \"10s\"\n")
         .start();
-    d.ctl_ok(&["account", "add", "ahead", "--phone", "+905321234567"]);
-    let login = d.ctl_stdin(&["account", "login", "ahead"], "22222\n");
-    assert!(login.status.success(), "login: {login:?}");
+    d.add_logged_in("ahead", "+905321234567");
     d
 }
 

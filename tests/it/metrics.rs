@@ -87,9 +87,7 @@ fn every_family_is_served_after_a_dry_run_send(db: Db) {
     let d = TestDaemon::builder(db)
         .config(&format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n"))
         .start();
-    d.ctl_ok(&["account", "add", "sales-tr", "--phone", "+905321234567"]);
-    let login = d.ctl_stdin(&["account", "login", "sales-tr"], "22222\n");
-    assert!(login.status.success(), "{login:?}");
+    d.add_logged_in("sales-tr", "+905321234567");
     d.ctl_ok(&[
         "template",
         "create",

@@ -28,9 +28,7 @@ fn a_one_shot_fires_once_and_never_again(db: Db) {
     let mut d = TestDaemon::builder(db)
         .config("[telegram]\nmode = \"dry-run\"\n")
         .start();
-    d.ctl_ok(&["account", "add", "poster", "--phone", "+905321234567"]);
-    let login = d.ctl_stdin(&["account", "login", "poster"], "22222\n");
-    assert!(login.status.success(), "{}", stderr(&login));
+    d.add_logged_in("poster", "+905321234567");
     let create = |at: &str| {
         d.ctl(&[
             "-o",

@@ -69,9 +69,7 @@ fn sighup_rate_limit_and_slow_call_threshold_take_effect() {
     );
     std::fs::write(&d.config_path, text).unwrap();
     d.spawn().expect("daemon ready");
-    d.ctl_ok(&["account", "add", "ops", "--phone", "+905321234567"]);
-    let login = d.ctl_stdin(&["account", "login", "ops"], "22222\n");
-    assert!(login.status.success(), "{login:?}");
+    d.add_logged_in("ops", "+905321234567");
     let mut create = vec![
         "template",
         "create",

@@ -245,9 +245,7 @@ microbot_tests::per_backend!(a_restore_failing_inside_its_transaction_changes_no
 /// restores into a fresh daemon.
 fn backups_taken_while_sending_are_consistent(db: Db) {
     let d = daemon(db);
-    d.ctl_ok(&["account", "add", "ops", "--phone", "+905321234567"]);
-    let login = d.ctl_stdin(&["account", "login", "ops"], "22222\n");
-    assert!(login.status.success(), "{}", stderr(&login));
+    d.add_logged_in("ops", "+905321234567");
     d.ctl_ok(&[
         "template",
         "create",

@@ -110,9 +110,7 @@ fn operator_commands_are_allowed(db: Db) {
         return;
     }
     let d = start(db);
-    d.ctl_ok(&["account", "add", "ops", "--phone", "+905321234567"]);
-    let login = d.ctl_stdin(&["account", "login", "ops"], "22222\n");
-    assert!(login.status.success(), "{login:?}");
+    d.add_logged_in("ops", "+905321234567");
     let backup = d.dir.path().join("b.tar.gz");
     d.ctl_ok(&["backup", "create", "--output", backup.to_str().unwrap()]);
     std::fs::set_permissions(&backup, std::fs::Permissions::from_mode(0o644)).unwrap();

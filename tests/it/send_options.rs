@@ -15,13 +15,7 @@ fn dry_run(db: Db) -> TestDaemon {
 }
 
 fn login(d: &TestDaemon) {
-    d.ctl_ok(&["account", "add", "poster", "--phone", "+905321234567"]);
-    let out = d.ctl_stdin(&["account", "login", "poster"], "22222\n");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    d.add_logged_in("poster", "+905321234567");
 }
 
 fn ledger(d: &TestDaemon) -> Vec<Value> {

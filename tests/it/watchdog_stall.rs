@@ -33,9 +33,7 @@ fn watchdog_pings_stop_while_the_dispatcher_stalls_then_resume(db: Db) {
         .env("WATCHDOG_USEC", "2000000")
         .config("[telegram]\nmode = \"dry-run\"\nrate_limit_per_minute = 6000\n")
         .start();
-    d.ctl_ok(&["account", "add", "ops", "--phone", "+905321234567"]);
-    let login = d.ctl_stdin(&["account", "login", "ops"], "22222\n");
-    assert!(login.status.success(), "{login:?}");
+    d.add_logged_in("ops", "+905321234567");
     // A template due every second: the dispatcher claims (writes) each turn.
     d.ctl_ok(&[
         "template",
