@@ -123,6 +123,7 @@ impl Messenger for NullMessenger {
         }
         Ok(Sent {
             message_id: n as i64,
+            album_ids: Vec::new(),
             duplicate: false,
         })
     }

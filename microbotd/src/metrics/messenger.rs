@@ -124,6 +124,7 @@ mod tests {
                 slot: Some(slot),
                 silent: false,
                 no_preview: false,
+                attachments: &[],
             };
             let _ = metered.send_text(&account, &msg).await;
         }

@@ -66,6 +66,7 @@ mod tests {
             not_before: None,
             text: Some(Arc::from("hi")),
             parse_mode: None,
+            attachments: Arc::from([]),
             target: Arc::new(TargetInfo {
                 target_id,
                 spec: format!("@chat{target_id}"),

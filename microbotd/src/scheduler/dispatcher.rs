@@ -430,6 +430,7 @@ impl Dispatcher {
                 text: Some(text),
                 parse_mode: Some(parse_mode),
                 options,
+                attachments: Arc::from([]),
                 tz,
                 target: target.clone(),
                 seen,

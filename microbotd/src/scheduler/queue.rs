@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::store::deliveries::OutboxRow;
 use crate::store::dispatch::TargetInfo;
+use crate::telegram::Attachment;
 use crate::templates::SendOptions;
 use chrono_tz::Tz;
 
@@ -39,6 +40,8 @@ pub struct Queued {
     pub text: Option<Arc<str>>,
     pub parse_mode: Option<Arc<str>>,
     pub options: SendOptions,
+    /// Files sent with the text (empty: a text message).
+    pub attachments: Arc<[Attachment]>,
     /// The template's zone: placeholders are filled in with the slot's
     /// local date and time.
     pub tz: Tz,
@@ -65,6 +68,7 @@ impl Queued {
             text: r.text.map(Arc::from),
             parse_mode: r.parse_mode.map(Arc::from),
             options: SendOptions::stored_or_none(r.send_options.as_deref()),
+            attachments: Arc::from([]),
             tz: zone_or_utc(r.timezone.as_deref()),
             target: Arc::new(r.target),
             seen,
@@ -155,6 +159,7 @@ mod tests {
             text: Some(Arc::from("t")),
             parse_mode: None,
             options: SendOptions::default(),
+            attachments: Arc::from([]),
             tz: Tz::UTC,
             target: Arc::new(TargetInfo {
                 target_id: 1,

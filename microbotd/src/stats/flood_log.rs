@@ -91,6 +91,7 @@ mod tests {
                 slot: None,
                 silent: false,
                 no_preview: false,
+                attachments: &[],
             };
             let _ = log.send_text(&account, &msg).await;
         }

@@ -46,6 +46,10 @@ pub enum TelegramError {
     /// the same `random_id`.
     #[error("temporary failure: {0}")]
     Transient(String),
+    /// An attachment's bytes are not in the database (a hand-edited or
+    /// partly restored database): the delivery fails, naming the digest.
+    #[error("attachment {sha256} is not stored in the database")]
+    MediaMissing { sha256: String },
     /// Any other RPC error, kept verbatim.
     #[error("Telegram error {code} {name}")]
     Rpc { code: i32, name: String },

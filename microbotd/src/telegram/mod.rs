@@ -13,6 +13,7 @@ pub mod error;
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
 pub mod live;
+pub mod media;
 pub mod secret;
 pub mod target;
 
@@ -20,6 +21,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use error::TelegramError;
+pub use media::{Attachment, MediaKind, MediaSource};
 pub use secret::Secret;
 
 /// Which account a call is made for. The id is the database key (sessions
@@ -114,6 +116,10 @@ pub struct OutgoingText<'a> {
     pub silent: bool,
     /// No link preview under the text.
     pub no_preview: bool,
+    /// Files to send with the text, which becomes their caption (empty: a
+    /// text message). More than one is an album; item `i` is sent under
+    /// [`media::album_random_id`]`(random_id, i)`.
+    pub attachments: &'a [Attachment],
 }
 
 /// A message already sent, for the calls that act on it (pin, delete).
@@ -128,7 +134,10 @@ pub struct SentRef<'a> {
 /// Telegram's answer to a send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
+    /// The message's id; an album's first item.
     pub message_id: i64,
+    /// An album's other items, in order (empty for a single message).
+    pub album_ids: Vec<i64>,
     /// The server already had this `random_id`: the message was sent before
     /// (a retry after a crash or a lost reply), not now.
     pub duplicate: bool,

@@ -80,6 +80,7 @@ async fn rows_left_sending_by_a_crash_are_resent_once(store: crate::store::Store
             slot: None,
             silent: false,
             no_preview: false,
+            attachments: &[],
         },
     )
     .await

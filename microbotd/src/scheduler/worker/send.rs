@@ -72,6 +72,7 @@ impl Worker {
                 slot: Some(crate::store::from_ms(r.slot)),
                 silent: r.options.silent,
                 no_preview: r.options.no_preview,
+                attachments: &r.attachments,
             };
             let mut send = ctx.messenger.send_text(key, &msg);
             let now_ready = ready_now(&mut send);

@@ -123,6 +123,7 @@ impl State {
             );
             return Ok(Sent {
                 message_id,
+                album_ids: Vec::new(),
                 duplicate: true,
             });
         }
@@ -142,6 +143,7 @@ impl State {
         );
         Ok(Sent {
             message_id: entry.message_id,
+            album_ids: Vec::new(),
             duplicate: false,
         })
     }

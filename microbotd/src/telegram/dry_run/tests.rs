@@ -32,6 +32,7 @@ async fn send(m: &DryRunMessenger, acct: &AccountKey, target: &str, random_id: i
         slot: Some(Utc.with_ymd_and_hms(2025, 3, 30, 1, 30, 0).unwrap()),
         silent: false,
         no_preview: false,
+        attachments: &[],
     };
     m.send_text(acct, &msg).await.unwrap()
 }
@@ -230,6 +231,7 @@ async fn dropped_send_future_still_records_and_dedups() {
         slot: None,
         silent: false,
         no_preview: false,
+        attachments: &[],
     };
     // Poll once so the blocking append starts, then drop the future.
     {
@@ -348,6 +350,7 @@ async fn empty_and_oversized_texts_are_refused_without_recording() {
             slot: None,
             silent: false,
             no_preview: false,
+            attachments: &[],
         };
         let err = m.send_text(&a, &msg).await.unwrap_err();
         assert_eq!(err == TelegramError::MessageTooLong, want_too_long);

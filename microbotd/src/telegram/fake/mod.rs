@@ -277,6 +277,7 @@ impl FakeMessenger {
                 return match inner.duplicate_reply {
                     DuplicateReply::Original => Ok(Sent {
                         message_id,
+                        album_ids: Vec::new(),
                         duplicate: true,
                     }),
                     DuplicateReply::RandomIdDuplicate => Err(TelegramError::RandomIdDuplicate),
@@ -306,6 +307,7 @@ impl FakeMessenger {
         self.progress.send_modify(|p| p.sends += 1);
         Ok(Sent {
             message_id,
+            album_ids: Vec::new(),
             duplicate: false,
         })
     }

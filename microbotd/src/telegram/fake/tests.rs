@@ -40,6 +40,7 @@ async fn send(
         slot: None,
         silent: false,
         no_preview: false,
+        attachments: &[],
     };
     f.send_text(a, &msg).await
 }
@@ -93,6 +94,7 @@ async fn server_deduplicates_by_account_peer_random_id() {
         first,
         Sent {
             message_id: 1,
+            album_ids: Vec::new(),
             duplicate: false
         }
     );
@@ -100,6 +102,7 @@ async fn server_deduplicates_by_account_peer_random_id() {
         send(&f, &a, &peer(10), 7).await.unwrap(),
         Sent {
             message_id: 1,
+            album_ids: Vec::new(),
             duplicate: true
         }
     );
@@ -135,6 +138,7 @@ async fn lost_reply_is_recorded_and_resend_is_a_duplicate() {
                     retry,
                     Ok(Sent {
                         message_id: 1,
+                        album_ids: Vec::new(),
                         duplicate: true
                     })
                 )
@@ -186,6 +190,7 @@ async fn resend_while_in_flight_gets_random_id_duplicate() {
         slow.await.unwrap(),
         Ok(Sent {
             message_id: 1,
+            album_ids: Vec::new(),
             duplicate: false
         })
     );

@@ -30,7 +30,7 @@ pub enum Outcome {
 /// How the server answers a `random_id` it has already stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DuplicateReply {
-    /// `Sent { message_id: original, duplicate: true }`.
+    /// `Sent { message_id: original, album_ids: Vec::new(), duplicate: true }`.
     #[default]
     Original,
     /// `Err(RandomIdDuplicate)`.

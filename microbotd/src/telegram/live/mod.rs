@@ -445,12 +445,14 @@ impl Messenger for LiveMessenger {
                 }
                 Ok(Sent {
                     message_id: id.unwrap_or(0),
+                    album_ids: Vec::new(),
                     duplicate: false,
                 })
             }
             // Sent before with this random_id (a retry after a crash/lost reply).
             Err(TelegramError::RandomIdDuplicate) => Ok(Sent {
                 message_id: 0,
+                album_ids: Vec::new(),
                 duplicate: true,
             }),
             Err(e) => Err(e),
