@@ -100,6 +100,11 @@ impl Sizes {
     }
 }
 
+/// The daemon's allocator (microbotd/src/main.rs), so the in-process
+/// workloads measure what the daemon binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[allow(unsafe_code)]
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

@@ -116,7 +116,7 @@ async fn burst(
     let slot = Utc::now() + chrono::Duration::from_std(LEAD)?;
     let slot = slot - chrono::Duration::milliseconds(slot.timestamp_subsec_millis().into());
     set_all_next_slots(&p.store, slot.timestamp_millis()).await?;
-    let messenger = Arc::new(NullMessenger::recording());
+    let messenger = Arc::new(NullMessenger::recording(n));
     let daemon = start_rate(&p, messenger.clone(), None, rate).await?;
     messenger.wait_for(n, LEAD + Duration::from_secs(120)).await;
     let calls = messenger.calls();

@@ -9,7 +9,7 @@
 //! `template edit` has answered, the old text can no longer be sent.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
@@ -59,6 +59,10 @@ impl Events {
 #[derive(Debug, Default)]
 pub struct Revisions {
     inner: Mutex<RevisionMap>,
+    /// The counter, readable without the lock: a send worker checks it
+    /// before every send, and when nothing changed since the row was read
+    /// (the common case) it needs no lookup.
+    latest: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -83,6 +87,12 @@ impl Revisions {
             }
             Change::All => m.all = n,
         }
+        self.latest.store(n, Ordering::Release);
+    }
+
+    /// Whether the template changed after revision `seen` was read.
+    pub fn template_changed_since(&self, id: i64, seen: u64) -> bool {
+        self.latest.load(Ordering::Acquire) > seen && self.template(id) > seen
     }
 
     /// The counter now: read it BEFORE reading a template or account from

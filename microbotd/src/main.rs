@@ -8,6 +8,14 @@ use clap::Parser;
 use microbotd::cli::{Args, Command};
 use microbotd::config::Config;
 
+/// The send path allocates and frees small objects on both runtime
+/// threads at once (rows handed from the dispatcher, freed by a worker);
+/// glibc's allocator spent ~40% of a 10,000-send burst in its own locking
+/// and consolidation (bench/RESULTS.md). mimalloc's per-thread free lists
+/// do not.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// EX_CONFIG from sysexits.h: systemd does not restart on a bad config.
 const EXIT_CONFIG: u8 = 78;
 

@@ -86,7 +86,7 @@ impl Leases {
     /// The epoch to write under while this node may send for `account_id`;
     /// `None` once its local deadline has passed (even before the manager
     /// has noticed), or when another node holds it. Check it right before
-    /// each send.
+    /// a send ([`Leases::held_until`] for a run of sends).
     pub fn held(&self, account_id: i64) -> Option<i64> {
         let Some(c) = &self.0.cluster else {
             return Some(0);
@@ -97,6 +97,25 @@ impl Leases {
             .get(&account_id)
             .filter(|h| h.deadline > now)
             .map(|h| h.epoch)
+    }
+
+    /// [`Leases::held`] for many sends in a row: the epoch and the local
+    /// deadline (`None` on SQLite: no end), read once; the caller compares
+    /// the deadline with its clock before each send. A lease the manager
+    /// drops before its deadline (a release) is noticed at the caller's
+    /// next read — after its next wait — and a send made meanwhile is
+    /// still one the database accepts only under this epoch, with a
+    /// `random_id` another node's repeat is de-duplicated against.
+    pub fn held_until(&self, account_id: i64) -> Option<(i64, Option<Instant>)> {
+        let Some(c) = &self.0.cluster else {
+            return Some((0, None));
+        };
+        let now = Instant::now();
+        c.held
+            .borrow()
+            .get(&account_id)
+            .filter(|h| h.deadline > now)
+            .map(|h| (h.epoch, Some(h.deadline)))
     }
 
     /// The accounts held now, with their epochs (empty on SQLite, where

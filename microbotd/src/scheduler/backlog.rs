@@ -65,7 +65,7 @@ mod tests {
             attempts: 0,
             not_before: None,
             text: Some(Arc::from("hi")),
-            parse_mode: None,
+            parse_mode: crate::telegram::ParseMode::Plain,
             attachments: Arc::from([]),
             target: Arc::new(TargetInfo {
                 target_id,

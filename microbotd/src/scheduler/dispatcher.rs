@@ -29,6 +29,7 @@ use crate::store::dispatch::{
 };
 use crate::store::states::DeliveryState;
 use crate::store::{StoreError, from_ms, to_ms};
+use crate::telegram::{Attachment, ParseMode};
 use crate::templates::SendOptions;
 use chrono_tz::Tz;
 
@@ -37,6 +38,10 @@ use super::queue::{Queued, zone_or_utc};
 use super::worker::{Worker, WorkerExit, WorkerMsg};
 use super::writer::{self, Outcomes};
 use crate::store::states::ScheduleKind;
+
+/// What a template's rows send: text, parse mode, options, attachments,
+/// and the zone placeholders are filled in.
+type Content = (Arc<str>, ParseMode, SendOptions, Arc<[Attachment]>, Tz);
 
 /// The loop turns (and beats the heartbeat) at least this often.
 pub const BEAT: Duration = Duration::from_secs(5);
@@ -396,9 +401,11 @@ impl Dispatcher {
     }
 
     /// Gives each account's worker its freshly committed rows.
+    ///
+    /// A template's content is built once and shared by all its rows.
     fn hand_over(&mut self, claimed: Vec<Claimed>, fired: &HashMap<i64, Fired>, seen: u64) {
         let mut per_account: HashMap<i64, Vec<Queued>> = HashMap::new();
-        let mut texts: HashMap<i64, (Arc<str>, Arc<str>, SendOptions, Tz)> = HashMap::new();
+        let mut texts: HashMap<i64, Content> = HashMap::new();
         for c in claimed
             .into_iter()
             .filter(|c| c.state == DeliveryState::Pending)
@@ -409,13 +416,14 @@ impl Dispatcher {
             let Some(target) = targets.get(&c.target_id) else {
                 continue;
             };
-            let (text, parse_mode, options, tz) = texts
+            let (text, parse_mode, options, attachments, tz) = texts
                 .entry(t.id)
                 .or_insert_with(|| {
                     (
                         Arc::from(t.text.as_str()),
-                        Arc::from(t.parse_mode.as_str()),
+                        ParseMode::parse(&t.parse_mode).unwrap_or_default(),
                         SendOptions::stored_or_none(Some(&t.send_options)),
+                        Arc::from([]),
                         zone_or_utc(Some(&t.timezone)),
                     )
                 })
@@ -428,9 +436,9 @@ impl Dispatcher {
                 attempts: c.attempts,
                 not_before: None,
                 text: Some(text),
-                parse_mode: Some(parse_mode),
+                parse_mode,
                 options,
-                attachments: Arc::from([]),
+                attachments,
                 tz,
                 target: target.clone(),
                 seen,

@@ -2,7 +2,6 @@
 //! bucket of `rate_limit_per_minute` ([`TokenBucket`]) and at most one
 //! message per chat per second ([`ChatSpacing`]).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -72,7 +71,7 @@ impl TokenBucket {
 /// When each chat (target id) last got a message from this account.
 #[derive(Debug, Default)]
 pub struct ChatSpacing {
-    last: HashMap<i64, Instant>,
+    last: super::IdMap<i64, Instant>,
 }
 
 impl ChatSpacing {

@@ -10,12 +10,12 @@
 //! whose revision is newer than that has changed since; the row is not
 //! sent but re-read.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::store::deliveries::OutboxRow;
 use crate::store::dispatch::TargetInfo;
-use crate::telegram::Attachment;
+use crate::telegram::{Attachment, ParseMode};
 use crate::templates::SendOptions;
 use chrono_tz::Tz;
 
@@ -38,7 +38,7 @@ pub struct Queued {
     pub not_before: Option<i64>,
     /// `None` when the template was deleted after the claim.
     pub text: Option<Arc<str>>,
-    pub parse_mode: Option<Arc<str>>,
+    pub parse_mode: ParseMode,
     pub options: SendOptions,
     /// Files sent with the text (empty: a text message).
     pub attachments: Arc<[Attachment]>,
@@ -66,7 +66,11 @@ impl Queued {
             attempts: r.attempts,
             not_before: r.not_before,
             text: r.text.map(Arc::from),
-            parse_mode: r.parse_mode.map(Arc::from),
+            parse_mode: r
+                .parse_mode
+                .as_deref()
+                .and_then(ParseMode::parse)
+                .unwrap_or_default(),
             options: SendOptions::stored_or_none(r.send_options.as_deref()),
             attachments: Arc::from([]),
             tz: zone_or_utc(r.timezone.as_deref()),
@@ -81,7 +85,7 @@ impl Queued {
 #[derive(Debug, Default)]
 pub struct Queue {
     by_time: BTreeMap<(i64, i64), Queued>,
-    by_id: HashMap<i64, i64>,
+    by_id: super::IdMap<i64, i64>,
 }
 
 impl Queue {
@@ -157,7 +161,7 @@ mod tests {
             attempts: 0,
             not_before,
             text: Some(Arc::from("t")),
-            parse_mode: None,
+            parse_mode: ParseMode::Plain,
             options: SendOptions::default(),
             attachments: Arc::from([]),
             tz: Tz::UTC,

@@ -39,6 +39,7 @@ use super::limits::{ChatSpacing, TokenBucket};
 use super::outcome::{MAX_ATTEMPTS, Verdict, backoff};
 use super::queue::{Queue, Queued};
 use super::writer::Outcomes;
+use super::{IdMap, IdSet};
 
 /// A send that takes longer than this counts as a transient failure.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -85,11 +86,11 @@ pub struct Worker {
     account: Option<(u64, SendState)>,
     /// Rows settled recently (sent, failed or cancelled; the outcome maybe
     /// not yet committed) → when. A refresh skips them.
-    settled: HashMap<i64, i64>,
+    settled: IdMap<i64, i64>,
     /// The last read hit READ_LIMIT: read again once the queue is empty.
     more_in_db: bool,
     /// Chats in slow mode (target id → until), as Telegram last said.
-    slowmode: HashMap<i64, i64>,
+    slowmode: IdMap<i64, i64>,
     /// The lease epoch this turn sends under (0 on SQLite).
     epoch: i64,
     /// Held the lease at the last turn: losing it releases the connection.
@@ -104,7 +105,7 @@ pub struct Worker {
     /// `missed` unsent. A row read back from the database may have been in
     /// flight when an earlier process died, so it is re-sent with its
     /// `random_id` instead (Telegram de-duplicates it).
-    fresh: HashSet<i64>,
+    fresh: IdSet<i64>,
     reload: bool,
     /// (template, target) → (slot, message id) of the last message sent
     /// here for a `replace-previous` template: its outcome may not be
@@ -136,14 +137,14 @@ impl Worker {
             spacing: ChatSpacing::default(),
             queue: Queue::default(),
             account: None,
-            settled: HashMap::new(),
-            slowmode: HashMap::new(),
+            settled: Default::default(),
+            slowmode: Default::default(),
             epoch: 0,
             holding: false,
             more_in_db: false,
             stale: HashSet::new(),
             misfire: HashMap::new(),
-            fresh: HashSet::new(),
+            fresh: Default::default(),
             reload: true,
             last_sent: HashMap::new(),
         }
@@ -178,7 +179,7 @@ impl Worker {
                         Some(m) => self.take(m),
                         None => return WorkerExit::Cancelled,
                     },
-                    _ = tokio::time::sleep(wait) => {}
+                    _ = super::timer::sleep(wait) => {}
                 }
             }
         }
@@ -317,10 +318,14 @@ impl Worker {
         let Some(next) = self.queue.next_ready() else {
             return Ok(Turn::Wait(IDLE));
         };
-        let now_ms = self.now_ms();
-        if next > now_ms {
-            return Ok(Turn::Wait(self.clock_wait(next - now_ms)));
+        // Waits are reckoned in microseconds: a millisecond clock would
+        // add up to 1 ms to every wake ([`super::timer`] keeps the rest).
+        let now_us = self.ctx.now().timestamp_micros();
+        if next * 1000 > now_us {
+            let wait = Duration::from_micros(u64::try_from(next * 1000 - now_us).unwrap_or(0));
+            return Ok(Turn::Wait(self.ctx.clock.real_duration(wait)));
         }
+        let now_ms = now_us.div_euclid(1000);
         if self.catch_up(now_ms).await? {
             return Ok(Turn::Again);
         }
@@ -331,7 +336,7 @@ impl Worker {
             return Ok(Turn::Wait(self.bucket.wait_for_one(inst, rate)));
         }
         let mut picked = Vec::new();
-        let mut chats = HashSet::new();
+        let mut chats = IdSet::default();
         let mut wake: Option<Duration> = None;
         for r in self.queue.ready(now_ms) {
             if picked.len() == tokens {

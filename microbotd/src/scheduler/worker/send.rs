@@ -9,7 +9,7 @@ use super::{SEND_TIMEOUT, Worker};
 use crate::scheduler::outcome::{Verdict, classify};
 use crate::store::StoreError;
 use crate::store::deliveries::RowOutcome;
-use crate::telegram::{AccountKey, OutgoingText, ParseMode, PeerKind, ResolvedPeer, TelegramError};
+use crate::telegram::{AccountKey, OutgoingText, PeerKind, ResolvedPeer, TelegramError};
 use crate::templates::placeholders;
 
 impl Worker {
@@ -22,30 +22,47 @@ impl Worker {
         let revisions = ctx.events.revisions().clone();
         let mut outcomes = Vec::new();
         let mut stop: Option<Verdict> = None;
+        // The cancellation token (a lock to read) and the lease (with its
+        // deadline) are read before the batch and after every wait — a
+        // send that did not complete at once, a follow-up, a write — not
+        // before every send of a burst; the lease's deadline is compared
+        // with the clock before every send.
+        let mut awaited = true;
+        let mut lease = None;
         for id in picked {
-            if stop.is_some() || self.cancel.is_cancelled() {
+            if std::mem::take(&mut awaited) {
+                if self.cancel.is_cancelled() {
+                    break;
+                }
+                lease = ctx.leases.held_until(self.account_id);
+            }
+            if stop.is_some() {
                 break;
             }
             let Some(r) = self.queue.remove(id) else {
                 continue;
             };
-            let Some(text) = r.text.clone() else {
+            if r.text.is_none() {
                 self.settled.insert(id, self.now_ms());
                 outcomes.push(RowOutcome::Cancelled {
                     id,
                     reason: "cancelled: the template was deleted before this was sent".into(),
                 });
                 continue;
-            };
+            }
             // The last checks before the send call, with no await between:
             // the lease is still ours (its local deadline comes before the
             // database could give it away), and a template edited since
             // this row was read is read again.
-            if ctx.leases.held(self.account_id) != Some(self.epoch) {
+            let at = Instant::now();
+            let ours = lease.is_some_and(|(epoch, deadline)| {
+                epoch == self.epoch && deadline.is_none_or(|d| d > at.into_std())
+            });
+            if !ours {
                 self.queue.put(r);
                 break;
             }
-            if revisions.template(r.template_id) > r.seen {
+            if revisions.template_changed_since(r.template_id, r.seen) {
                 self.stale.insert(r.template_id);
                 continue;
             }
@@ -55,21 +72,18 @@ impl Worker {
             };
             self.fresh.remove(&id);
             let rate = ctx.rate_limit_per_minute();
-            self.bucket.try_take(Instant::now(), rate);
-            self.spacing.record(r.target.target_id, Instant::now());
-            let text = placeholders::render(&text, crate::store::from_ms(r.slot), r.tz);
+            self.bucket.try_take(at, rate);
+            self.spacing.record(r.target.target_id, at);
+            let slot = crate::store::from_ms(r.slot);
+            let text = placeholders::render(r.text.as_deref().unwrap_or_default(), slot, r.tz);
             let msg = OutgoingText {
                 peer: &peer,
                 chat_label: &r.target.spec,
                 text: &text,
-                parse_mode: r
-                    .parse_mode
-                    .as_deref()
-                    .and_then(ParseMode::parse)
-                    .unwrap_or_default(),
+                parse_mode: r.parse_mode,
                 random_id: r.random_id,
                 template_id: Some(r.template_id),
-                slot: Some(crate::store::from_ms(r.slot)),
+                slot: Some(slot),
                 silent: r.options.silent,
                 no_preview: r.options.no_preview,
                 attachments: &r.attachments,
@@ -81,14 +95,17 @@ impl Worker {
                     drop(send);
                     res
                 }
-                None => tokio::select! {
-                    res = tokio::time::timeout(SEND_TIMEOUT, send) => {
-                        res.unwrap_or_else(|_| Err(TelegramError::Transient("send timed out".into())))
+                None => {
+                    awaited = true;
+                    tokio::select! {
+                        res = tokio::time::timeout(SEND_TIMEOUT, send) => {
+                            res.unwrap_or_else(|_| Err(TelegramError::Transient("send timed out".into())))
+                        }
+                        // Abandoned mid-flight: the row stays open and is re-sent
+                        // with its random_id after the restart.
+                        _ = self.cancel.cancelled() => break,
                     }
-                    // Abandoned mid-flight: the row stays open and is re-sent
-                    // with its random_id after the restart.
-                    _ = self.cancel.cancelled() => break,
-                },
+                }
             };
             let now = self.now_ms();
             self.settled.insert(id, now);
@@ -97,6 +114,7 @@ impl Worker {
                 Verdict::Sent { message_id } => {
                     let note = match message_id.filter(|m| *m > 0) {
                         Some(m) if r.options.has_follow_up() => {
+                            awaited = true;
                             self.follow_up(key, &r, &peer, m).await
                         }
                         _ => None,
@@ -126,6 +144,7 @@ impl Worker {
                 Verdict::ChatWait { seconds, error } => {
                     self.settled.remove(&id);
                     let until = now + i64::from(seconds) * 1000;
+                    awaited = true;
                     ctx.store.target_slowmode(r.target.target_id, until).await?;
                     self.slowmode.insert(r.target.target_id, until);
                     tracing::info!(account = %key.name, chat = %r.target.spec, seconds, "slow mode: this chat waits");
