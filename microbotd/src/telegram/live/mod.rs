@@ -548,3 +548,7 @@ impl Messenger for LiveMessenger {
 #[cfg(test)]
 #[path = "mod_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "media_wire_tests.rs"]
+mod media_wire_tests;
