@@ -376,6 +376,8 @@ fn default_messenger(
                         store: store.clone(),
                         leases: leases.clone(),
                     }),
+                    // the lead wires the store's MediaSource here at merge
+                    Arc::new(telegram::media::MemoryMedia::default()),
                 )
                 .with_proxy(config.telegram.proxy.clone()),
             ))

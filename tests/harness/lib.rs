@@ -12,6 +12,10 @@ pub mod pg;
 pub mod proxy;
 pub mod seal;
 
+/// The test MTProto server, for the daemon's own tests of its live
+/// transport (`microbotd/src/telegram/live/media_wire_tests.rs`).
+pub use mtproto_test_server;
+
 /// True under CI (`CI=true`), where missing prerequisites fail instead of skip.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")

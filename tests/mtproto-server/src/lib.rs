@@ -10,6 +10,7 @@
 
 mod conn;
 mod crypto;
+mod media;
 mod objects;
 mod rpc;
 mod socks5;
@@ -22,7 +23,8 @@ use std::thread::JoinHandle;
 
 pub use socks5::{Socks5Proxy, Tunnel};
 pub use world::{
-    Action, Attempt, ChatKind, ChatSpec, Fault, MessageCall, SentMessage, SentPeer, World,
+    Action, Attempt, ChatKind, ChatSpec, Fault, MessageCall, SentMedia, SentMessage, SentPeer,
+    StoredMedia, World,
 };
 
 use crate::crypto::ServerKey;
@@ -143,6 +145,12 @@ impl MtprotoServer {
     /// Messages kept, one per `random_id`.
     pub fn kept(&self) -> Vec<SentMessage> {
         self.lock().kept.clone()
+    }
+
+    /// Makes every stored file's reference stale (see
+    /// [`World::expire_file_references`]).
+    pub fn expire_file_references(&self) {
+        self.lock().expire_file_references();
     }
 
     /// Pins and deletes received, in order.

@@ -3,17 +3,17 @@
 
 use grammers_tl_types::{self as tl, Deserializable, Serializable};
 
-use crate::objects;
 use crate::world::{ChatKind, ChatSpec, MessageCall, SentMessage, SentPeer, World};
+use crate::{media, objects};
 
 /// `rpc_error` code and message.
 pub type RpcErr = (i32, String);
 
-fn err(code: i32, message: &str) -> RpcErr {
+pub(crate) fn err(code: i32, message: &str) -> RpcErr {
     (code, message.to_owned())
 }
 
-fn parse<T: Deserializable>(body: &[u8]) -> Result<T, RpcErr> {
+pub(crate) fn parse<T: Deserializable>(body: &[u8]) -> Result<T, RpcErr> {
     T::from_bytes(&body[4..]).map_err(|_| err(400, "INPUT_REQUEST_INVALID"))
 }
 
@@ -26,16 +26,28 @@ const UNAUTHORIZED_OK: &[&str] = &[
     "auth.checkPassword",
 ];
 
-/// `(random_id, chat's bare id)` of a `messages.sendMessage`.
+/// `(random_id, chat's bare id)` of a send (`messages.sendMessage`,
+/// `sendMedia`, or `sendMultiMedia` by its first item's id).
 pub fn send_target(name: &str, body: &[u8]) -> Option<(i64, Option<i64>)> {
-    if name != "messages.sendMessage" {
-        return None;
+    match name {
+        "messages.sendMessage" => {
+            let req: tl::functions::messages::SendMessage = parse(body).ok()?;
+            Some((req.random_id, sent_peer(&req.peer).bare_id()))
+        }
+        "messages.sendMedia" => {
+            let req: tl::functions::messages::SendMedia = parse(body).ok()?;
+            Some((req.random_id, sent_peer(&req.peer).bare_id()))
+        }
+        "messages.sendMultiMedia" => {
+            let req: tl::functions::messages::SendMultiMedia = parse(body).ok()?;
+            let tl::enums::InputSingleMedia::Media(first) = req.multi_media.first()?;
+            Some((first.random_id, sent_peer(&req.peer).bare_id()))
+        }
+        _ => None,
     }
-    let req: tl::functions::messages::SendMessage = parse(body).ok()?;
-    Some((req.random_id, sent_peer(&req.peer).bare_id()))
 }
 
-fn sent_peer(p: &tl::enums::InputPeer) -> SentPeer {
+pub(crate) fn sent_peer(p: &tl::enums::InputPeer) -> SentPeer {
     use tl::enums::InputPeer as P;
     match p {
         P::User(u) => SentPeer::User {
@@ -51,7 +63,7 @@ fn sent_peer(p: &tl::enums::InputPeer) -> SentPeer {
     }
 }
 
-fn entity_summary(e: &tl::enums::MessageEntity) -> String {
+pub(crate) fn entity_summary(e: &tl::enums::MessageEntity) -> String {
     // Debug is `Bold(MessageEntityBold { offset: 0, length: 4 })`.
     let dbg = format!("{e:?}");
     let kind = dbg.split('(').next().unwrap_or("?").to_owned();
@@ -195,6 +207,11 @@ pub fn call(w: &mut World, name: &str, body: &[u8]) -> Result<Vec<u8>, RpcErr> {
             )
         }
         "messages.sendMessage" => send_message(w, body),
+        "upload.saveFilePart" => media::save_part(w, body),
+        "upload.saveBigFilePart" => media::save_big_part(w, body),
+        "messages.uploadMedia" => media::upload_media(w, body),
+        "messages.sendMedia" => media::send_media(w, body),
+        "messages.sendMultiMedia" => media::send_multi_media(w, body),
         "messages.updatePinnedMessage" => {
             let req: tl::functions::messages::UpdatePinnedMessage = parse(body)?;
             w.message_calls.push(MessageCall::Pin {
@@ -274,46 +291,65 @@ fn authorize(w: &mut World) -> Vec<u8> {
 /// message again instead of sending a second one.
 fn send_message(w: &mut World, body: &[u8]) -> Result<Vec<u8>, RpcErr> {
     let req: tl::functions::messages::SendMessage = parse(body)?;
-    let peer = sent_peer(&req.peer);
+    let peer = known_peer(w, &req.peer)?;
+    let id = keep(
+        w,
+        SentMessage {
+            message_id: 0,
+            random_id: req.random_id,
+            peer,
+            text: req.message.clone(),
+            entities: req.entities.iter().flatten().map(entity_summary).collect(),
+            silent: req.silent,
+            no_webpage: req.no_webpage,
+            media: None,
+            grouped_id: None,
+        },
+    );
+    Ok(message_ids(&[(id, req.random_id)]))
+}
+
+/// The peer of a send, if it is one of the account's chats with the right
+/// access hash (else Telegram's `PEER_ID_INVALID`).
+pub(crate) fn known_peer(w: &World, p: &tl::enums::InputPeer) -> Result<SentPeer, RpcErr> {
+    let peer = sent_peer(p);
     let known = w
         .chats
         .iter()
         .any(|c| Some(c.id) == peer.bare_id() && matches!((&peer, c.kind), (SentPeer::User { access_hash, .. }, ChatKind::User) | (SentPeer::Channel { access_hash, .. }, ChatKind::Channel) if *access_hash == c.access_hash));
-    if !known {
-        return Err(err(400, "PEER_ID_INVALID"));
+    if known {
+        Ok(peer)
+    } else {
+        Err(err(400, "PEER_ID_INVALID"))
     }
-    let index = match w.by_random_id.get(&req.random_id) {
-        Some(&i) => i,
-        None => {
-            let id = w.next_message_id;
-            w.next_message_id += 1;
-            w.pts += 1;
-            w.kept.push(SentMessage {
-                message_id: id,
-                random_id: req.random_id,
-                peer,
-                text: req.message.clone(),
-                entities: req.entities.iter().flatten().map(entity_summary).collect(),
-                silent: req.silent,
-                no_webpage: req.no_webpage,
-            });
-            w.by_random_id.insert(req.random_id, w.kept.len() - 1);
-            w.kept.len() - 1
-        }
-    };
-    let m = &w.kept[index];
-    Ok(tl::enums::Updates::Updates(tl::types::Updates {
-        updates: vec![
-            tl::types::UpdateMessageId {
-                id: m.message_id,
-                random_id: m.random_id,
-            }
-            .into(),
-        ],
+}
+
+/// Keeps `m` under a new message id, unless its `random_id` was seen: then
+/// the first message's id (Telegram's de-duplication).
+pub(crate) fn keep(w: &mut World, mut m: SentMessage) -> i32 {
+    if let Some(&i) = w.by_random_id.get(&m.random_id) {
+        return w.kept[i].message_id;
+    }
+    m.message_id = w.next_message_id;
+    w.next_message_id += 1;
+    w.pts += 1;
+    w.by_random_id.insert(m.random_id, w.kept.len());
+    let id = m.message_id;
+    w.kept.push(m);
+    id
+}
+
+/// `updates` with one `updateMessageID` per `(message id, random_id)`.
+pub(crate) fn message_ids(ids: &[(i32, i64)]) -> Vec<u8> {
+    tl::enums::Updates::Updates(tl::types::Updates {
+        updates: ids
+            .iter()
+            .map(|&(id, random_id)| tl::types::UpdateMessageId { id, random_id }.into())
+            .collect(),
         users: Vec::new(),
         chats: Vec::new(),
         date: objects::now(),
         seq: 0,
     })
-    .to_bytes())
+    .to_bytes()
 }

@@ -3,7 +3,7 @@
 //! few chats, every call received, every message kept, and the faults a
 //! test has asked for.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use crate::srp::Srp;
@@ -132,6 +132,32 @@ pub struct SentMessage {
     pub entities: Vec<String>,
     pub silent: bool,
     pub no_webpage: bool,
+    /// The file sent with it (`messages.sendMedia` / `sendMultiMedia`).
+    pub media: Option<SentMedia>,
+    /// Shared by the items of one album (`sendMultiMedia`).
+    pub grouped_id: Option<i64>,
+}
+
+/// A file as the server stored it: what a test checks arrived.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentMedia {
+    /// `photo`, `video` (a document with a video attribute) or `document`.
+    pub kind: String,
+    pub file_name: String,
+    pub mime: String,
+    /// Lower-case hex SHA-256 of the bytes put together from the parts.
+    pub sha256: String,
+    pub size: usize,
+}
+
+/// A file `messages.uploadMedia` stored: its handle and what it holds.
+#[derive(Clone, Debug)]
+pub struct StoredMedia {
+    pub access_hash: i64,
+    /// Changed by [`World::expire_file_references`]; a send with an old
+    /// one is answered `FILE_REFERENCE_EXPIRED`.
+    pub file_reference: Vec<u8>,
+    pub media: SentMedia,
 }
 
 /// A call on a sent message: `messages.updatePinnedMessage` or a delete
@@ -169,6 +195,11 @@ pub struct World {
     pub by_random_id: HashMap<i64, usize>,
     /// Pins and deletes, in order.
     pub message_calls: Vec<MessageCall>,
+    /// Parts received by `upload.saveFilePart` / `saveBigFilePart`, by file id.
+    pub uploads: HashMap<i64, BTreeMap<i32, Vec<u8>>>,
+    /// Files made sendable by `messages.uploadMedia`, by photo/document id.
+    pub media: HashMap<i64, StoredMedia>,
+    pub next_media_id: i64,
     /// Passwords checked: true = accepted.
     pub password_checks: Vec<bool>,
     pub faults: Vec<Fault>,
@@ -216,6 +247,9 @@ impl World {
             kept: Vec::new(),
             by_random_id: HashMap::new(),
             message_calls: Vec::new(),
+            uploads: HashMap::new(),
+            media: HashMap::new(),
+            next_media_id: 7_000_001,
             password_checks: Vec::new(),
             faults: Vec::new(),
             next_message_id: 1,
@@ -223,6 +257,14 @@ impl World {
             connections: 0,
             protocol_errors: Vec::new(),
             port: 0,
+        }
+    }
+
+    /// Every stored file gets a new file reference, as Telegram's expire:
+    /// handles a client kept stop working until it fetches new ones.
+    pub fn expire_file_references(&mut self) {
+        for m in self.media.values_mut() {
+            m.file_reference.push(0xee);
         }
     }
 

@@ -7,8 +7,12 @@
 //! hammering Telegram. grammers' default retry policy (`AutoSleep`) would
 //! sleep through FLOOD_WAITs below 60 s; ours ([`ReconnectOnly`]) only
 //! retries I/O errors, so every FLOOD_WAIT reaches the scheduler.
+//! Messages with attachments go through [`media_send`] (uploads cached per
+//! account, dropped on release and log-out).
 
 pub mod login;
+pub mod media_send;
+pub mod media_tl;
 mod message_calls;
 pub mod probe;
 pub mod proxy;
@@ -33,8 +37,8 @@ use self::rpc_map::map_invocation;
 use self::session::DbSession;
 use super::target::parse_target;
 use super::{
-    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SentRef,
-    SessionStore, SignIn, TelegramError, UserInfo,
+    AccountKey, Dialog, LoginStart, MediaSource, Messenger, OutgoingText, ResolvedPeer, Secret,
+    Sent, SentRef, SessionStore, SignIn, TelegramError, UserInfo,
 };
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -116,6 +120,8 @@ struct Slot {
     conn: tokio::sync::Mutex<Option<Conn>>,
     login: Mutex<LoginState>,
     backoff: Mutex<Backoff>,
+    /// Files this account has uploaded (handles, not bytes).
+    media: media_send::MediaCache,
 }
 
 /// The live Telegram transport. See the module docs.
@@ -126,6 +132,9 @@ pub struct LiveMessenger {
     slots: Mutex<HashMap<i64, Arc<Slot>>>,
     /// `[telegram] proxy`, the whole URL (it may hold a password).
     proxy: Option<Secret>,
+    /// Attachments' bytes, read only to upload a file an account has not
+    /// uploaded yet.
+    media: Arc<dyn MediaSource>,
 }
 
 impl fmt::Debug for LiveMessenger {
@@ -138,13 +147,19 @@ impl fmt::Debug for LiveMessenger {
 }
 
 impl LiveMessenger {
-    pub fn new(api_id: i32, api_hash: Secret, sessions: Arc<dyn SessionStore>) -> Self {
+    pub fn new(
+        api_id: i32,
+        api_hash: Secret,
+        sessions: Arc<dyn SessionStore>,
+        media: Arc<dyn MediaSource>,
+    ) -> Self {
         LiveMessenger {
             api_id,
             api_hash,
             sessions,
             slots: Mutex::new(HashMap::new()),
             proxy: None,
+            media,
         }
     }
 
@@ -386,6 +401,7 @@ impl Messenger for LiveMessenger {
                 .map_err(|e| TelegramError::Transient(e.to_string()))?,
         }
         self.drop_conn(&slot).await;
+        slot.media.clear();
         self.slots
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -421,6 +437,19 @@ impl Messenger for LiveMessenger {
         let slot = self.slot(account);
         let (client, session) = self.conn(&slot, account).await?;
         let peer = message_calls::with_cached_hash(msg.peer, &session);
+        if !msg.attachments.is_empty() {
+            let calls = media_send::ClientCalls(client);
+            let r = media_send::send_media(
+                &calls,
+                &slot.media,
+                &*self.media,
+                send::input_peer(&peer)?,
+                msg,
+            )
+            .await;
+            self.note(&slot, account, &r);
+            return r;
+        }
         let req = send::send_message_request(
             send::input_peer(&peer)?,
             msg.text,
@@ -495,9 +524,11 @@ impl Messenger for LiveMessenger {
             .unwrap_or_else(|p| p.into_inner())
             .get(&account.id)
             .cloned();
-        if let Some(slot) = slot
-            && let Some(c) = slot.conn.lock().await.take()
-        {
+        let Some(slot) = slot else { return };
+        // Another node may now send for this account; our handles would
+        // only age here.
+        slot.media.clear();
+        if let Some(c) = slot.conn.lock().await.take() {
             // No last save (see the trait): stop the saver before anything
             // else, then the connection.
             c.saver.abort();
@@ -517,3 +548,7 @@ impl Messenger for LiveMessenger {
 #[cfg(test)]
 #[path = "mod_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "media_wire_tests.rs"]
+mod media_wire_tests;

@@ -106,6 +106,10 @@ fn resolved_peer_from_grammers_ids() {
 
 struct NoStore;
 
+fn no_media() -> Arc<dyn MediaSource> {
+    Arc::new(crate::telegram::media::MemoryMedia::default())
+}
+
 #[async_trait]
 impl SessionStore for NoStore {
     async fn load_session(
@@ -124,7 +128,12 @@ impl SessionStore for NoStore {
 
 #[test]
 fn debug_hides_api_hash() {
-    let m = LiveMessenger::new(12345, Secret::new("0123456789abcdef"), Arc::new(NoStore));
+    let m = LiveMessenger::new(
+        12345,
+        Secret::new("0123456789abcdef"),
+        Arc::new(NoStore),
+        no_media(),
+    );
     let dbg = format!("{m:?}");
     assert!(
         !dbg.contains("0123456789abcdef") && dbg.contains("12345"),
@@ -134,7 +143,7 @@ fn debug_hides_api_hash() {
 
 #[tokio::test]
 async fn login_steps_without_a_started_login_are_refused() {
-    let m = LiveMessenger::new(1, Secret::new("h"), Arc::new(NoStore));
+    let m = LiveMessenger::new(1, Secret::new("h"), Arc::new(NoStore), no_media());
     let acct = AccountKey {
         id: 1,
         name: "a".into(),
@@ -151,7 +160,7 @@ async fn login_steps_without_a_started_login_are_refused() {
 
 #[tokio::test]
 async fn invite_links_fail_before_any_network() {
-    let m = LiveMessenger::new(1, Secret::new("h"), Arc::new(NoStore));
+    let m = LiveMessenger::new(1, Secret::new("h"), Arc::new(NoStore), no_media());
     let acct = AccountKey {
         id: 1,
         name: "a".into(),
@@ -200,7 +209,7 @@ impl SessionStore for Counting {
 #[tokio::test]
 async fn shutdown_saves_and_stops_every_connection() {
     let store = Arc::new(Counting::default());
-    let m = LiveMessenger::new(1, Secret::new("h"), store.clone());
+    let m = LiveMessenger::new(1, Secret::new("h"), store.clone(), no_media());
     let account = AccountKey {
         id: 7,
         name: "a".into(),
@@ -219,4 +228,26 @@ async fn shutdown_saves_and_stops_every_connection() {
         1,
         "one last save"
     );
+}
+
+#[tokio::test]
+async fn release_drops_the_accounts_uploaded_files() {
+    let m = LiveMessenger::new(1, Secret::new("h"), Arc::new(NoStore), no_media());
+    let account = AccountKey {
+        id: 3,
+        name: "a".into(),
+    };
+    let slot = m.slot(&account);
+    let photo = crate::telegram::Attachment {
+        kind: crate::telegram::MediaKind::Photo,
+        file_name: "a.png".into(),
+        mime: "image/png".into(),
+        size: 1,
+        sha256: "ab".repeat(32),
+    };
+    slot.media
+        .put(&photo, grammers_tl_types::enums::InputMedia::Empty);
+    assert_eq!(slot.media.len(), 1);
+    m.release(&account).await;
+    assert_eq!(slot.media.len(), 0, "another node may send for it now");
 }

@@ -37,6 +37,41 @@ const CHAT_FORBIDDEN: &[&str] = &[
     "CHAT_GUEST_SEND_FORBIDDEN",
     "USER_PRIVACY_RESTRICTED",
     "PRIVACY_PREMIUM_REQUIRED",
+    // The chat takes text but not this kind of file.
+    "CHAT_SEND_MEDIA_FORBIDDEN",
+    "CHAT_SEND_PHOTOS_FORBIDDEN",
+    "CHAT_SEND_VIDEOS_FORBIDDEN",
+    "CHAT_SEND_DOCS_FORBIDDEN",
+];
+
+/// Telegram refuses the file or caption itself: sending it again cannot
+/// help, so the delivery fails with the name (whatever the code, a 5xx
+/// spelling included). Names as grammers gives them (`FILE_PART_3_MISSING`
+/// arrives as `FILE_PART_MISSING`).
+const MEDIA_REJECTED: &[&str] = &[
+    "MEDIA_CAPTION_TOO_LONG",
+    "MEDIA_INVALID",
+    "MEDIA_TYPE_INVALID",
+    "MULTI_MEDIA_TOO_LONG",
+    "GROUPED_MEDIA_INVALID",
+    "PHOTO_INVALID_DIMENSIONS",
+    "PHOTO_EXT_INVALID",
+    "PHOTO_INVALID",
+    "PHOTO_SAVE_FILE_INVALID",
+    "PHOTO_FILE_MISSING",
+    "IMAGE_PROCESS_FAILED",
+    "VIDEO_CONTENT_TYPE_INVALID",
+    "DOCUMENT_INVALID",
+    "FILE_PARTS_INVALID",
+    "FILE_PART_INVALID",
+    "FILE_PART_EMPTY",
+    "FILE_PART_TOO_BIG",
+    "FILE_PART_SIZE_INVALID",
+    "FILE_PART_SIZE_CHANGED",
+    "FILE_PART_MISSING",
+    "FILE_PART_LENGTH_INVALID",
+    "FILE_ID_INVALID",
+    "MD5_CHECKSUM_INVALID",
 ];
 
 const PEER_INVALID: &[&str] = &[
@@ -102,6 +137,10 @@ pub fn map_rpc(code: i32, name: &str, value: Option<u32>) -> TelegramError {
         n if CHAT_FORBIDDEN.contains(&n) => TelegramError::ChatForbidden { code: owned() },
         n if PEER_INVALID.contains(&n) => TelegramError::PeerInvalid { code: owned() },
         n if PHONE_ERRORS.contains(&n) => TelegramError::PhoneInvalid { code: owned() },
+        n if MEDIA_REJECTED.contains(&n) => TelegramError::Rpc {
+            code,
+            name: owned(),
+        },
         // Any other 420 is some flood limit with a wait attached.
         _ if code == 420 => TelegramError::FloodWait {
             seconds: value.unwrap_or(DEFAULT_WAIT_SECS),
@@ -118,6 +157,14 @@ pub fn map_rpc(code: i32, name: &str, value: Option<u32>) -> TelegramError {
             name: owned(),
         },
     }
+}
+
+/// True when a send failed because an uploaded file's handle is no longer
+/// usable (`FILE_REFERENCE_*`, `MEDIA_EMPTY`): uploading the file again
+/// and resending with the same `random_id`s is the cure.
+pub fn is_stale_media(err: &TelegramError) -> bool {
+    matches!(err, TelegramError::Rpc { name, .. }
+        if name.starts_with("FILE_REFERENCE_") || name == "MEDIA_EMPTY")
 }
 
 /// Maps any failure of a grammers call. Everything that is not an RPC
@@ -275,6 +322,63 @@ mod tests {
                 name: "MEDIA_EMPTY".into()
             }
         );
+    }
+
+    #[test]
+    fn refused_media_fails_the_delivery_with_its_name() {
+        for name in MEDIA_REJECTED {
+            let want = TelegramError::Rpc {
+                code: 400,
+                name: (*name).to_owned(),
+            };
+            assert_eq!(wire(400, name), want, "{name}");
+            assert!(!is_stale_media(&want), "{name}");
+            // Even when Telegram spells it as an internal error.
+            assert!(!wire(500, name).is_transient(), "{name}");
+        }
+        // The part number is moved out of the name.
+        assert_eq!(
+            wire(400, "FILE_PART_3_MISSING"),
+            TelegramError::Rpc {
+                code: 400,
+                name: "FILE_PART_MISSING".into()
+            }
+        );
+        for name in [
+            "CHAT_SEND_MEDIA_FORBIDDEN",
+            "CHAT_SEND_PHOTOS_FORBIDDEN",
+            "CHAT_SEND_VIDEOS_FORBIDDEN",
+            "CHAT_SEND_DOCS_FORBIDDEN",
+        ] {
+            let code = name.to_owned();
+            assert_eq!(wire(403, name), TelegramError::ChatForbidden { code });
+        }
+        // A repeat is still "already sent", for albums too.
+        assert_eq!(
+            wire(400, "RANDOM_ID_DUPLICATE"),
+            TelegramError::RandomIdDuplicate
+        );
+    }
+
+    #[test]
+    fn expired_references_ask_for_a_new_upload() {
+        for message in [
+            "FILE_REFERENCE_EXPIRED",
+            "FILE_REFERENCE_INVALID",
+            "FILE_REFERENCE_EMPTY",
+            "FILE_REFERENCE_2_EXPIRED",
+            "MEDIA_EMPTY",
+        ] {
+            assert!(is_stale_media(&wire(400, message)), "{message}");
+        }
+        for e in [
+            wire(400, "MEDIA_INVALID"),
+            wire(400, "PHOTO_INVALID_DIMENSIONS"),
+            TelegramError::RandomIdDuplicate,
+            TelegramError::Transient("FILE_REFERENCE_EXPIRED".into()),
+        ] {
+            assert!(!is_stale_media(&e), "{e:?}");
+        }
     }
 
     #[test]
