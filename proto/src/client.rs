@@ -19,7 +19,7 @@ use crate::v1::schedules_client::SchedulesClient;
 use crate::v1::stats_client::StatsClient;
 use crate::v1::system_client::SystemClient;
 use crate::v1::templates_client::TemplatesClient;
-use crate::{DAEMON_PROTOCOL_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use crate::{DAEMON_PROTOCOL_HEADER, DAEMON_STATUS_HEADER, PROTOCOL_HEADER, PROTOCOL_VERSION};
 
 /// Adds the protocol header to each outgoing request.
 #[derive(Clone, Copy, Debug, Default)]
@@ -56,6 +56,9 @@ impl ClientError {
     pub fn from_status(status: Status, socket: &Path) -> Self {
         if status.metadata().get(DAEMON_PROTOCOL_HEADER).is_some() {
             return ClientError::ProtocolMismatch(status.message().to_string());
+        }
+        if status.metadata().get(DAEMON_STATUS_HEADER).is_some() {
+            return ClientError::Status(status);
         }
         // A status made from a transport error carries it as its source; one
         // the daemon sent does not. Over TLS 1.3 a refused client
@@ -224,5 +227,32 @@ impl Client {
     /// The `Stats` service.
     pub fn stats(&self) -> StatsClient<Transport> {
         StatsClient::new(self.transport())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unavailable(from_daemon: bool) -> ClientError {
+        let mut s = Status::unavailable("Telegram cannot be reached: connection refused");
+        if from_daemon {
+            s.metadata_mut()
+                .insert(DAEMON_STATUS_HEADER, "1".parse().unwrap());
+        }
+        ClientError::from_status(s, Path::new("/run/microbot/microbot.sock"))
+    }
+
+    /// The daemon's own "unavailable" is its answer, not a sign that the
+    /// daemon cannot be reached (which would exit 69, "not running").
+    #[test]
+    fn the_daemons_own_unavailable_is_its_answer() {
+        assert!(
+            matches!(unavailable(true), ClientError::Status(s) if s.code() == Code::Unavailable)
+        );
+        assert!(matches!(
+            unavailable(false),
+            ClientError::Unreachable { .. }
+        ));
     }
 }

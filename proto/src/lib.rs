@@ -26,6 +26,10 @@ pub const PROTOCOL_HEADER: &str = "x-microbot-protocol";
 
 /// Metadata key in which the daemon reports its own protocol on refusals.
 pub const DAEMON_PROTOCOL_HEADER: &str = "x-microbotd-protocol";
+/// Set on every error status the daemon itself answers with, so a client
+/// never reads the daemon's "unavailable" (Telegram cannot be reached) as
+/// "the daemon cannot be reached".
+pub const DAEMON_STATUS_HEADER: &str = "x-microbotd-status";
 
 /// The furthest back any `--since` may reach (3650 days), checked the same
 /// way by every command and by the daemon, so no command accepts what

@@ -79,7 +79,7 @@ impl From<StoreError> for ApiError {
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Self {
         let msg = e.to_string();
-        match e {
+        let mut status = match e {
             ApiError::InvalidArgument { .. } => Status::invalid_argument(msg),
             ApiError::NotFound(_) => Status::not_found(msg),
             ApiError::AlreadyExists(_) => Status::already_exists(msg),
@@ -91,7 +91,12 @@ impl From<ApiError> for Status {
                 tracing::error!(error = %msg, "control call failed");
                 Status::internal(msg)
             }
-        }
+        };
+        status.metadata_mut().insert(
+            microbot_proto::DAEMON_STATUS_HEADER,
+            tonic::metadata::MetadataValue::from_static("1"),
+        );
+        status
     }
 }
 
@@ -128,6 +133,16 @@ mod tests {
 
     /// A NUL byte that reaches the database is the caller's mistake on
     /// both backends, never an internal error.
+    #[test]
+    fn every_status_is_marked_as_the_daemons() {
+        let s = Status::from(ApiError::Unavailable("Telegram: connection refused".into()));
+        assert!(
+            s.metadata()
+                .get(microbot_proto::DAEMON_STATUS_HEADER)
+                .is_some()
+        );
+    }
+
     async fn nul_in_text_is_invalid_argument(store: crate::store::Store) {
         let e = ApiError::from(store.account_by_name("a\0b").await.unwrap_err());
         let code = Status::from(e).code();

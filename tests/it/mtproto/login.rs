@@ -109,3 +109,33 @@ fn mtproto_session_survives_a_restart_and_logout_calls_auth_log_out(db: Db) {
     assert_eq!(account(&live, "ops")["state"], "logged_out");
 }
 microbot_tests::per_backend!(mtproto_session_survives_a_restart_and_logout_calls_auth_log_out);
+
+/// Telegram cannot be reached during a login: the daemon answers
+/// "unavailable", which the CLI must not read as "the daemon cannot be
+/// reached" (exit 69, "is microbotd running?") — it is running.
+fn mtproto_login_while_telegram_is_unreachable_is_a_failure_not_an_unreachable_daemon(db: Db) {
+    let live = Live::start(db, None);
+    live.daemon.ctl_ok(&[
+        "account",
+        "add",
+        "ops",
+        "--phone",
+        microbot_tests::live::PHONE,
+    ]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut dc = live.server.dc_option();
+    dc.ipv4.set_port(port);
+    dc.ipv6.set_port(port);
+    live.seed_session("ops", &dc);
+
+    let out = live.login("ops", &[CODE]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("cannot reach microbotd"), "{err}");
+    assert!(!err.contains("is microbotd running"), "{err}");
+}
+microbot_tests::per_backend!(
+    mtproto_login_while_telegram_is_unreachable_is_a_failure_not_an_unreachable_daemon
+);
