@@ -361,7 +361,8 @@ fn default_messenger(
             // transport's login on a single node.
             Ok(Arc::new(
                 telegram::dry_run::DryRunMessenger::open(&path)?
-                    .with_sessions(Arc::new(store.clone())),
+                    .with_sessions(Arc::new(store.clone()))
+                    .with_media(Arc::new(store::media::StoreMedia::new(store.clone()))),
             ))
         }
         TelegramMode::Live => {

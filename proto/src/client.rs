@@ -196,9 +196,14 @@ impl Client {
         SystemClient::new(self.transport())
     }
 
-    /// The `Templates` service.
+    /// The `Templates` service. Requests carry whole attachments (an album
+    /// is up to ten files of the daemon's `templates.max_media_bytes`,
+    /// which it checks): nothing is capped on the way out; answers (an
+    /// export of many templates) up to 64 MiB.
     pub fn templates(&self) -> TemplatesClient<Transport> {
         TemplatesClient::new(self.transport())
+            .max_encoding_message_size(usize::MAX)
+            .max_decoding_message_size(64 << 20)
     }
 
     /// The `Schedules` service.

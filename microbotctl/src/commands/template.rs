@@ -10,6 +10,7 @@ use microbot_proto::v1::{self, EditTemplateRequest, ListTemplatesRequest};
 use serde_json::{Value, json};
 
 use super::Ctx;
+use super::template_media::AttachFlags;
 use crate::failure::Failure;
 use crate::input;
 use crate::output::{Format, print_json, print_object, print_rows};
@@ -110,6 +111,8 @@ pub struct CreateArgs {
     inactive: bool,
     #[command(flatten)]
     options: OptionFlags,
+    #[command(flatten)]
+    attach: AttachFlags,
 }
 
 /// Send options of `template create`.
@@ -178,6 +181,12 @@ pub struct EditArgs {
     /// new one is sent (--replace-previous=false: keep it).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     replace_previous: Option<bool>,
+    /// Replaces all attachments with these files, in order (see create).
+    #[command(flatten)]
+    attach: AttachFlags,
+    /// Drop every attachment (the text is sent alone again).
+    #[arg(long, conflicts_with_all = ["photo", "video", "document"])]
+    no_attachments: bool,
 }
 
 const LIST_COLUMNS: [&str; 10] = [
@@ -233,6 +242,7 @@ fn show(format: Format, t: &v1::Template) {
         ("parse_mode", json!(t.parse_mode)),
         ("misfire", json!(misfire(t))),
         ("options", json!(options_of(t))),
+        ("attachments", attachments_of(format, t)),
         ("next_slot", json!(rfc3339(t.next_slot.as_ref()))),
         ("created_at", json!(rfc3339(t.created_at.as_ref()))),
         ("updated_at", json!(rfc3339(t.updated_at.as_ref()))),
@@ -254,6 +264,34 @@ fn show(format: Format, t: &v1::Template) {
             println!("  {f}");
         }
     }
+}
+
+/// The attachments: one line each in text (`photo chart.png 1234 bytes
+/// sha256 …`), objects in JSON.
+fn attachments_of(format: Format, t: &v1::Template) -> Value {
+    if format == Format::Json {
+        return json!(
+            t.attachments
+                .iter()
+                .map(|a| json!({
+                    "kind": a.kind,
+                    "file_name": a.file_name,
+                    "mime": a.mime,
+                    "size": a.size,
+                    "sha256": a.sha256,
+                }))
+                .collect::<Vec<_>>()
+        );
+    }
+    json!(
+        t.attachments
+            .iter()
+            .map(|a| format!(
+                "{} {} {} bytes sha256 {}",
+                a.kind, a.file_name, a.size, a.sha256
+            ))
+            .collect::<Vec<_>>()
+    )
 }
 
 /// The send options set, by their flag names (`silent`, `pin`, …).
@@ -283,6 +321,7 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
     match cmd {
         TemplateCommand::Create(a) => {
             let text = text_of(a.text, a.text_file)?.unwrap_or_default();
+            let attachments = a.attach.read()?;
             let req = v1::CreateTemplateRequest {
                 account: a.account,
                 name: a.name,
@@ -300,6 +339,7 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
                 pin: a.options.pin,
                 pin_notify: a.options.pin_notify,
                 replace_previous: a.options.replace_previous,
+                attachments,
             };
             let t = client
                 .create_template(req)
@@ -331,6 +371,7 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
             show(ctx.format, &t);
         }
         TemplateCommand::Edit(a) => {
+            let attachments = a.attach.read()?;
             let req = EditTemplateRequest {
                 id: a.id,
                 name: a.name,
@@ -348,6 +389,8 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
                 pin: a.pin,
                 pin_notify: a.pin_notify,
                 replace_previous: a.replace_previous,
+                set_attachments: a.no_attachments || !attachments.is_empty(),
+                attachments,
             };
             let t = client
                 .edit_template(req)
@@ -385,6 +428,7 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
             prune,
         } => {
             let content = input::read_text(&file, input::TEMPLATE_FILE_CAP)?;
+            super::template_media::check_unchanged(&file, &content)?;
             let req = v1::ApplyTemplatesRequest {
                 content,
                 dry_run,

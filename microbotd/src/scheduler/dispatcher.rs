@@ -27,8 +27,10 @@ use crate::schedule::{CronCache, Schedule, parse_tz};
 use crate::store::dispatch::{
     Claim, Claimed, FireTemplate, NewDelivery, TargetInfo, fresh_random_id,
 };
+use crate::store::media::parse_attachments;
 use crate::store::states::DeliveryState;
 use crate::store::{StoreError, from_ms, to_ms};
+use crate::telegram::Attachment;
 use crate::templates::SendOptions;
 use chrono_tz::Tz;
 
@@ -398,7 +400,8 @@ impl Dispatcher {
     /// Gives each account's worker its freshly committed rows.
     fn hand_over(&mut self, claimed: Vec<Claimed>, fired: &HashMap<i64, Fired>, seen: u64) {
         let mut per_account: HashMap<i64, Vec<Queued>> = HashMap::new();
-        let mut texts: HashMap<i64, (Arc<str>, Arc<str>, SendOptions, Tz)> = HashMap::new();
+        type Shared = (Arc<str>, Arc<str>, SendOptions, Arc<[Attachment]>, Tz);
+        let mut texts: HashMap<i64, Shared> = HashMap::new();
         for c in claimed
             .into_iter()
             .filter(|c| c.state == DeliveryState::Pending)
@@ -409,13 +412,14 @@ impl Dispatcher {
             let Some(target) = targets.get(&c.target_id) else {
                 continue;
             };
-            let (text, parse_mode, options, tz) = texts
+            let (text, parse_mode, options, attachments, tz) = texts
                 .entry(t.id)
                 .or_insert_with(|| {
                     (
                         Arc::from(t.text.as_str()),
                         Arc::from(t.parse_mode.as_str()),
                         SendOptions::stored_or_none(Some(&t.send_options)),
+                        parse_attachments(t.attachments.as_deref()),
                         zone_or_utc(Some(&t.timezone)),
                     )
                 })
@@ -430,7 +434,7 @@ impl Dispatcher {
                 text: Some(text),
                 parse_mode: Some(parse_mode),
                 options,
-                attachments: Arc::from([]),
+                attachments,
                 tz,
                 target: target.clone(),
                 seen,

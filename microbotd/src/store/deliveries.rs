@@ -30,6 +30,8 @@ pub struct OutboxRow {
     pub send_options: Option<String>,
     /// The template's zone, for placeholders.
     pub timezone: Option<String>,
+    /// The attachments' metadata ([`super::media::parse_attachments`]).
+    pub attachments: Option<String>,
     #[sqlx(flatten)]
     pub target: super::dispatch::TargetInfo,
 }
@@ -157,7 +159,8 @@ impl Store {
     ) -> Result<Vec<OutboxRow>, StoreError> {
         let sql = format!(
             "SELECT d.id, d.template_id, d.slot, d.random_id, d.attempts, d.not_before,
-                    t.text, t.parse_mode, t.send_options, t.timezone, g.id AS target_id, g.spec, g.peer_id, g.peer_kind,
+                    t.text, t.parse_mode, t.send_options, t.timezone, {},
+                    g.id AS target_id, g.spec, g.peer_id, g.peer_kind,
                     g.access_hash, g.title, g.slowmode_until
              FROM deliveries d
              JOIN targets g ON g.id = d.target_id
@@ -165,6 +168,7 @@ impl Store {
              WHERE d.account_id = $1 AND d.state IN {}
                AND ($2 IS NULL OR d.template_id = $2)
              ORDER BY d.slot, d.id LIMIT $3",
+            self.attachments_sql(),
             open_sql()
         );
         Ok(

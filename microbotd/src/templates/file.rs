@@ -17,7 +17,17 @@
 //! pin = true                    #   pin the message (pin_notify: notify),
 //! pin_notify = false            #   delete the previous one once sent
 //! replace_previous = true
+//! attachments = [               # files stored by an earlier create/edit,
+//!   { kind = "photo", file = "chart.png", sha256 = "…" },  # by digest
+//! ]
 //! ```
+//!
+//! Attachments name stored files by SHA-256 (with the file name Telegram
+//! shows): the bytes are in the database already, so export → apply
+//! changes nothing and a file is never read from the daemon's disk. New
+//! files are attached with `template create|edit --photo|--video|--document`;
+//! `microbotctl template apply` refuses a file whose `file`, read beside
+//! the template file, no longer has the digest written next to it.
 //!
 //! Unknown keys (top level or in an entry) and a second entry with the same
 //! (account, name) are errors. [`render`] writes every key explicitly
@@ -30,8 +40,9 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::options::SendOptions;
-use super::spec::{TemplateInput, TemplateSpec, validate};
+use super::spec::{Field, FieldError, TemplateInput, TemplateSpec, validate};
 use crate::store::states::ScheduleKind;
+use crate::telegram::{Attachment, MediaKind};
 
 /// The file as TOML sees it.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -73,15 +84,37 @@ pub struct Entry {
     pub pin_notify: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub replace_previous: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<FileAttachment>,
 }
+
+/// One entry of `attachments`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAttachment {
+    /// photo | video | document
+    pub kind: String,
+    /// The name Telegram shows (no directories).
+    pub file: String,
+    /// Lower-case hex SHA-256 of a stored file.
+    pub sha256: String,
+}
+
+/// What the database holds of a stored file: MIME type and size, by digest.
+pub type StoredMedia = HashMap<String, (String, i64)>;
 
 fn is_false(b: &bool) -> bool {
     !*b
 }
 
 impl Entry {
-    fn to_input(&self) -> TemplateInput {
-        TemplateInput {
+    fn to_input(&self, media: &StoredMedia) -> Result<TemplateInput, FieldError> {
+        let attachments = self
+            .attachments
+            .iter()
+            .map(|a| stored_attachment(a, media))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(TemplateInput {
             account: self.account.clone(),
             name: self.name.clone(),
             chats: self.chats.clone(),
@@ -100,7 +133,8 @@ impl Entry {
                 pin_notify: self.pin_notify,
                 replace_previous: self.replace_previous,
             },
-        }
+            attachments,
+        })
     }
 
     /// The entry that describes `spec` completely (every key written).
@@ -128,8 +162,48 @@ impl Entry {
             pin: spec.options.pin,
             pin_notify: spec.options.pin_notify,
             replace_previous: spec.options.replace_previous,
+            attachments: spec
+                .attachments
+                .iter()
+                .map(|a| FileAttachment {
+                    kind: a.kind.as_str().to_owned(),
+                    file: a.file_name.clone(),
+                    sha256: a.sha256.clone(),
+                })
+                .collect(),
         }
     }
+}
+
+/// An `attachments` entry as the stored file it names.
+fn stored_attachment(a: &FileAttachment, media: &StoredMedia) -> Result<Attachment, FieldError> {
+    let err = |r: String| FieldError::new(Field::Attachment, r);
+    let kind = MediaKind::parse(&a.kind).ok_or_else(|| {
+        err(format!(
+            "{}: unknown kind {:?} (photo, video or document)",
+            a.file, a.kind
+        ))
+    })?;
+    let Some((mime, size)) = media.get(&a.sha256) else {
+        return Err(err(format!(
+            "{}: no stored file has sha256 {:?}; attach new files with `template create|edit \
+             --{}`",
+            a.file, a.sha256, a.kind
+        )));
+    };
+    if a.file.is_empty() || a.file.contains(['/', '\\']) {
+        return Err(err(format!(
+            "{:?}: a file name, without directories",
+            a.file
+        )));
+    }
+    Ok(Attachment {
+        kind,
+        file_name: a.file.clone(),
+        mime: mime.clone(),
+        size: *size,
+        sha256: a.sha256.clone(),
+    })
 }
 
 /// Why a file cannot be applied. Names the entry and the field.
@@ -155,21 +229,34 @@ pub enum FileError {
     },
 }
 
-/// Reads and validates a whole file: every entry, in file order.
+/// Reads and validates a whole file: every entry, in file order (with no
+/// stored files: any attachment is refused).
 pub fn parse(content: &str, default_tz: Tz) -> Result<Vec<TemplateSpec>, FileError> {
+    parse_with_media(content, default_tz, &StoredMedia::new())
+}
+
+/// [`parse`], with attachments naming the files in `media`.
+pub fn parse_with_media(
+    content: &str,
+    default_tz: Tz,
+    media: &StoredMedia,
+) -> Result<Vec<TemplateSpec>, FileError> {
     let doc: FileDoc = toml::from_str(content)
         .map_err(|e| FileError::Syntax(crate::toml_error::describe(content, &e)))?;
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
     let mut out = Vec::with_capacity(doc.template.len());
     for (i, entry) in doc.template.iter().enumerate() {
         let index = i + 1;
-        let spec = validate(&entry.to_input(), default_tz).map_err(|e| FileError::Invalid {
-            index,
-            account: entry.account.clone(),
-            name: entry.name.clone(),
-            field: e.field.key(),
-            reason: e.reason,
-        })?;
+        let spec = entry
+            .to_input(media)
+            .and_then(|input| validate(&input, default_tz))
+            .map_err(|e| FileError::Invalid {
+                index,
+                account: entry.account.clone(),
+                name: entry.name.clone(),
+                field: e.field.key(),
+                reason: e.reason,
+            })?;
         let key = (spec.account.clone(), spec.name.clone());
         if let Some(first) = seen.insert(key, index) {
             return Err(FileError::Duplicate {

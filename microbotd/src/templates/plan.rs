@@ -125,6 +125,15 @@ pub fn differences(cur: &TemplateSpec, new: &TemplateSpec) -> Vec<String> {
     if cur.options != new.options {
         d.push(format!("options {} → {}", cur.options, new.options));
     }
+    if cur.attachments != new.attachments {
+        let names = |s: &TemplateSpec| {
+            s.attachments
+                .iter()
+                .map(|a| format!("{} {}", a.kind.as_str(), a.file_name))
+                .collect::<Vec<_>>()
+        };
+        d.push(format!("attachments {:?} → {:?}", names(cur), names(new)));
+    }
     d
 }
 
@@ -151,6 +160,7 @@ mod tests {
             misfire: Misfire::Once,
             active: true,
             options: Default::default(),
+            attachments: Vec::new(),
         }
     }
 

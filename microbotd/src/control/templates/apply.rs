@@ -25,7 +25,15 @@ pub async fn apply(
     r: v1::ApplyTemplatesRequest,
 ) -> Result<v1::ApplyTemplatesResponse, ApiError> {
     let default_tz = ctx.config.scheduler.default_timezone;
-    let desired = file::parse(&r.content, default_tz).map_err(file_error)?;
+    // Attachments name stored files by digest: their metadata, never bytes.
+    let media: file::StoredMedia = ctx
+        .store
+        .media_list()
+        .await?
+        .into_iter()
+        .map(|m| (m.sha256, (m.mime, m.size)))
+        .collect();
+    let desired = file::parse_with_media(&r.content, default_tz, &media).map_err(file_error)?;
     for (i, spec) in desired.iter().enumerate() {
         crate::templates::spec::check_chat_count(spec.chats.len(), ctx.config.templates.max_chats)
             .map_err(|e| {
@@ -140,6 +148,7 @@ pub async fn apply(
             }
         }
     }
+    tx.media_prune().await?;
     tx.commit().await?;
     for id in touched {
         ctx.events.send(Event::Template(id));
