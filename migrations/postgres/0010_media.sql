@@ -24,3 +24,7 @@ CREATE TABLE template_media (
     PRIMARY KEY (template_id, position)
 );
 CREATE INDEX template_media_sha256 ON template_media (sha256);
+
+-- An album's other items (comma-separated message ids; `message_id` is the
+-- first's), so `--replace-previous` deletes the whole previous post.
+ALTER TABLE deliveries ADD COLUMN album_ids TEXT;

@@ -2,9 +2,9 @@
 //! written: at most ten (one album), kinds Telegram can group (photos and
 //! videos together, or documents alone), a caption of at most 1,024 UTF-16
 //! units, each file within `templates.max_media_bytes`, and bytes that are
-//! what their kind says (a photo is JPEG, PNG or WebP by its first bytes; a
-//! video MP4, QuickTime, WebM or Matroska by its first bytes or, failing
-//! that, its extension; a document anything).
+//! what their kind says by their first bytes, whatever the file's name (a
+//! photo is JPEG, PNG or WebP; a video MP4, QuickTime, WebM or Matroska; a
+//! document anything).
 
 use crate::telegram::{Attachment, MediaKind, media::sha256_hex};
 
@@ -53,7 +53,7 @@ pub fn describe(up: Upload<'_>, max_bytes: u64) -> Result<Attachment, FieldError
     if size == 0 {
         return Err(err(format!("{name} is empty")));
     }
-    let mime = mime_for(up.kind, name, up.bytes).ok_or_else(|| {
+    let mime = mime_for(up.kind, up.bytes).ok_or_else(|| {
         err(match up.kind {
             MediaKind::Photo => {
                 format!("{name} is not a JPEG, PNG or WebP image (send it with --document)")
@@ -110,10 +110,10 @@ pub fn check_list(list: &[Attachment], text: &str) -> Result<(), FieldError> {
 
 /// The MIME type of `bytes` sent as `kind`, or `None` when they do not
 /// fit it.
-fn mime_for(kind: MediaKind, name: &str, bytes: &[u8]) -> Option<&'static str> {
+fn mime_for(kind: MediaKind, bytes: &[u8]) -> Option<&'static str> {
     match kind {
         MediaKind::Photo => image_mime(bytes),
-        MediaKind::Video => video_mime(bytes).or_else(|| video_by_extension(name)),
+        MediaKind::Video => video_mime(bytes),
         MediaKind::Document => Some(
             image_mime(bytes)
                 .or_else(|| video_mime(bytes))
@@ -145,12 +145,18 @@ fn image_mime(b: &[u8]) -> Option<&'static str> {
 }
 
 fn video_mime(b: &[u8]) -> Option<&'static str> {
-    if b.len() >= 12 && &b[4..8] == b"ftyp" {
+    let atom = b.get(4..8);
+    if b.len() >= 12 && atom == Some(b"ftyp") {
         Some(if &b[8..10] == b"qt" {
             "video/quicktime"
         } else {
             "video/mp4"
         })
+    } else if atom.is_some_and(|a| {
+        [b"moov", b"mdat", b"wide", b"free"].contains(&a.try_into().unwrap_or(&[0u8; 4]))
+    }) {
+        // QuickTime files older than the `ftyp` atom start with another one.
+        Some("video/quicktime")
     } else if b.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
         // EBML: WebM is Matroska with a "webm" doctype near the start.
         let head = &b[..b.len().min(64)];
@@ -161,17 +167,6 @@ fn video_mime(b: &[u8]) -> Option<&'static str> {
         })
     } else {
         None
-    }
-}
-
-/// Containers whose first bytes vary (older QuickTime atoms): trusted by
-/// extension.
-fn video_by_extension(name: &str) -> Option<&'static str> {
-    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
-    match ext.as_str() {
-        "mov" => Some("video/quicktime"),
-        "mp4" | "m4v" => Some("video/mp4"),
-        _ => None,
     }
 }
 
@@ -206,7 +201,10 @@ mod tests {
                 .mime,
             "video/mp4"
         );
-        assert!(describe(up(MediaKind::Video, "v.bin", PNG), 100).is_err());
+        assert!(
+            describe(up(MediaKind::Video, "v.mp4", PNG), 100).is_err(),
+            "by bytes, not name"
+        );
         let d = describe(up(MediaKind::Document, "r.pdf", b"%PDF-1.4"), 100).unwrap();
         assert_eq!(d.mime, "application/pdf");
     }

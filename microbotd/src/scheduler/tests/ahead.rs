@@ -203,6 +203,7 @@ async fn outcomes_never_overwrite_a_cancel_unless_the_row_was_sent(store: crate:
                         at: 9,
                         attempts: 1,
                         note: None,
+                        album_ids: vec![6, 7],
                     },
                 ),
                 (

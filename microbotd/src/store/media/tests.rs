@@ -107,7 +107,9 @@ async fn metadata_column_and_source(store: Store) {
         ..attachment(MediaKind::Document, "report.pdf", bytes)
     };
     let mut tx = store.begin().await.unwrap();
-    put_all(&mut tx, &[bytes]).await;
+    tx.media_put(&doc.sha256, &doc.mime, bytes, 1000)
+        .await
+        .unwrap();
     let with = tx
         .template_insert(a, &data("with", vec![doc.clone()]), 1000)
         .await
