@@ -9,10 +9,11 @@ use super::spec::TemplateSpec;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     Create(TemplateSpec),
+    /// Boxed: two whole specs would make every change that large.
     Update {
         id: i64,
-        current: TemplateSpec,
-        desired: TemplateSpec,
+        current: Box<TemplateSpec>,
+        desired: Box<TemplateSpec>,
         details: Vec<String>,
     },
     Delete {
@@ -48,8 +49,8 @@ pub fn plan(desired: &[TemplateSpec], stored: &[(i64, TemplateSpec)], prune: boo
                 } else {
                     out.changes.push(Change::Update {
                         id: *id,
-                        current: cur.clone(),
-                        desired: d.clone(),
+                        current: Box::new(cur.clone()),
+                        desired: Box::new(d.clone()),
                         details,
                     });
                 }

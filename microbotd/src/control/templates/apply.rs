@@ -87,8 +87,8 @@ pub async fn apply(
                 desired,
                 ..
             } => (
-                Some(current),
-                desired,
+                Some(&**current),
+                &**desired,
                 schedule_state(Some((rows_by_id[id], current)), desired, now).1,
             ),
             Change::Delete { .. } => continue,
@@ -181,7 +181,7 @@ fn plan_change(c: &Change) -> v1::PlanChange {
         Change::Create(s) => ("create", s, Vec::new()),
         Change::Update {
             desired, details, ..
-        } => ("update", desired, details.clone()),
+        } => ("update", &**desired, details.clone()),
         Change::Delete { current, .. } => ("delete", current, Vec::new()),
     };
     v1::PlanChange {
