@@ -248,6 +248,29 @@ fn photo_album_and_document_reach_the_ledger_with_their_bytes(db: Db) {
         assert_eq!(m["text"], "the album");
         assert_eq!(m["album_ids"].as_array().unwrap().len(), 2, "{m}");
     }
+    // deliveries list and stats --by template say what each one sends.
+    let rows = d.ctl_json(&["deliveries", "list", "--account", "poster", "--limit", "0"]);
+    for (template, kind) in [("photo", "photo"), ("album", "album"), ("doc", "document")] {
+        let kinds: Vec<&Value> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["template"] == template)
+            .map(|r| &r["kind"])
+            .collect();
+        assert!(
+            !kinds.is_empty() && kinds.iter().all(|k| **k == kind),
+            "{template}: {rows}"
+        );
+        let stats = d.ctl_json(&["stats", "--by", "template"]);
+        let row = stats
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["template"] == template)
+            .unwrap_or_else(|| panic!("{stats}"));
+        assert_eq!(row["kind"], kind, "{row}");
+    }
     // Each album but the newest was deleted, every item of it.
     let deleted: Vec<i64> = lines
         .iter()
