@@ -139,3 +139,33 @@ async fn metadata_column_and_source(store: Store) {
     ));
 }
 crate::store::testing::per_backend!(metadata_column_and_source);
+
+/// The outbox read-back (a worker's start or refresh) carries the
+/// attachments with each open row, in the same statement.
+async fn outbox_rows_carry_their_attachments(store: Store) {
+    let a = store.account_create("acc", "+1234567", 0).await.unwrap().id;
+    let (one, two): (&[u8], &[u8]) = (b"one", b"two");
+    let album = vec![
+        attachment(MediaKind::Video, "v.mp4", two),
+        attachment(MediaKind::Photo, "p.png", one),
+    ];
+    let mut tx = store.begin().await.unwrap();
+    put_all(&mut tx, &[one, two]).await;
+    let t = tx
+        .template_insert(a, &data("t", album.clone()), 1000)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    on_pool!(store, p => sqlx::query(
+        "INSERT INTO deliveries (account_id, template_id, target_id, slot, state, random_id,
+                                 attempts, created_at, updated_at)
+         SELECT $1, $2, target_id, 5000, 'pending', 7, 0, 1000, 1000
+         FROM template_targets WHERE template_id = $2"
+    ).bind(a).bind(t).execute(p).await.map(drop))
+    .unwrap();
+    let rows = store.outbox_open(a, None, 10).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let queued = crate::scheduler::queue::Queued::from_row(rows[0].clone(), 0);
+    assert_eq!(&*queued.attachments, album.as_slice());
+}
+crate::store::testing::per_backend!(outbox_rows_carry_their_attachments);
