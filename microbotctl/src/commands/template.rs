@@ -242,7 +242,7 @@ fn show(format: Format, t: &v1::Template) {
         ("parse_mode", json!(t.parse_mode)),
         ("misfire", json!(misfire(t))),
         ("options", json!(options_of(t))),
-        ("attachments", attachments_of(format, t)),
+        ("attachments", super::template_media::shown(format, t)),
         ("next_slot", json!(rfc3339(t.next_slot.as_ref()))),
         ("created_at", json!(rfc3339(t.created_at.as_ref()))),
         ("updated_at", json!(rfc3339(t.updated_at.as_ref()))),
@@ -264,34 +264,6 @@ fn show(format: Format, t: &v1::Template) {
             println!("  {f}");
         }
     }
-}
-
-/// The attachments: one line each in text (`photo chart.png 1234 bytes
-/// sha256 …`), objects in JSON.
-fn attachments_of(format: Format, t: &v1::Template) -> Value {
-    if format == Format::Json {
-        return json!(
-            t.attachments
-                .iter()
-                .map(|a| json!({
-                    "kind": a.kind,
-                    "file_name": a.file_name,
-                    "mime": a.mime,
-                    "size": a.size,
-                    "sha256": a.sha256,
-                }))
-                .collect::<Vec<_>>()
-        );
-    }
-    json!(
-        t.attachments
-            .iter()
-            .map(|a| format!(
-                "{} {} {} bytes sha256 {}",
-                a.kind, a.file_name, a.size, a.sha256
-            ))
-            .collect::<Vec<_>>()
-    )
 }
 
 /// The send options set, by their flag names (`silent`, `pin`, …).

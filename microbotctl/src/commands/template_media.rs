@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches, value_parser};
 use microbot_proto::v1;
+use serde_json::{Value, json};
+
+use crate::output::Format;
 
 use crate::failure::Failure;
 use crate::input;
@@ -108,6 +111,34 @@ impl AttachFlags {
             })
             .collect()
     }
+}
+
+/// The attachments: one line each in text (`photo chart.png 1234 bytes
+/// sha256 …`), objects in JSON.
+pub fn shown(format: Format, t: &v1::Template) -> Value {
+    if format == Format::Json {
+        return json!(
+            t.attachments
+                .iter()
+                .map(|a| json!({
+                    "kind": a.kind,
+                    "file_name": a.file_name,
+                    "mime": a.mime,
+                    "size": a.size,
+                    "sha256": a.sha256,
+                }))
+                .collect::<Vec<_>>()
+        );
+    }
+    json!(
+        t.attachments
+            .iter()
+            .map(|a| format!(
+                "{} {} {} bytes sha256 {}",
+                a.kind, a.file_name, a.size, a.sha256
+            ))
+            .collect::<Vec<_>>()
+    )
 }
 
 /// Refuses a template file whose attachments, kept beside it under their

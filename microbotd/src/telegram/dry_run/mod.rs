@@ -8,6 +8,7 @@
 //! kept — sealed under the session key, carried by backups, shown `sealed`
 //! on a host without the key — can be exercised without Telegram.
 
+mod attachments;
 mod ledger;
 pub(crate) mod peer;
 #[cfg(test)]
@@ -24,10 +25,9 @@ use tokio::sync::Mutex;
 use ledger::Ledger;
 pub use ledger::{ActionKind, LedgerAction, LedgerAttachment, LedgerEntry};
 
-use crate::telegram::media::sha256_hex;
 use crate::telegram::{
-    AccountKey, Attachment, Dialog, LoginStart, MediaSource, Messenger, OutgoingText, ResolvedPeer,
-    Secret, Sent, SentRef, SessionStore, SignIn, TelegramError, UserInfo,
+    AccountKey, Dialog, LoginStart, MediaSource, Messenger, OutgoingText, ResolvedPeer, Secret,
+    Sent, SentRef, SessionStore, SignIn, TelegramError, UserInfo,
 };
 
 /// The start of every stand-in session dry-run stores (tests look for it
@@ -192,13 +192,8 @@ pub struct DryRunMessenger {
     logins: StdMutex<HashMap<i64, Login>>,
     /// Where a login's stand-in session goes (see the module docs).
     sessions: Option<Arc<dyn SessionStore>>,
-    /// Where attachments' bytes come from (none: a send with attachments
-    /// fails).
-    media: Option<Arc<dyn MediaSource>>,
-    /// Stored digest → digest and length of the bytes loaded under it,
-    /// computed once per process (a file's bytes never change under its
-    /// name).
-    verified: StdMutex<HashMap<String, (String, u64)>>,
+    /// Where attachments' bytes come from, and what they hashed to.
+    media: attachments::Loader,
 }
 
 impl DryRunMessenger {
@@ -225,55 +220,15 @@ impl DryRunMessenger {
             state: Arc::new(Mutex::new(state)),
             logins: StdMutex::new(HashMap::new()),
             sessions: None,
-            media: None,
-            verified: StdMutex::new(HashMap::new()),
+            media: attachments::Loader::default(),
         })
     }
 
     /// Loads attachments' bytes from `media` on each send (see
     /// [`LedgerAttachment`]).
     pub fn with_media(mut self, media: Arc<dyn MediaSource>) -> Self {
-        self.media = Some(media);
+        self.media = attachments::Loader::new(media);
         self
-    }
-
-    /// Each attachment as the ledger records it, with the digest of the
-    /// bytes actually loaded.
-    async fn loaded(&self, list: &[Attachment]) -> Result<Vec<LedgerAttachment>, TelegramError> {
-        let mut out = Vec::with_capacity(list.len());
-        for a in list {
-            let known = self
-                .verified
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&a.sha256)
-                .cloned();
-            let (sha256, size) = match known {
-                Some(known) => known,
-                None => {
-                    let media = self
-                        .media
-                        .as_ref()
-                        .ok_or_else(|| TelegramError::MediaMissing {
-                            sha256: a.sha256.clone(),
-                        })?;
-                    let bytes = media.load(&a.sha256).await?;
-                    let known = (sha256_hex(&bytes), bytes.len() as u64);
-                    self.verified
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert(a.sha256.clone(), known.clone());
-                    known
-                }
-            };
-            out.push(LedgerAttachment {
-                kind: a.kind.as_str().to_owned(),
-                file_name: a.file_name.clone(),
-                sha256,
-                size,
-            });
-        }
-        Ok(out)
     }
 
     /// Stores a stand-in session on each login (see the module docs).
@@ -427,7 +382,7 @@ impl Messenger for DryRunMessenger {
                 name: "MEDIA_CAPTION_TOO_LONG".into(),
             });
         }
-        let attachments = self.loaded(msg.attachments).await?;
+        let attachments = self.media.loaded(msg.attachments).await?;
         let entry = LedgerEntry {
             account: account.name.clone(),
             account_id: account.id,
