@@ -198,12 +198,13 @@ impl Client {
 
     /// The `Templates` service. Requests carry whole attachments (an album
     /// is up to ten files of the daemon's `templates.max_media_bytes`,
-    /// which it checks): nothing is capped on the way out; answers (an
-    /// export of many templates) up to 64 MiB.
+    /// which it checks) and `template apply` the files beside its template
+    /// file; `template export -f` receives every attachment: nothing is
+    /// capped either way (the daemon bounds what it accepts).
     pub fn templates(&self) -> TemplatesClient<Transport> {
         TemplatesClient::new(self.transport())
             .max_encoding_message_size(usize::MAX)
-            .max_decoding_message_size(64 << 20)
+            .max_decoding_message_size(usize::MAX)
     }
 
     /// The `Schedules` service.

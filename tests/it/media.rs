@@ -447,29 +447,60 @@ fn export_apply_is_a_no_op_and_a_restored_backup_sends_the_same_bytes(src_db: Db
     let id = t["id"].as_i64().unwrap().to_string();
     src.ctl_ok(&["template", "disable", &id]);
 
-    // Export names the files by digest; apply of the same file is a no-op.
-    let exported = src.dir.path().join("t.toml");
+    // Export writes each file beside the template file, named by digest;
+    // apply of the same file is a no-op.
+    let dir = src.dir.path().join("export");
+    std::fs::create_dir(&dir).unwrap();
+    let exported = dir.join("t.toml");
     src.ctl_ok(&["template", "export", "-f", p(&exported)]);
     let text = std::fs::read_to_string(&exported).unwrap();
-    assert!(
-        text.contains(&a_sha) && text.contains(&b_sha) && text.contains("\"b.png\""),
-        "{text}"
-    );
+    let beside = |sha: &str, name: &str| format!("media/{}/{name}", &sha[..12]);
+    for (sha, name, bytes) in [
+        (&a_sha, "a.png", png("restored a")),
+        (&b_sha, "b.png", png("restored b")),
+    ] {
+        assert!(
+            text.contains(sha.as_str()) && text.contains(&beside(sha, name)),
+            "{text}"
+        );
+        assert_eq!(std::fs::read(dir.join(beside(sha, name))).unwrap(), bytes);
+    }
     let plan = src.ctl_json(&["template", "apply", "-f", p(&exported)]);
     assert_eq!(
         (&plan["unchanged"], &plan["changes"]),
         (&json!(1), &json!([])),
         "{plan}"
     );
-    // A file kept beside the template file that changed is noticed.
-    std::fs::write(src.dir.path().join("b.png"), png("changed")).unwrap();
+    // A file beside the template file that changed is noticed.
+    std::fs::write(dir.join(beside(&b_sha, "b.png")), png("changed")).unwrap();
     let out = src.ctl(&["template", "apply", "-f", p(&exported)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("b.png changed"), "{}", stderr(&out));
-    // A digest no stored file has is refused, naming the file.
-    std::fs::write(&exported, text.replace(&a_sha, &"0".repeat(64))).unwrap();
-    std::fs::remove_file(&a).unwrap();
-    std::fs::remove_file(&b).unwrap();
+    // A new file named with its digest replaces b.png: apply sends it,
+    // and the file b.png's bytes were is forgotten.
+    let (c, c_sha) = file(&src, "c.png", &png("new c"));
+    std::fs::copy(&c, dir.join("c.png")).unwrap();
+    let with_c = text
+        .replace(&beside(&b_sha, "b.png"), "c.png")
+        .replace(&b_sha, &c_sha);
+    std::fs::write(&exported, &with_c).unwrap();
+    let plan = src.ctl_json(&["template", "apply", "-f", p(&exported)]);
+    assert_eq!(
+        plan["changes"][0]["details"],
+        json!([r#"attachments ["photo a.png", "photo b.png"] → ["photo a.png", "photo c.png"]"#]),
+        "{plan}"
+    );
+    let shown = src.ctl_json(&["template", "show", &id])["attachments"].clone();
+    assert_eq!(shown[1]["sha256"], json!(c_sha), "{shown}");
+    assert_eq!(
+        sql(&src, "SELECT COUNT(*) FROM media"),
+        "2",
+        "b.png's bytes are gone"
+    );
+    // A digest the database lacks, with no file beside, is refused.
+    std::fs::remove_file(dir.join("c.png")).unwrap();
+    std::fs::write(&exported, with_c.replace(&a_sha, &"0".repeat(64))).unwrap();
+    std::fs::remove_dir_all(dir.join("media")).unwrap();
     let out = src.ctl(&["template", "apply", "-f", p(&exported)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -484,7 +515,7 @@ fn export_apply_is_a_no_op_and_a_restored_backup_sends_the_same_bytes(src_db: Db
     dst.ctl_ok(&["backup", "restore", p(&backup)]);
     assert_eq!(
         dst.ctl_json(&["template", "show", &id])["attachments"],
-        t["attachments"],
+        shown,
         "{src_db:?} → {dst_db:?}"
     );
     dst.ctl_ok(&["scheduler", "start", "--all"]);
@@ -494,7 +525,7 @@ fn export_apply_is_a_no_op_and_a_restored_backup_sends_the_same_bytes(src_db: Db
     let m = &messages(&ledger(&dst), id)[0];
     assert_eq!(
         attached(m),
-        owned(&[("photo", "a.png", &a_sha), ("photo", "b.png", &b_sha)]),
+        owned(&[("photo", "a.png", &a_sha), ("photo", "c.png", &c_sha)]),
         "{src_db:?} → {dst_db:?}: {m}"
     );
 }

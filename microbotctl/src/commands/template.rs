@@ -400,11 +400,12 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
             prune,
         } => {
             let content = input::read_text(&file, input::TEMPLATE_FILE_CAP)?;
-            super::template_media::check_unchanged(&file, &content)?;
+            let files = super::template_media::files_beside(&file, &content)?;
             let req = v1::ApplyTemplatesRequest {
                 content,
                 dry_run,
                 prune,
+                files,
             };
             let r = client
                 .apply_templates(req)
@@ -414,14 +415,18 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
             print_plan(ctx.format, &r, dry_run);
         }
         TemplateCommand::Export { file } => {
+            let req = v1::ExportTemplatesRequest {
+                with_files: file.is_some(),
+            };
             let r = client
-                .export_templates(v1::ExportTemplatesRequest {})
+                .export_templates(req)
                 .await
                 .map_err(|s| ctx.fail(s))?
                 .into_inner();
             match file {
                 None => print!("{}", r.content),
                 Some(path) => {
+                    super::template_media::write_beside(&path, &r.content, &r.files)?;
                     std::fs::write(&path, &r.content).map_err(|e| {
                         Failure::new(format!("cannot write {}: {e}", path.display()))
                     })?;

@@ -141,49 +141,108 @@ pub fn shown(format: Format, t: &v1::Template) -> Value {
     )
 }
 
-/// Refuses a template file whose attachments, kept beside it under their
-/// `file` names, no longer have the digest written next to them: applying
-/// it would keep sending the stored bytes while the operator changed the
-/// file. Attachments without a file beside the template file are the
-/// stored ones and need nothing here.
-pub fn check_unchanged(template_file: &Path, content: &str) -> Result<(), Failure> {
+/// (file, sha256) of every attachment a template file names.
+fn named_files(content: &str) -> Vec<(String, String)> {
     let Ok(doc) = content.parse::<toml::Table>() else {
-        return Ok(()); // the daemon reports the syntax error, with its line
+        return Vec::new(); // the daemon reports the syntax error, with its line
     };
-    let dir = template_file.parent().unwrap_or(Path::new("."));
     let entries = doc.get("template").and_then(|t| t.as_array());
-    let attachments = entries
+    entries
         .into_iter()
         .flatten()
         .filter_map(|e| e.get("attachments")?.as_array())
-        .flatten();
-    for a in attachments {
-        let (Some(file), Some(want)) = (
-            a.get("file").and_then(|f| f.as_str()),
-            a.get("sha256").and_then(|s| s.as_str()),
-        ) else {
+        .flatten()
+        .filter_map(|a| {
+            Some((
+                a.get("file")?.as_str()?.to_owned(),
+                a.get("sha256")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// `file` as a path under `dir`, or `None` when it would leave it.
+fn under(dir: &Path, file: &str) -> Option<PathBuf> {
+    let rel = Path::new(file);
+    let plain = rel
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    plain.then(|| dir.join(rel))
+}
+
+/// The attachment files kept beside a template file under their `file`
+/// paths, each once, for `template apply` to send. One whose digest is not
+/// the one written next to it (the file changed) is refused: applying
+/// would send other bytes than the file says. Attachments whose file is
+/// not there name files the database already holds.
+pub fn files_beside(
+    template_file: &Path,
+    content: &str,
+) -> Result<Vec<v1::AttachmentFile>, Failure> {
+    let dir = template_file.parent().unwrap_or(Path::new("."));
+    let mut out: Vec<v1::AttachmentFile> = Vec::new();
+    for (file, want) in named_files(content) {
+        let Some(path) = under(dir, &file).filter(|p| p.is_file()) else {
             continue;
         };
-        let path = dir.join(file);
-        if file.contains('/') || !path.is_file() {
+        if out.iter().any(|f| f.sha256 == want) {
             continue;
         }
-        let bytes = input::read_bytes(&path, input::MEDIA_FILE_CAP)?;
-        let got = hex_sha256(&bytes);
+        let data = input::read_bytes(&path, input::MEDIA_FILE_CAP)?;
+        let got = hex_sha256(&data);
         if got != want {
             let mut f = Failure::new(format!(
                 "{} changed: its sha256 is {got}, the template file says {want}; nothing applied",
                 path.display()
             ));
             f.hint = Some(
-                "attach the new content with `microbotctl template edit ID --photo|--video|\
-                 --document FILE`, then export again"
+                "put the new digest in the template file to send the new content (or restore the \
+                 file)"
                     .into(),
             );
             return Err(f);
         }
+        out.push(v1::AttachmentFile { sha256: got, data });
     }
-    Ok(())
+    Ok(out)
+}
+
+/// Writes each attachment of an exported template file beside it, under
+/// its `file` path; a file already there with the same content is left
+/// alone, one with other content is refused (it was changed since an
+/// earlier export: apply or move it first).
+pub fn write_beside(
+    template_file: &Path,
+    content: &str,
+    files: &[v1::AttachmentFile],
+) -> Result<usize, Failure> {
+    let dir = template_file.parent().unwrap_or(Path::new("."));
+    let mut written = 0;
+    for (file, sha256) in named_files(content) {
+        let Some(data) = files.iter().find(|f| f.sha256 == sha256).map(|f| &f.data) else {
+            continue;
+        };
+        let path = under(dir, &file)
+            .ok_or_else(|| Failure::new(format!("{file}: not a path under {}", dir.display())))?;
+        let cannot =
+            |e: std::io::Error| Failure::new(format!("cannot write {}: {e}", path.display()));
+        if path.exists() {
+            let there = input::read_bytes(&path, input::MEDIA_FILE_CAP)?;
+            if hex_sha256(&there) == sha256 {
+                continue;
+            }
+            return Err(Failure::new(format!(
+                "{} exists with other content; nothing exported (apply or move it first)",
+                path.display()
+            )));
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(cannot)?;
+        }
+        std::fs::write(&path, data).map_err(cannot)?;
+        written += 1;
+    }
+    Ok(written)
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {

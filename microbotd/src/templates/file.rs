@@ -17,17 +17,20 @@
 //! pin = true                    #   pin the message (pin_notify: notify),
 //! pin_notify = false            #   delete the previous one once sent
 //! replace_previous = true
-//! attachments = [               # files stored by an earlier create/edit,
-//!   { kind = "photo", file = "chart.png", sha256 = "…" },  # by digest
-//! ]
+//! [[template.attachments]]     # in order; more than one is an album
+//! kind = "photo"                # photo | video | document
+//! file = "media/ba7816bf8f01/chart.png"   # beside this file; Telegram
+//! sha256 = "ba7816bf…"          #   shows the last part as its name
 //! ```
 //!
-//! Attachments name stored files by SHA-256 (with the file name Telegram
-//! shows): the bytes are in the database already, so export → apply
-//! changes nothing and a file is never read from the daemon's disk. New
-//! files are attached with `template create|edit --photo|--video|--document`;
-//! `microbotctl template apply` refuses a file whose `file`, read beside
-//! the template file, no longer has the digest written next to it.
+//! Attachments are named by SHA-256. `microbotctl template export -f`
+//! writes each file beside the template file under its `file` path
+//! (`media/<first 12 hex digits>/<name>`, so equal names never collide) and
+//! `template apply` sends the files it finds there, refusing one whose
+//! digest is not the one written next to it (a changed file); an
+//! attachment whose file is not there names a file the database already
+//! holds. So export → apply changes nothing, and the daemon never opens the
+//! operator's paths.
 //!
 //! Unknown keys (top level or in an entry) and a second entry with the same
 //! (account, name) are errors. [`render`] writes every key explicitly
@@ -94,7 +97,8 @@ pub struct Entry {
 pub struct FileAttachment {
     /// photo | video | document
     pub kind: String,
-    /// The name Telegram shows (no directories).
+    /// Where the file is, relative to the template file; its last part is
+    /// the name Telegram shows.
     pub file: String,
     /// Lower-case hex SHA-256 of a stored file.
     pub sha256: String,
@@ -167,12 +171,19 @@ impl Entry {
                 .iter()
                 .map(|a| FileAttachment {
                     kind: a.kind.as_str().to_owned(),
-                    file: a.file_name.clone(),
+                    file: export_path(&a.sha256, &a.file_name),
                     sha256: a.sha256.clone(),
                 })
                 .collect(),
         }
     }
+}
+
+/// Where `template export -f` writes an attachment, relative to the
+/// template file: one directory per content, so two files of the same name
+/// never collide.
+pub fn export_path(sha256: &str, file_name: &str) -> String {
+    format!("media/{}/{file_name}", &sha256[..sha256.len().min(12)])
 }
 
 /// An `attachments` entry as the stored file it names.
@@ -191,15 +202,13 @@ fn stored_attachment(a: &FileAttachment, media: &StoredMedia) -> Result<Attachme
             a.file, a.sha256, a.kind
         )));
     };
-    if a.file.is_empty() || a.file.contains(['/', '\\']) {
-        return Err(err(format!(
-            "{:?}: a file name, without directories",
-            a.file
-        )));
+    let name = a.file.rsplit(['/', '\\']).next().unwrap_or_default();
+    if name.is_empty() || name.chars().any(char::is_control) {
+        return Err(err(format!("{:?}: not a file name", a.file)));
     }
     Ok(Attachment {
         kind,
-        file_name: a.file.clone(),
+        file_name: name.to_owned(),
         mime: mime.clone(),
         size: *size,
         sha256: a.sha256.clone(),

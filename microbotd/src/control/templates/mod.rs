@@ -418,9 +418,10 @@ impl Templates for TemplatesService {
 
     async fn export_templates(
         &self,
-        _req: Request<v1::ExportTemplatesRequest>,
+        req: Request<v1::ExportTemplatesRequest>,
     ) -> Result<Response<v1::ExportTemplatesResponse>, Status> {
-        Ok(Response::new(apply::export(&self.ctx).await?))
+        let with_files = req.into_inner().with_files;
+        Ok(Response::new(apply::export(&self.ctx, with_files).await?))
     }
 }
 

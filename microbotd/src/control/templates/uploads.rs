@@ -63,6 +63,26 @@ pub async fn store_all(
     Ok(())
 }
 
+/// The files `template apply` sent, by the digest of their bytes; one
+/// whose stated digest is not its bytes' is refused (the CLI checked it).
+pub fn by_digest(
+    files: &[v1::AttachmentFile],
+) -> Result<std::collections::HashMap<String, Vec<u8>>, ApiError> {
+    files
+        .iter()
+        .map(|f| {
+            let digest = crate::telegram::media::sha256_hex(&f.data);
+            if digest != f.sha256 {
+                return Err(ApiError::invalid(
+                    "file",
+                    format!("a file sent as sha256 {} has sha256 {digest}", f.sha256),
+                ));
+            }
+            Ok((digest, f.data.clone()))
+        })
+        .collect()
+}
+
 /// A stored attachment as the API shows it.
 pub fn to_proto(a: &Attachment) -> v1::Attachment {
     v1::Attachment {
