@@ -13,6 +13,9 @@ use crate::failure::Failure;
 pub const TEMPLATE_FILE_CAP: u64 = 16 << 20;
 /// `--text-file`: a message is at most 4096 UTF-16 units (≤ 16 KiB of UTF-8).
 pub const TEXT_FILE_CAP: u64 = 64 << 10;
+/// `--photo|--video|--document`: Telegram takes files up to 2 GiB, the
+/// daemon's `templates.max_media_bytes` is at most that.
+pub const MEDIA_FILE_CAP: u64 = 2 << 30;
 /// `backup verify|restore`: the daemon's `backup.max_unpacked_bytes` is at
 /// most this, and an archive is never larger than what it unpacks to.
 pub const BACKUP_FILE_CAP: u64 = 4 << 30;
@@ -85,8 +88,8 @@ pub fn open(path: &Path, cap: u64) -> Result<Input, Failure> {
     Ok(Input::File(file))
 }
 
-/// Reads all of `path` (`-` = stdin) as UTF-8 text, refusing more than `cap`.
-pub fn read_text(path: &Path, cap: u64) -> Result<String, Failure> {
+/// Reads all of `path` (`-` = stdin), refusing more than `cap`.
+pub fn read_bytes(path: &Path, cap: u64) -> Result<Vec<u8>, Failure> {
     let mut bytes = Vec::new();
     open(path, cap)?
         .take(cap + 1)
@@ -95,6 +98,12 @@ pub fn read_text(path: &Path, cap: u64) -> Result<String, Failure> {
     if bytes.len() as u64 > cap {
         return Err(too_large(path, cap));
     }
+    Ok(bytes)
+}
+
+/// Reads all of `path` (`-` = stdin) as UTF-8 text, refusing more than `cap`.
+pub fn read_text(path: &Path, cap: u64) -> Result<String, Failure> {
+    let bytes = read_bytes(path, cap)?;
     String::from_utf8(bytes)
         .map_err(|_| Failure::new(format!("cannot read {}: not UTF-8 text", path.display())))
 }

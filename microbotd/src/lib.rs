@@ -361,7 +361,8 @@ fn default_messenger(
             // transport's login on a single node.
             Ok(Arc::new(
                 telegram::dry_run::DryRunMessenger::open(&path)?
-                    .with_sessions(Arc::new(store.clone())),
+                    .with_sessions(Arc::new(store.clone()))
+                    .with_media(Arc::new(store::media::StoreMedia::new(store.clone()))),
             ))
         }
         TelegramMode::Live => {
@@ -376,8 +377,7 @@ fn default_messenger(
                         store: store.clone(),
                         leases: leases.clone(),
                     }),
-                    // the lead wires the store's MediaSource here at merge
-                    Arc::new(telegram::media::MemoryMedia::default()),
+                    Arc::new(store::media::StoreMedia::new(store.clone())),
                 )
                 .with_proxy(config.telegram.proxy.clone()),
             ))

@@ -199,9 +199,15 @@ impl Client {
         SystemClient::new(self.transport())
     }
 
-    /// The `Templates` service.
+    /// The `Templates` service. Requests carry whole attachments (an album
+    /// is up to ten files of the daemon's `templates.max_media_bytes`,
+    /// which it checks) and `template apply` the files beside its template
+    /// file; `template export -f` receives every attachment: nothing is
+    /// capped either way (the daemon bounds what it accepts).
     pub fn templates(&self) -> TemplatesClient<Transport> {
         TemplatesClient::new(self.transport())
+            .max_encoding_message_size(usize::MAX)
+            .max_decoding_message_size(usize::MAX)
     }
 
     /// The `Schedules` service.

@@ -14,7 +14,7 @@ fn health_and_status_on_every_backend(db: Db) {
         Db::Postgres => "postgres",
     };
     assert_eq!(status["backend"], backend);
-    assert_eq!(status["schema_version"], 9);
+    assert_eq!(status["schema_version"], 10);
     assert_eq!(status["accounts"], 0);
     assert_eq!(status["telegram_mode"], "dry-run");
     assert!(status["version"].as_str().is_some_and(|v| !v.is_empty()));

@@ -14,6 +14,7 @@ mod limits;
 mod lookahead;
 mod maintenance;
 mod man;
+mod media;
 mod metrics;
 mod mtproto;
 mod one_shot;

@@ -15,11 +15,13 @@ use serde_json::Value;
 use crate::maintenance::{sql, stderr, unpack};
 
 /// Every table a backup holds, parents first (maintenance/tables.rs).
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 9] = [
     "accounts",
     "targets",
     "templates",
     "template_targets",
+    "media",
+    "template_media",
     "deliveries",
     "audit",
     "daemon_state",
@@ -46,6 +48,8 @@ fn count(d: &TestDaemon, query: &str) -> usize {
 /// Something in every table, then everything at rest (schedulers stopped,
 /// nothing open).
 fn populate(d: &TestDaemon) {
+    let photo = d.dir.path().join("daily.png");
+    std::fs::write(&photo, b"\x89PNG\r\n\x1a\ndaily chart").unwrap();
     d.ctl_ok(&["account", "add", "ops", "--phone", "+905321234567"]);
     d.ctl_ok(&["account", "add", "idle", "--phone", "+4915112345678"]);
     let login = d.ctl_stdin(&["account", "login", "ops"], "22222\n");
@@ -86,6 +90,8 @@ fn populate(d: &TestDaemon) {
         "--misfire",
         "skip",
         "--inactive",
+        "--photo",
+        photo.to_str().unwrap(),
     ]);
     wait_until("a few sends", || {
         count(d, "SELECT COUNT(*) FROM deliveries WHERE state = 'sent'") >= 4

@@ -34,11 +34,12 @@ pub enum DeliveriesCommand {
 /// Rows `deliveries list` shows without `--limit`.
 const DEFAULT_LIMIT: u32 = 100;
 
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 12] = [
     "id",
     "account",
     "template_id",
     "template",
+    "kind",
     "chat",
     "slot",
     "state",
@@ -55,6 +56,7 @@ fn row(d: &v1::Delivery) -> Vec<Value> {
         json!(d.account),
         json!(d.template_id),
         opt(&d.template),
+        opt(&d.kind),
         json!(d.chat),
         json!(rfc3339(d.slot.as_ref())),
         json!(v1::DeliveryState::text_or(d.delivery_state, &d.state)),

@@ -16,6 +16,7 @@ pub mod scheduler;
 pub mod stats;
 mod status;
 pub mod template;
+mod template_media;
 
 use std::process::ExitCode;
 

@@ -48,7 +48,7 @@ impl By {
         match self {
             By::Day => &["day"],
             By::Account => &["account"],
-            By::Template => &["account", "template_id", "template"],
+            By::Template => &["account", "template_id", "template", "kind"],
         }
     }
 }
@@ -83,6 +83,7 @@ fn row(by: By, r: &StatsRow) -> Vec<Value> {
             } else {
                 json!(r.template)
             },
+            json!(r.kind),
         ],
     };
     v.extend([

@@ -10,6 +10,7 @@ use microbot_proto::v1::{self, EditTemplateRequest, ListTemplatesRequest};
 use serde_json::{Value, json};
 
 use super::Ctx;
+use super::template_media::AttachFlags;
 use crate::failure::Failure;
 use crate::input;
 use crate::output::{Format, print_json, print_object, print_rows};
@@ -110,6 +111,8 @@ pub struct CreateArgs {
     inactive: bool,
     #[command(flatten)]
     options: OptionFlags,
+    #[command(flatten)]
+    attach: AttachFlags,
 }
 
 /// Send options of `template create`.
@@ -178,6 +181,12 @@ pub struct EditArgs {
     /// new one is sent (--replace-previous=false: keep it).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     replace_previous: Option<bool>,
+    /// Replaces all attachments with these files, in order (see create).
+    #[command(flatten)]
+    attach: AttachFlags,
+    /// Drop every attachment (the text is sent alone again).
+    #[arg(long, conflicts_with_all = ["photo", "video", "document"])]
+    no_attachments: bool,
 }
 
 const LIST_COLUMNS: [&str; 10] = [
@@ -233,6 +242,7 @@ fn show(format: Format, t: &v1::Template) {
         ("parse_mode", json!(t.parse_mode)),
         ("misfire", json!(misfire(t))),
         ("options", json!(options_of(t))),
+        ("attachments", super::template_media::shown(format, t)),
         ("next_slot", json!(rfc3339(t.next_slot.as_ref()))),
         ("created_at", json!(rfc3339(t.created_at.as_ref()))),
         ("updated_at", json!(rfc3339(t.updated_at.as_ref()))),
@@ -283,6 +293,7 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
     match cmd {
         TemplateCommand::Create(a) => {
             let text = text_of(a.text, a.text_file)?.unwrap_or_default();
+            let attachments = a.attach.read()?;
             let req = v1::CreateTemplateRequest {
                 account: a.account,
                 name: a.name,
@@ -300,6 +311,7 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
                 pin: a.options.pin,
                 pin_notify: a.options.pin_notify,
                 replace_previous: a.options.replace_previous,
+                attachments,
             };
             let t = client
                 .create_template(req)
@@ -331,6 +343,7 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
             show(ctx.format, &t);
         }
         TemplateCommand::Edit(a) => {
+            let attachments = a.attach.read()?;
             let req = EditTemplateRequest {
                 id: a.id,
                 name: a.name,
@@ -348,6 +361,8 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
                 pin: a.pin,
                 pin_notify: a.pin_notify,
                 replace_previous: a.replace_previous,
+                set_attachments: a.no_attachments || !attachments.is_empty(),
+                attachments,
             };
             let t = client
                 .edit_template(req)
@@ -385,10 +400,12 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
             prune,
         } => {
             let content = input::read_text(&file, input::TEMPLATE_FILE_CAP)?;
+            let files = super::template_media::files_beside(&file, &content)?;
             let req = v1::ApplyTemplatesRequest {
                 content,
                 dry_run,
                 prune,
+                files,
             };
             let r = client
                 .apply_templates(req)
@@ -398,14 +415,18 @@ pub async fn run(ctx: &Ctx, cmd: TemplateCommand) -> Result<ExitCode, Failure> {
             print_plan(ctx.format, &r, dry_run);
         }
         TemplateCommand::Export { file } => {
+            let req = v1::ExportTemplatesRequest {
+                with_files: file.is_some(),
+            };
             let r = client
-                .export_templates(v1::ExportTemplatesRequest {})
+                .export_templates(req)
                 .await
                 .map_err(|s| ctx.fail(s))?
                 .into_inner();
             match file {
                 None => print!("{}", r.content),
                 Some(path) => {
+                    super::template_media::write_beside(&path, &r.content, &r.files)?;
                     std::fs::write(&path, &r.content).map_err(|e| {
                         Failure::new(format!("cannot write {}: {e}", path.display()))
                     })?;

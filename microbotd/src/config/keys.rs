@@ -266,6 +266,15 @@ pub const KEYS: &[KeyDoc] = &[
         "Most chats one template may send to; create, edit, apply and restore refuse more.",
     ),
     key(
+        "templates",
+        "max_media_bytes",
+        Literal("\"20MiB\""),
+        false,
+        "Largest file a template may attach (--photo, --video, --document; 1 byte to 2GiB); \
+         create, edit and apply refuse a bigger one with nothing written. The files live in the \
+         database, so backups carry them.",
+    ),
+    key(
         "cluster",
         "lease",
         Literal("\"15s\""),

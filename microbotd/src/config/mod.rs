@@ -158,6 +158,8 @@ pub struct RetentionConfig {
 pub struct TemplatesConfig {
     /// Most chats one template may send to.
     pub max_chats: u32,
+    /// Largest attachment, in bytes.
+    pub max_media_bytes: u64,
 }
 
 /// `[metrics]`: the opt-in Prometheus endpoint.

@@ -200,11 +200,15 @@ impl Default for RawRetention {
 #[serde(default, deny_unknown_fields)]
 struct RawTemplates {
     max_chats: u32,
+    max_media_bytes: ByteSize,
 }
 
 impl Default for RawTemplates {
     fn default() -> Self {
-        RawTemplates { max_chats: 1000 }
+        RawTemplates {
+            max_chats: 1000,
+            max_media_bytes: ByteSize(MAX_MEDIA_DEFAULT),
+        }
     }
 }
 
@@ -346,6 +350,13 @@ impl RawConfig {
                 "must be at least 1",
             ));
         }
+        let max_media_bytes = self.templates.max_media_bytes.0;
+        if !(1..=MAX_MEDIA_LIMIT).contains(&max_media_bytes) {
+            return Err(ConfigError::invalid(
+                "templates.max_media_bytes",
+                "must be between 1 byte and 2GiB (Telegram's limit on a file)",
+            ));
+        }
         Ok(Config {
             daemon: DaemonConfig {
                 socket,
@@ -377,6 +388,7 @@ impl RawConfig {
             },
             templates: TemplatesConfig {
                 max_chats: self.templates.max_chats,
+                max_media_bytes,
             },
             cluster,
             metrics: resolve_metrics(self.metrics)?,
@@ -431,6 +443,11 @@ fn resolve_control(c: RawControl) -> Result<ControlConfig, ConfigError> {
         operator_names: c.operator_names,
     })
 }
+/// Default of `templates.max_media_bytes` (20MiB).
+const MAX_MEDIA_DEFAULT: u64 = 20 << 20;
+/// Largest `templates.max_media_bytes`: Telegram takes files up to 2GiB.
+const MAX_MEDIA_LIMIT: u64 = 2 << 30;
+
 /// Bounds of `backup.max_unpacked_bytes`: the CLI refuses backup files
 /// above [`MAX_UNPACKED`] before reading them, so the key cannot exceed it.
 const MIN_UNPACKED: u64 = 1 << 20;

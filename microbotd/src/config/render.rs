@@ -135,6 +135,10 @@ pub(crate) fn to_toml(c: &Config) -> String {
     ));
     out.push_str("\n[templates]\n");
     out.push_str(&format!("max_chats = {}\n", c.templates.max_chats));
+    out.push_str(&format!(
+        "max_media_bytes = {}\n",
+        q(&super::format_bytes(c.templates.max_media_bytes))
+    ));
     let cl = &c.cluster;
     out.push_str("\n[cluster]\n");
     for (name, d) in [

@@ -39,6 +39,7 @@ pub fn delivery_to_proto(d: &DeliveryView) -> v1::Delivery {
         error: d.last_error.clone().unwrap_or_default(),
         message_id: d.message_id.unwrap_or_default(),
         delivery_state: v1::DeliveryState::from(d.state).into(),
+        kind: d.kind.clone(),
     }
 }
 

@@ -66,7 +66,7 @@ macro_rules! with_services {
             )
             .add_service(
                 TemplatesServer::new(templates::TemplatesService::new(ctx.clone()))
-                    .max_decoding_message_size(TEMPLATES_REQUEST_LIMIT),
+                    .max_decoding_message_size(templates_request_limit(&ctx.config)),
             )
             .add_service(
                 SchedulesServer::new(cron::SchedulesService::new(ctx.clone()))
@@ -114,6 +114,16 @@ const REQUEST_LIMIT: usize = 1 << 20;
 /// `Templates` takes a whole template file in `template apply` (the CLI
 /// reads at most 16 MiB of it).
 const TEMPLATES_REQUEST_LIMIT: usize = 17 << 20;
+
+/// `Templates` also takes a create or edit carrying a whole album: ten
+/// files of `templates.max_media_bytes` each, beside the text. A bigger
+/// request is refused before it is read; each file is then checked
+/// against the cap, with a line naming it.
+fn templates_request_limit(config: &crate::config::Config) -> usize {
+    let files =
+        crate::templates::attachments::MAX_ATTACHMENTS as u64 * config.templates.max_media_bytes;
+    TEMPLATES_REQUEST_LIMIT.saturating_add(usize::try_from(files).unwrap_or(usize::MAX))
+}
 
 /// Serves every control service on `listener` until `shutdown` resolves,
 /// then finishes in-flight calls and returns.

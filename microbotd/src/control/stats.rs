@@ -41,6 +41,7 @@ fn row_to_proto(r: Row) -> v1::StatsRow {
         flood_wait_seconds: r.flood_wait_seconds,
         lateness_p50_ms: r.lateness_p50_ms,
         lateness_p95_ms: r.lateness_p95_ms,
+        kind: r.kind.unwrap_or_default(),
     }
 }
 

@@ -13,10 +13,30 @@ pub const TABLES: &[&str] = &[
     "targets",
     "templates",
     "template_targets",
+    "media",
+    "template_media",
     "deliveries",
     "audit",
     "daemon_state",
 ];
+
+/// Tables added by a later schema, with that schema's version: a backup of
+/// an older schema lacks them (its manifest lists [`TABLES`] without them)
+/// and restores them empty.
+pub const ADDED_AT: &[(&str, i64)] = &[("media", 10), ("template_media", 10)];
+
+/// The tables a backup of `schema_version` lists, in [`TABLES`] order.
+pub fn tables_of_schema(schema_version: i64) -> Vec<&'static str> {
+    TABLES
+        .iter()
+        .copied()
+        .filter(|t| {
+            ADDED_AT
+                .iter()
+                .all(|(name, at)| name != t || schema_version >= *at)
+        })
+        .collect()
+}
 
 /// Tables of live cluster state (who runs, who holds which account's
 /// lease): meaningful only to the nodes running now, so never backed up or

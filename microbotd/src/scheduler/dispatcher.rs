@@ -27,6 +27,7 @@ use crate::schedule::{CronCache, Schedule, parse_tz};
 use crate::store::dispatch::{
     Claim, Claimed, FireTemplate, NewDelivery, TargetInfo, fresh_random_id,
 };
+use crate::store::media::parse_attachments;
 use crate::store::states::DeliveryState;
 use crate::store::{StoreError, from_ms, to_ms};
 use crate::telegram::{Attachment, ParseMode};
@@ -423,7 +424,7 @@ impl Dispatcher {
                         Arc::from(t.text.as_str()),
                         ParseMode::parse(&t.parse_mode).unwrap_or_default(),
                         SendOptions::stored_or_none(Some(&t.send_options)),
-                        Arc::from([]),
+                        parse_attachments(t.attachments.as_deref()),
                         zone_or_utc(Some(&t.timezone)),
                     )
                 })

@@ -13,8 +13,12 @@ pub const MAX_ATTEMPTS: i64 = 8;
 /// What a send's result means for the delivery and its account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Sent now, or before (a duplicate `random_id`).
-    Sent { message_id: Option<i64> },
+    /// Sent now, or before (a duplicate `random_id`); `album_ids` are an
+    /// album's other items.
+    Sent {
+        message_id: Option<i64>,
+        album_ids: Vec<i64>,
+    },
     /// This delivery fails with the reason; others continue.
     Fail(String),
     /// Retry later with the same `random_id`.
@@ -34,13 +38,17 @@ pub fn classify(result: Result<Sent, TelegramError>) -> Verdict {
         Ok(sent) => {
             return Verdict::Sent {
                 message_id: Some(sent.message_id),
+                album_ids: sent.album_ids,
             };
         }
         Err(e) => e,
     };
     let text = err.to_string();
     match err {
-        TelegramError::RandomIdDuplicate => Verdict::Sent { message_id: None },
+        TelegramError::RandomIdDuplicate => Verdict::Sent {
+            message_id: None,
+            album_ids: Vec::new(),
+        },
         TelegramError::FloodWait { seconds } => Verdict::AccountWait {
             seconds,
             error: text,
@@ -76,7 +84,10 @@ mod tests {
     fn errors_sort_by_consequence() {
         assert_eq!(
             classify(Err(TelegramError::RandomIdDuplicate)),
-            Verdict::Sent { message_id: None }
+            Verdict::Sent {
+                message_id: None,
+                album_ids: Vec::new()
+            }
         );
         assert!(matches!(
             classify(Err(TelegramError::ChatForbidden {

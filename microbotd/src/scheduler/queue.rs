@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::store::deliveries::OutboxRow;
 use crate::store::dispatch::TargetInfo;
+use crate::store::media::parse_attachments;
 use crate::telegram::{Attachment, ParseMode};
 use crate::templates::SendOptions;
 use chrono_tz::Tz;
@@ -72,7 +73,7 @@ impl Queued {
                 .and_then(ParseMode::parse)
                 .unwrap_or_default(),
             options: SendOptions::stored_or_none(r.send_options.as_deref()),
-            attachments: Arc::from([]),
+            attachments: parse_attachments(r.attachments.as_deref()),
             tz: zone_or_utc(r.timezone.as_deref()),
             target: Arc::new(r.target),
             seen,

@@ -45,6 +45,9 @@ pub struct Row {
     pub account: Option<String>,
     /// When grouped by template (the name is empty once it is deleted).
     pub template: Option<(i64, String)>,
+    /// When grouped by template: what it sends (text | photo | video |
+    /// document | album).
+    pub kind: Option<String>,
     pub sent: i64,
     pub failed: i64,
     pub missed: i64,
@@ -106,6 +109,7 @@ pub fn summarize(
             By::Template => {
                 row.account = Some(c.account.clone());
                 row.template = Some((c.template_id, c.template.clone()));
+                row.kind = Some(c.kind.clone());
             }
         }
         match c.state {
@@ -165,6 +169,7 @@ mod tests {
             account: format!("acc{account_id}"),
             template_id,
             template: format!("t{template_id}"),
+            kind: "text".into(),
             day,
             state,
             deliveries: n,

@@ -30,6 +30,8 @@ pub struct OutboxRow {
     pub send_options: Option<String>,
     /// The template's zone, for placeholders.
     pub timezone: Option<String>,
+    /// The attachments' metadata ([`super::media::parse_attachments`]).
+    pub attachments: Option<String>,
     #[sqlx(flatten)]
     pub target: super::dispatch::TargetInfo,
 }
@@ -56,6 +58,8 @@ pub enum RowOutcome {
         /// What went wrong after the send (a pin or the deletion of the
         /// previous message failed): kept in `last_error`, the send stands.
         note: Option<String>,
+        /// An album's other items (empty for a single message).
+        album_ids: Vec<i64>,
     },
     Failed {
         id: i64,
@@ -85,6 +89,8 @@ struct Cols {
     n: Vec<Option<i64>>,
     t: Vec<Option<i64>>,
     e: Vec<Option<String>>,
+    /// Sent only: an album's other ids ([`album_text`]).
+    a: Vec<Option<String>>,
 }
 
 impl Cols {
@@ -103,11 +109,12 @@ impl Cols {
         self.n.push(n);
         self.t.push(t);
         self.e.push(e);
+        self.a.push(None);
     }
 
     fn rows(self) -> Rows {
         Rows::new(
-            &["id", "epoch", "attempts", "n", "t", "e"],
+            &["id", "epoch", "attempts", "n", "t", "e", "a"],
             vec![
                 Col::I64(self.id),
                 Col::I64(self.epoch),
@@ -115,6 +122,7 @@ impl Cols {
                 Col::OptI64(self.n),
                 Col::OptI64(self.t),
                 Col::OptText(self.e),
+                Col::OptText(self.a),
             ],
         )
     }
@@ -125,6 +133,12 @@ impl Cols {
 pub enum Unclaim {
     Template(i64),
     Account(i64),
+}
+
+/// An album's other ids as stored in `deliveries.album_ids` (`None` for a
+/// single message).
+fn album_text(ids: &[i64]) -> Option<String> {
+    (!ids.is_empty()).then(|| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
 }
 
 /// `('pending', 'sending')`.
@@ -157,7 +171,8 @@ impl Store {
     ) -> Result<Vec<OutboxRow>, StoreError> {
         let sql = format!(
             "SELECT d.id, d.template_id, d.slot, d.random_id, d.attempts, d.not_before,
-                    t.text, t.parse_mode, t.send_options, t.timezone, g.id AS target_id, g.spec, g.peer_id, g.peer_kind,
+                    t.text, t.parse_mode, t.send_options, t.timezone, {},
+                    g.id AS target_id, g.spec, g.peer_id, g.peer_kind,
                     g.access_hash, g.title, g.slowmode_until
              FROM deliveries d
              JOIN targets g ON g.id = d.target_id
@@ -165,6 +180,7 @@ impl Store {
              WHERE d.account_id = $1 AND d.state IN {}
                AND ($2 IS NULL OR d.template_id = $2)
              ORDER BY d.slot, d.id LIMIT $3",
+            self.attachments_sql(),
             open_sql()
         );
         Ok(
@@ -203,7 +219,13 @@ impl Store {
                     at,
                     attempts,
                     note,
-                } => sent.push(id, *epoch, attempts, message_id, Some(at), note),
+                    album_ids,
+                } => {
+                    sent.push(id, *epoch, attempts, message_id, Some(at), note);
+                    if let Some(a) = sent.a.last_mut() {
+                        *a = album_text(&album_ids);
+                    }
+                }
                 RowOutcome::Failed {
                     id,
                     error,
@@ -233,7 +255,7 @@ impl Store {
                 sent,
                 format!(
                     "state = {}, message_id = v.n, sent_at = v.t, attempts = v.attempts,
-                    last_error = v.e, not_before = NULL",
+                    last_error = v.e, not_before = NULL, album_ids = v.a",
                     Sent.sql()
                 ),
                 DeliveryState::sql_list(&[Pending, Sending, Cancelled]),
@@ -300,24 +322,33 @@ impl Store {
     }
 
     /// The newest message a template sent to a target in a slot before
-    /// `before_slot`: (slot, message id), for `--replace-previous`.
+    /// `before_slot`: (slot, message ids: the message, then an album's
+    /// other items), for `--replace-previous`.
     pub async fn previous_message(
         &self,
         template_id: i64,
         target_id: i64,
         before_slot: i64,
-    ) -> Result<Option<(i64, i64)>, StoreError> {
+    ) -> Result<Option<(i64, Vec<i64>)>, StoreError> {
         let sql = format!(
-            "SELECT slot, message_id FROM deliveries
+            "SELECT slot, message_id, album_ids FROM deliveries
              WHERE template_id = $1 AND target_id = $2 AND slot < $3
                AND state = {} AND message_id > 0
              ORDER BY slot DESC LIMIT 1",
             DeliveryState::Sent.sql()
         );
-        Ok(
-            on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
-            .bind(template_id).bind(target_id).bind(before_slot).fetch_optional(p).await)?,
-        )
+        let row = on_pool!(self, p => sqlx::query_as::<_, (i64, i64, Option<String>)>(sqlx::AssertSqlSafe(sql))
+            .bind(template_id).bind(target_id).bind(before_slot).fetch_optional(p).await)?;
+        Ok(row.map(|(slot, first, album)| {
+            let mut ids = vec![first];
+            ids.extend(
+                album
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(|s| s.parse::<i64>().ok()),
+            );
+            (slot, ids)
+        }))
     }
 
     /// Caches resolved peers on their targets, in one statement.

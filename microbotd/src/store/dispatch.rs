@@ -44,6 +44,8 @@ pub struct FireTemplate {
     pub parse_mode: String,
     /// Stored form of [`crate::templates::SendOptions`].
     pub send_options: String,
+    /// The attachments' metadata ([`super::media::parse_attachments`]).
+    pub attachments: Option<String>,
 }
 
 /// A target as the send worker needs it: the chat and its cached peer.
@@ -157,9 +159,10 @@ impl Store {
             "SELECT t.id, t.account_id, t.schedule_kind, t.schedule_expr, t.timezone,
                     t.anchor_at, t.misfire, t.active, t.next_slot,
                     CASE WHEN {} THEN TRUE ELSE FALSE END AS dispatchable,
-                    t.text, t.parse_mode, t.send_options
+                    t.text, t.parse_mode, t.send_options, {}
              FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id = $1",
-            self.dispatchable_sql()
+            self.dispatchable_sql(),
+            self.attachments_sql()
         );
         Ok(
             on_pool!(self, p => sqlx::query_as::<_, FireTemplate>(sqlx::AssertSqlSafe(sql))
@@ -180,9 +183,10 @@ impl Store {
             "SELECT t.id, t.account_id, t.schedule_kind, t.schedule_expr, t.timezone,
                     t.anchor_at, t.misfire, t.active, t.next_slot,
                     CASE WHEN {} THEN TRUE ELSE FALSE END AS dispatchable,
-                    t.text, t.parse_mode, t.send_options
+                    t.text, t.parse_mode, t.send_options, {}
              FROM templates t JOIN accounts a ON a.id = t.account_id WHERE t.id IN ({})",
             self.dispatchable_sql(),
+            self.attachments_sql(),
             id_list(ids)
         );
         let rows = on_pool!(self, p => sqlx::query_as::<_, FireTemplate>(sqlx::AssertSqlSafe(sql))

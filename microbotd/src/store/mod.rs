@@ -16,6 +16,7 @@ pub(crate) mod bulk;
 pub mod cluster;
 pub mod deliveries;
 pub mod dispatch;
+pub mod media;
 mod open;
 pub(crate) mod retention;
 pub mod scheduler_ops;

@@ -35,15 +35,31 @@ pub struct DeliveryView {
     pub message_id: Option<i64>,
     /// Slots the row stands for (more than 1: a long outage's range row).
     pub slots: i64,
+    /// text | photo | video | document | album (`kind_sql!`).
+    pub kind: String,
 }
 
-const VIEW: &str =
+/// What a delivery `d` sends, for `deliveries list`: `album` when it was
+/// sent as one (its other ids are stored), else what its template attaches
+/// now (`text` without attachments or once the template is gone).
+macro_rules! kind_sql {
+    () => {
+        "CASE WHEN d.album_ids IS NOT NULL THEN 'album' ELSE COALESCE(
+            (SELECT CASE WHEN COUNT(*) > 1 THEN 'album' ELSE MIN(m.kind) END
+             FROM template_media m WHERE m.template_id = d.template_id), 'text') END"
+    };
+}
+
+const VIEW: &str = concat!(
     "SELECT d.id, a.name AS account, d.template_id, t.name AS template, g.spec AS chat,
-        d.slot, d.state, d.attempts, d.sent_at, d.last_error, d.message_id, d.slots
+        d.slot, d.state, d.attempts, d.sent_at, d.last_error, d.message_id, d.slots, ",
+    kind_sql!(),
+    " AS kind
      FROM deliveries d
      JOIN accounts a ON a.id = d.account_id
      JOIN targets g ON g.id = d.target_id
-     LEFT JOIN templates t ON t.id = d.template_id";
+     LEFT JOIN templates t ON t.id = d.template_id"
+);
 
 impl Store {
     /// Every account's scheduler (or one, by name), by name.

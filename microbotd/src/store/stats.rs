@@ -15,6 +15,9 @@ pub struct StateCount {
     pub template_id: i64,
     /// Empty when the template was deleted.
     pub template: String,
+    /// What the template sends now: text | photo | video | document |
+    /// album (`text` once it was deleted).
+    pub kind: String,
     /// Days since the Unix epoch (UTC) of the slot.
     pub day: i64,
     pub state: DeliveryState,
@@ -43,6 +46,9 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as::<_, StateCount>(
             "SELECT d.account_id, COALESCE(a.name, '') AS account,
                     d.template_id, COALESCE(t.name, '') AS template,
+                    COALESCE((SELECT CASE WHEN COUNT(*) > 1 THEN 'album' ELSE MIN(m.kind) END
+                              FROM template_media m WHERE m.template_id = d.template_id),
+                             'text') AS kind,
                     d.slot / 86400000 AS day, d.state,
                     CAST(SUM(d.slots) AS BIGINT) AS deliveries,
                     CAST(COALESCE(SUM(d.flood_waits), 0) AS BIGINT) AS flood_waits,

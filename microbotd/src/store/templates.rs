@@ -12,6 +12,7 @@ use super::deliveries::Unclaim;
 use super::states::{DeliveryState, Misfire, ScheduleKind};
 use super::tx::{Tx, on_tx};
 use super::{Store, StoreError, on_pool};
+use crate::telegram::Attachment;
 
 /// One `templates` row with its account's name and its chats in order.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -36,6 +37,9 @@ pub struct TemplateRow {
     /// Canonical chat specs by position (from `template_targets`).
     #[sqlx(skip)]
     pub chats: Vec<String>,
+    /// Files sent with the text, in order (from `template_media`).
+    #[sqlx(skip)]
+    pub attachments: Vec<Attachment>,
 }
 
 /// Everything a create or update writes.
@@ -53,6 +57,8 @@ pub struct TemplateData {
     pub next_slot: Option<i64>,
     pub chats: Vec<String>,
     pub send_options: String,
+    /// In order; each file's bytes are already stored ([`Tx::media_put`]).
+    pub attachments: Vec<Attachment>,
 }
 
 const SELECT: &str = "SELECT t.id, t.account_id, a.name AS account, t.name, t.text, t.parse_mode, \
@@ -87,6 +93,7 @@ impl Store {
             "SELECT g.spec FROM template_targets tt JOIN targets g ON g.id = tt.target_id
              WHERE tt.template_id = $1 ORDER BY tt.position"
         ).bind(id).fetch_all(p).await)?;
+        row.attachments = self.template_attachments(id).await?;
         Ok(row)
     }
 
@@ -110,8 +117,10 @@ impl Store {
         for (id, spec) in pairs {
             chats.entry(id).or_default().push(spec);
         }
+        let mut attachments = self.attachments_all().await?;
         for r in &mut rows {
             r.chats = chats.remove(&r.id).unwrap_or_default();
+            r.attachments = attachments.remove(&r.id).unwrap_or_default();
         }
         Ok(rows)
     }
@@ -178,6 +187,7 @@ impl Tx {
             "SELECT g.spec FROM template_targets tt JOIN targets g ON g.id = tt.target_id
              WHERE tt.template_id = $1 ORDER BY tt.position"
         ).bind(id).fetch_all(&mut *c).await)?;
+        row.attachments = self.template_attachments(id).await?;
         Ok(row)
     }
 
@@ -206,6 +216,9 @@ impl Tx {
             ))
         })?;
         self.template_set_targets(id, account_id, &t.chats).await?;
+        if !t.attachments.is_empty() {
+            self.template_set_attachments(id, &t.attachments).await?;
+        }
         Ok(id)
     }
 
@@ -290,7 +303,11 @@ impl Tx {
             same_schedule,
         )
         .await?;
-        self.template_set_targets(id, account_id, &t.chats).await
+        self.template_set_targets(id, account_id, &t.chats).await?;
+        if self.template_attachments(id).await? != t.attachments {
+            self.template_set_attachments(id, &t.attachments).await?;
+        }
+        Ok(())
     }
 
     /// Replaces the target list with `chats`, in order: three set-based
@@ -370,6 +387,8 @@ impl Tx {
             let cancelled = sqlx::query(sqlx::AssertSqlSafe(cancel))
                 .bind(id).bind(now_ms).execute(&mut *c).await?.rows_affected();
             sqlx::query("DELETE FROM template_targets WHERE template_id = $1")
+                .bind(id).execute(&mut *c).await?;
+            sqlx::query("DELETE FROM template_media WHERE template_id = $1")
                 .bind(id).execute(&mut *c).await?;
             let n = sqlx::query("DELETE FROM templates WHERE id = $1")
                 .bind(id).execute(&mut *c).await?.rows_affected();

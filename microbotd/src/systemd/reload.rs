@@ -173,6 +173,7 @@ fn value_of(c: &Config, key: &KeyDoc) -> String {
         ("backup", "max_unpacked_bytes") => c.backup.max_unpacked_bytes.to_string(),
         ("retention", "deliveries_days") => c.retention.deliveries_days.to_string(),
         ("templates", "max_chats") => c.templates.max_chats.to_string(),
+        ("templates", "max_media_bytes") => c.templates.max_media_bytes.to_string(),
         // A key added to the table but not here: every reload warns about it
         // (tested below), so it cannot go unnoticed.
         _ => format!("<unknown key {}>", key.path()),

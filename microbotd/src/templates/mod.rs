@@ -6,6 +6,7 @@
 //! no preview, pin, replace the previous message) and [`placeholders`]
 //! fills `{date}`, `{time}`, `{weekday}`, `{slot}` in at send time.
 
+pub mod attachments;
 pub mod file;
 pub mod options;
 pub mod placeholders;

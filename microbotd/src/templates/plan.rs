@@ -9,10 +9,11 @@ use super::spec::TemplateSpec;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     Create(TemplateSpec),
+    /// Boxed: two whole specs would make every change that large.
     Update {
         id: i64,
-        current: TemplateSpec,
-        desired: TemplateSpec,
+        current: Box<TemplateSpec>,
+        desired: Box<TemplateSpec>,
         details: Vec<String>,
     },
     Delete {
@@ -48,8 +49,8 @@ pub fn plan(desired: &[TemplateSpec], stored: &[(i64, TemplateSpec)], prune: boo
                 } else {
                     out.changes.push(Change::Update {
                         id: *id,
-                        current: cur.clone(),
-                        desired: d.clone(),
+                        current: Box::new(cur.clone()),
+                        desired: Box::new(d.clone()),
                         details,
                     });
                 }
@@ -125,6 +126,15 @@ pub fn differences(cur: &TemplateSpec, new: &TemplateSpec) -> Vec<String> {
     if cur.options != new.options {
         d.push(format!("options {} → {}", cur.options, new.options));
     }
+    if cur.attachments != new.attachments {
+        let names = |s: &TemplateSpec| {
+            s.attachments
+                .iter()
+                .map(|a| format!("{} {}", a.kind.as_str(), a.file_name))
+                .collect::<Vec<_>>()
+        };
+        d.push(format!("attachments {:?} → {:?}", names(cur), names(new)));
+    }
     d
 }
 
@@ -151,6 +161,7 @@ mod tests {
             misfire: Misfire::Once,
             active: true,
             options: Default::default(),
+            attachments: Vec::new(),
         }
     }
 

@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 
 use crate::schedule::{OnceSchedule, Schedule, format_duration, parse_duration, parse_tz};
 use crate::store::states::{Misfire, ScheduleKind};
+use crate::telegram::Attachment;
 use crate::telegram::target::parse_target;
 
 use super::options::SendOptions;
@@ -36,6 +37,7 @@ pub enum Field {
     ParseMode,
     Misfire,
     PinNotify,
+    Attachment,
 }
 
 impl Field {
@@ -54,6 +56,7 @@ impl Field {
             Field::ParseMode => "parse-mode",
             Field::Misfire => "misfire",
             Field::PinNotify => "pin-notify",
+            Field::Attachment => "photo/video/document",
         }
     }
 
@@ -64,6 +67,7 @@ impl Field {
             Field::Tz => "timezone",
             Field::ParseMode => "parse_mode",
             Field::PinNotify => "pin_notify",
+            Field::Attachment => "attachments",
             other => other.flag(),
         }
     }
@@ -110,6 +114,9 @@ pub struct TemplateInput {
     pub misfire: Option<String>,
     pub active: bool,
     pub options: SendOptions,
+    /// Files sent with the text, in order, already checked one by one
+    /// ([`super::attachments::describe`]).
+    pub attachments: Vec<Attachment>,
 }
 
 /// What the schedule columns store: the kind; `expr` the trimmed cron text
@@ -226,6 +233,7 @@ pub struct TemplateSpec {
     pub misfire: Misfire,
     pub active: bool,
     pub options: SendOptions,
+    pub attachments: Vec<Attachment>,
 }
 
 /// Validates every field; the first wrong one is reported.
@@ -248,6 +256,7 @@ pub fn validate(input: &TemplateInput, default_tz: Tz) -> Result<TemplateSpec, F
         .options
         .check()
         .map_err(|r| FieldError::new(Field::PinNotify, r))?;
+    super::attachments::check_list(&input.attachments, &input.text)?;
     Ok(TemplateSpec {
         account: input.account.trim().to_owned(),
         name: input.name.clone(),
@@ -259,6 +268,7 @@ pub fn validate(input: &TemplateInput, default_tz: Tz) -> Result<TemplateSpec, F
         misfire: misfire(input.misfire.as_deref())?,
         active: input.active,
         options: input.options,
+        attachments: input.attachments.clone(),
     })
 }
 

@@ -25,7 +25,51 @@ pub async fn apply(
     r: v1::ApplyTemplatesRequest,
 ) -> Result<v1::ApplyTemplatesResponse, ApiError> {
     let default_tz = ctx.config.scheduler.default_timezone;
-    let desired = file::parse(&r.content, default_tz).map_err(file_error)?;
+    // Attachments name files by digest: those stored (their metadata,
+    // never bytes) and those the request carries.
+    let mut media: file::StoredMedia = ctx
+        .store
+        .media_list()
+        .await?
+        .into_iter()
+        .map(|m| (m.sha256, (m.mime, m.size)))
+        .collect();
+    let sent = super::uploads::by_digest(&r.files)?;
+    for (sha256, data) in &sent {
+        media
+            .entry(sha256.clone())
+            .or_insert_with(|| (String::new(), data.len() as i64));
+    }
+    let mut desired = file::parse_with_media(&r.content, default_tz, &media).map_err(file_error)?;
+    // Files the request carries are checked like create's, by the kind
+    // each entry gives them; only those not stored yet are written.
+    let mut new_files: HashMap<String, &[u8]> = HashMap::new();
+    for (i, spec) in desired.iter_mut().enumerate() {
+        for a in &mut spec.attachments {
+            let Some(data) = sent.get(&a.sha256).filter(|_| a.mime.is_empty()) else {
+                continue;
+            };
+            let checked = crate::templates::attachments::describe(
+                crate::templates::attachments::Upload {
+                    kind: a.kind,
+                    file_name: &a.file_name,
+                    bytes: data,
+                },
+                ctx.config.templates.max_media_bytes,
+            )
+            .map_err(|e| {
+                file_error(FileError::Invalid {
+                    index: i + 1,
+                    account: spec.account.clone(),
+                    name: spec.name.clone(),
+                    field: e.field.key(),
+                    reason: e.reason,
+                })
+            })?;
+            a.mime = checked.mime;
+            new_files.insert(a.sha256.clone(), data);
+        }
+    }
     for (i, spec) in desired.iter().enumerate() {
         crate::templates::spec::check_chat_count(spec.chats.len(), ctx.config.templates.max_chats)
             .map_err(|e| {
@@ -79,8 +123,8 @@ pub async fn apply(
                 desired,
                 ..
             } => (
-                Some(current),
-                desired,
+                Some(&**current),
+                &**desired,
                 schedule_state(Some((rows_by_id[id], current)), desired, now).1,
             ),
             Change::Delete { .. } => continue,
@@ -109,6 +153,18 @@ pub async fn apply(
     let now_ms = to_ms(now);
     let mut touched = Vec::with_capacity(p.changes.len());
     let mut tx = ctx.store.begin().await?;
+    for change in &p.changes {
+        let spec = match change {
+            Change::Create(spec) => spec,
+            Change::Update { desired, .. } => &**desired,
+            Change::Delete { .. } => continue,
+        };
+        for a in &spec.attachments {
+            if let Some(data) = new_files.get(&a.sha256) {
+                tx.media_put(&a.sha256, &a.mime, data, now_ms).await?;
+            }
+        }
+    }
     for change in &p.changes {
         match change {
             Change::Create(spec) => {
@@ -140,6 +196,7 @@ pub async fn apply(
             }
         }
     }
+    tx.media_prune().await?;
     tx.commit().await?;
     for id in touched {
         ctx.events.send(Event::Template(id));
@@ -153,13 +210,35 @@ pub async fn apply(
     Ok(resp)
 }
 
-/// Every template, in the file format apply reads.
-pub async fn export(ctx: &Context) -> Result<v1::ExportTemplatesResponse, ApiError> {
+/// Every template, in the file format apply reads; with `with_files`, the
+/// bytes of every attachment too (each file once).
+pub async fn export(
+    ctx: &Context,
+    with_files: bool,
+) -> Result<v1::ExportTemplatesResponse, ApiError> {
     let rows = ctx.store.template_list(None, false).await?;
     let specs = rows.iter().map(row_spec).collect::<Result<Vec<_>, _>>()?;
+    let mut files = Vec::new();
+    if with_files {
+        let digests: std::collections::BTreeSet<&str> = specs
+            .iter()
+            .flat_map(|s| s.attachments.iter().map(|a| a.sha256.as_str()))
+            .collect();
+        for sha256 in digests {
+            let data =
+                ctx.store.media_get(sha256).await?.ok_or_else(|| {
+                    ApiError::Internal(format!("attachment {sha256} is not stored"))
+                })?;
+            files.push(v1::AttachmentFile {
+                sha256: sha256.to_owned(),
+                data,
+            });
+        }
+    }
     Ok(v1::ExportTemplatesResponse {
         content: file::render(&specs),
         count: specs.len() as u32,
+        files,
     })
 }
 
@@ -172,7 +251,7 @@ fn plan_change(c: &Change) -> v1::PlanChange {
         Change::Create(s) => ("create", s, Vec::new()),
         Change::Update {
             desired, details, ..
-        } => ("update", desired, details.clone()),
+        } => ("update", &**desired, details.clone()),
         Change::Delete { current, .. } => ("delete", current, Vec::new()),
     };
     v1::PlanChange {

@@ -108,6 +108,7 @@ fn to_proto(row: &TemplateRow, fires: usize, now: DateTime<Utc>) -> v1::Template
         pin: options.pin,
         pin_notify: options.pin_notify,
         replace_previous: options.replace_previous,
+        attachments: row.attachments.iter().map(uploads::to_proto).collect(),
     }
 }
 
@@ -119,9 +120,11 @@ impl TemplatesService {
 
     async fn create(
         &self,
-        r: v1::CreateTemplateRequest,
+        mut r: v1::CreateTemplateRequest,
     ) -> Result<Response<v1::Template>, ApiError> {
         let ctx = &self.ctx;
+        let files = std::mem::take(&mut r.attachments);
+        let attachments = uploads::describe_all(&files, ctx.config.templates.max_media_bytes)?;
         let input = TemplateInput {
             account: r.account,
             name: r.name,
@@ -141,6 +144,7 @@ impl TemplatesService {
                 pin_notify: r.pin_notify,
                 replace_previous: r.replace_previous,
             },
+            attachments,
         };
         spec::check_chat_count(input.chats.len(), ctx.config.templates.max_chats)
             .map_err(field_error)?;
@@ -151,6 +155,7 @@ impl TemplatesService {
         let (anchor, next) = schedule_state(None, &spec, now);
         check_not_past(None, &spec, next, now).map_err(field_error)?;
         let mut tx = ctx.store.begin().await?;
+        uploads::store_all(&mut tx, &files, &spec.attachments, to_ms(now)).await?;
         let id = tx
             .template_insert(account.id, &data_of(&spec, anchor, next), to_ms(now))
             .await?;
@@ -160,8 +165,25 @@ impl TemplatesService {
         self.shown(id).await
     }
 
-    async fn edit(&self, r: v1::EditTemplateRequest) -> Result<Response<v1::Template>, ApiError> {
+    async fn edit(
+        &self,
+        mut r: v1::EditTemplateRequest,
+    ) -> Result<Response<v1::Template>, ApiError> {
         let ctx = &self.ctx;
+        let files = std::mem::take(&mut r.attachments);
+        let new_attachments = if r.set_attachments {
+            Some(uploads::describe_all(
+                &files,
+                ctx.config.templates.max_media_bytes,
+            )?)
+        } else if !files.is_empty() {
+            return Err(ApiError::invalid(
+                "edit",
+                "attachments were sent without set_attachments",
+            ));
+        } else {
+            None
+        };
         let nothing = r.name.is_none()
             && r.cron.is_none()
             && r.every.is_none()
@@ -175,7 +197,8 @@ impl TemplatesService {
             && r.no_preview.is_none()
             && r.pin.is_none()
             && r.pin_notify.is_none()
-            && r.replace_previous.is_none();
+            && r.replace_previous.is_none()
+            && !r.set_attachments;
         if nothing {
             return Err(ApiError::invalid(
                 "edit",
@@ -213,6 +236,7 @@ impl TemplatesService {
             misfire: Some(r.misfire.unwrap_or_else(|| cur.misfire.as_str().to_owned())),
             active: cur.active,
             options,
+            attachments: new_attachments.unwrap_or_else(|| cur.attachments.clone()),
         };
         spec::check_chat_count(input.chats.len(), ctx.config.templates.max_chats)
             .map_err(field_error)?;
@@ -221,6 +245,9 @@ impl TemplatesService {
         let now = ctx.now();
         let (anchor, next) = schedule_state(Some((&row, &cur)), &new, now);
         check_not_past(Some(&cur), &new, next, now).map_err(field_error)?;
+        if r.set_attachments {
+            uploads::store_all(&mut tx, &files, &new.attachments, to_ms(now)).await?;
+        }
         tx.template_update_from(
             row.id,
             row.account_id,
@@ -229,6 +256,7 @@ impl TemplatesService {
             to_ms(now),
         )
         .await?;
+        tx.media_prune().await?;
         tx.commit().await?;
         ctx.events.send(Change::Template(row.id));
         self.shown(row.id).await
@@ -258,6 +286,7 @@ impl TemplatesService {
         let ctx = &self.ctx;
         let mut tx = ctx.store.begin().await?;
         let cancelled = tx.template_delete(id, to_ms(ctx.now())).await?;
+        tx.media_prune().await?;
         tx.commit().await?;
         ctx.events.send(Change::Template(id));
         tracing::info!(template = id, cancelled, "template deleted");
@@ -389,14 +418,16 @@ impl Templates for TemplatesService {
 
     async fn export_templates(
         &self,
-        _req: Request<v1::ExportTemplatesRequest>,
+        req: Request<v1::ExportTemplatesRequest>,
     ) -> Result<Response<v1::ExportTemplatesResponse>, Status> {
-        Ok(Response::new(apply::export(&self.ctx).await?))
+        let with_files = req.into_inner().with_files;
+        Ok(Response::new(apply::export(&self.ctx, with_files).await?))
     }
 }
 
 pub mod apply;
 pub mod rows;
+pub mod uploads;
 
 pub use rows::{check_not_past, data_of, field_error, row_spec, schedule_state};
 

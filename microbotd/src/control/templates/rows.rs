@@ -36,6 +36,7 @@ pub fn row_spec(row: &TemplateRow) -> Result<TemplateSpec, ApiError> {
         misfire: row.misfire,
         active: row.active,
         options: SendOptions::from_db(&row.send_options).map_err(|_| corrupt("send options"))?,
+        attachments: row.attachments.clone(),
     })
 }
 
@@ -107,5 +108,6 @@ pub fn data_of(spec: &TemplateSpec, anchor_at: i64, next_slot: Option<i64>) -> T
         next_slot,
         chats: spec.chats.clone(),
         send_options: spec.options.to_db(),
+        attachments: spec.attachments.clone(),
     }
 }

@@ -25,6 +25,7 @@ fn row_of(spec: &TemplateSpec, anchor_at: i64, next_slot: Option<i64>) -> Templa
         updated_at: 0,
         chats: d.chats,
         send_options: d.send_options,
+        attachments: d.attachments,
     }
 }
 

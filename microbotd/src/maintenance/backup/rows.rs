@@ -28,6 +28,8 @@ pub fn check(backup: &Backup, max_chats: u32) -> Result<(), BackupError> {
             "targets" => target,
             "templates" => template,
             "deliveries" => delivery,
+            "media" => media,
+            "template_media" => template_media,
             _ => continue,
         };
         for (i, row) in rows.iter().enumerate() {
@@ -46,6 +48,36 @@ fn text<'a>(row: &'a Row, column: &str) -> &'a str {
 
 fn named(column: &str) -> impl Fn(String) -> String + '_ {
     move |reason| format!("{column}: {reason}")
+}
+
+/// A file's bytes are what its name (their SHA-256) says.
+fn media(row: &Row) -> Result<(), String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text(row, "bytes"))
+        .map_err(|e| format!("bytes: {e}"))?;
+    let digest = crate::telegram::media::sha256_hex(&bytes);
+    if digest != text(row, "sha256") {
+        return Err(format!(
+            "sha256: {:?} is not the digest of the bytes ({digest})",
+            text(row, "sha256")
+        ));
+    }
+    if row.get("size").and_then(Value::as_i64) != Some(bytes.len() as i64) {
+        return Err(format!(
+            "size: not the length of the bytes ({})",
+            bytes.len()
+        ));
+    }
+    Ok(())
+}
+
+fn template_media(row: &Row) -> Result<(), String> {
+    let kind = text(row, "kind");
+    if crate::telegram::MediaKind::parse(kind).is_none() {
+        return Err(format!("kind: {kind:?} is not photo, video or document"));
+    }
+    Ok(())
 }
 
 fn account(row: &Row) -> Result<(), String> {

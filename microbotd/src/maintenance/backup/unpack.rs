@@ -191,6 +191,13 @@ pub fn read(src: impl Read, latest_schema: i64, limits: Limits<'_>) -> Result<Ba
         }
         tables.push((t.name.clone(), rows));
     }
+    // A table a later schema added is restored empty from an older backup,
+    // so `tables` always matches TABLES one to one.
+    for (i, name) in crate::maintenance::tables::TABLES.iter().enumerate() {
+        if tables.get(i).is_none_or(|(t, _)| t != name) {
+            tables.insert(i, ((*name).to_owned(), Vec::new()));
+        }
+    }
     Ok(Backup { manifest, tables })
 }
 

@@ -92,6 +92,7 @@ async fn an_edit_inside_the_window_sends_the_new_text_once(store: crate::store::
         next_slot: row.next_slot,
         chats: row.chats.clone(),
         send_options: row.send_options.clone(),
+        attachments: Vec::new(),
     };
     let mut tx = store.begin().await.unwrap();
     tx.template_update(t, row.account_id, &data, to_ms(run.ctx.now()))
@@ -202,6 +203,7 @@ async fn outcomes_never_overwrite_a_cancel_unless_the_row_was_sent(store: crate:
                         at: 9,
                         attempts: 1,
                         note: None,
+                        album_ids: vec![6, 7],
                     },
                 ),
                 (

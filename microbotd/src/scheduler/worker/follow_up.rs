@@ -19,13 +19,16 @@ const FOLLOW_UP_TIMEOUT: Duration = Duration::from_secs(20);
 
 impl Worker {
     /// Pins and replaces as `r`'s options say; returns the note to keep on
-    /// the delivery when something failed.
+    /// the delivery when something failed. `album_ids` are the sent
+    /// album's other items (an album is pinned by its first; replacing it
+    /// later deletes every item).
     pub(super) async fn follow_up(
         &mut self,
         key: &AccountKey,
         r: &Queued,
         peer: &ResolvedPeer,
         message_id: i64,
+        album_ids: &[i64],
     ) -> Option<String> {
         let mut notes = Vec::new();
         let sent = SentRef {
@@ -44,21 +47,24 @@ impl Worker {
         if r.options.replace_previous {
             let cell = (r.template_id, r.target.target_id);
             match self.previous(r).await {
-                Ok(Some(previous)) if previous != message_id => {
-                    let old = SentRef {
-                        message_id: previous,
-                        ..sent.clone()
-                    };
-                    let call = self.ctx.messenger.delete_message(key, &old);
-                    match self.bounded(call).await {
-                        Ok(()) => {
-                            tracing::info!(account = %key.name, chat = %r.target.spec, previous, "previous message deleted")
-                        }
-                        Err(e) => {
-                            tracing::warn!(account = %key.name, chat = %r.target.spec, previous, error = %e, "previous message not deleted");
-                            notes.push(format!(
-                                "sent, but previous message {previous} not deleted: {e}"
-                            ));
+                Ok(Some(ids)) if ids.first() != Some(&message_id) => {
+                    // Every item of a previous album, in order.
+                    for previous in ids {
+                        let old = SentRef {
+                            message_id: previous,
+                            ..sent.clone()
+                        };
+                        let call = self.ctx.messenger.delete_message(key, &old);
+                        match self.bounded(call).await {
+                            Ok(()) => {
+                                tracing::info!(account = %key.name, chat = %r.target.spec, previous, "previous message deleted")
+                            }
+                            Err(e) => {
+                                tracing::warn!(account = %key.name, chat = %r.target.spec, previous, error = %e, "previous message not deleted");
+                                notes.push(format!(
+                                    "sent, but previous message {previous} not deleted: {e}"
+                                ));
+                            }
                         }
                     }
                 }
@@ -69,16 +75,20 @@ impl Worker {
             }
             let newer = self.last_sent.get(&cell).is_none_or(|(s, _)| *s <= r.slot);
             if newer {
-                self.last_sent.insert(cell, (r.slot, message_id));
+                let ids = std::iter::once(message_id)
+                    .chain(album_ids.iter().copied())
+                    .collect();
+                self.last_sent.insert(cell, (r.slot, ids));
             }
         }
         (!notes.is_empty()).then(|| notes.join("; "))
     }
 
-    /// The message this template last sent to the chat before `r`'s slot:
-    /// what this worker sent (its outcome may still be on its way to the
-    /// database) or what the database holds, whichever slot is later.
-    async fn previous(&self, r: &Queued) -> Result<Option<i64>, crate::store::StoreError> {
+    /// The message this template last sent to the chat before `r`'s slot
+    /// (with an album's other items): what this worker sent (its outcome
+    /// may still be on its way to the database) or what the database
+    /// holds, whichever slot is later.
+    async fn previous(&self, r: &Queued) -> Result<Option<Vec<i64>>, crate::store::StoreError> {
         let stored = self
             .ctx
             .store
@@ -87,9 +97,13 @@ impl Worker {
         let here = self
             .last_sent
             .get(&(r.template_id, r.target.target_id))
-            .copied()
-            .filter(|(slot, _)| *slot < r.slot);
-        Ok(stored.into_iter().chain(here).max().map(|(_, m)| m))
+            .filter(|(slot, _)| *slot < r.slot)
+            .cloned();
+        Ok(stored
+            .into_iter()
+            .chain(here)
+            .max_by_key(|(slot, _)| *slot)
+            .map(|(_, ids)| ids))
     }
 
     /// A follow-up call under its timeout; shutdown abandons it (the row's

@@ -107,10 +107,10 @@ pub struct Worker {
     /// `random_id` instead (Telegram de-duplicates it).
     fresh: IdSet<i64>,
     reload: bool,
-    /// (template, target) → (slot, message id) of the last message sent
-    /// here for a `replace-previous` template: its outcome may not be
-    /// committed yet when the next one goes.
-    last_sent: HashMap<(i64, i64), (i64, i64)>,
+    /// (template, target) → (slot, message ids: an album's every item) of
+    /// the last message sent here for a `replace-previous` template: its
+    /// outcome may not be committed yet when the next one goes.
+    last_sent: HashMap<(i64, i64), (i64, Vec<i64>)>,
 }
 
 enum Turn {

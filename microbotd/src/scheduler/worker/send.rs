@@ -111,11 +111,14 @@ impl Worker {
             self.settled.insert(id, now);
             let attempts = r.attempts + 1;
             match classify(result) {
-                Verdict::Sent { message_id } => {
+                Verdict::Sent {
+                    message_id,
+                    album_ids,
+                } => {
                     let note = match message_id.filter(|m| *m > 0) {
                         Some(m) if r.options.has_follow_up() => {
                             awaited = true;
-                            self.follow_up(key, &r, &peer, m).await
+                            self.follow_up(key, &r, &peer, m, &album_ids).await
                         }
                         _ => None,
                     };
@@ -125,6 +128,7 @@ impl Worker {
                         at: now,
                         attempts,
                         note,
+                        album_ids,
                     })
                 }
                 Verdict::Fail(error) => {

@@ -17,6 +17,7 @@ fn data(name: &str, chats: &[&str]) -> TemplateData {
         next_slot: Some(5000),
         chats: chats.iter().map(|c| c.to_string()).collect(),
         send_options: String::new(),
+        attachments: Vec::new(),
     }
 }
 

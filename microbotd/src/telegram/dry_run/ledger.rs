@@ -40,6 +40,23 @@ pub struct LedgerEntry {
     pub silent: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_preview: bool,
+    /// Files sent with the text (its caption), in order; absent on text
+    /// messages and on lines of older versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<LedgerAttachment>,
+    /// An album's other items' message ids (`message_id` is the first's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub album_ids: Vec<i64>,
+}
+
+/// One attachment of a [`LedgerEntry`]: `sha256` is the digest of the
+/// bytes the dry run loaded, so the ledger proves they were there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerAttachment {
+    pub kind: String,
+    pub file_name: String,
+    pub sha256: String,
+    pub size: u64,
 }
 
 fn is_false(b: &bool) -> bool {

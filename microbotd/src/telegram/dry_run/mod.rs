@@ -8,6 +8,7 @@
 //! kept — sealed under the session key, carried by backups, shown `sealed`
 //! on a host without the key — can be exercised without Telegram.
 
+mod attachments;
 mod ledger;
 pub(crate) mod peer;
 #[cfg(test)]
@@ -22,11 +23,11 @@ use chrono::Utc;
 use tokio::sync::Mutex;
 
 use ledger::Ledger;
-pub use ledger::{ActionKind, LedgerAction, LedgerEntry};
+pub use ledger::{ActionKind, LedgerAction, LedgerAttachment, LedgerEntry};
 
 use crate::telegram::{
-    AccountKey, Dialog, LoginStart, Messenger, OutgoingText, ResolvedPeer, Secret, Sent, SentRef,
-    SessionStore, SignIn, TelegramError, UserInfo,
+    AccountKey, Dialog, LoginStart, MediaSource, Messenger, OutgoingText, ResolvedPeer, Secret,
+    Sent, SentRef, SessionStore, SignIn, TelegramError, UserInfo,
 };
 
 /// The start of every stand-in session dry-run stores (tests look for it
@@ -39,6 +40,8 @@ pub const DRY_RUN_CODE: &str = "22222";
 
 /// Telegram's limit, in UTF-16 code units, for one message's text.
 const MAX_TEXT_UTF16: usize = 4096;
+/// … and for a caption under attachments.
+const MAX_CAPTION_UTF16: usize = 1024;
 
 /// The ledger could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +80,8 @@ struct ChatSeen {
 /// every append. Held under one async lock so appends are serialized.
 struct State {
     ledger: Ledger,
-    sent: HashMap<DedupKey, i64>,
+    /// Message id and an album's other ids, by what Telegram de-duplicates.
+    sent: HashMap<DedupKey, (i64, Vec<i64>)>,
     last_message_id: HashMap<i64, i64>,
     chats: HashMap<i64, HashMap<i64, ChatSeen>>,
 }
@@ -87,9 +91,10 @@ impl State {
         // First record wins: it is the one Telegram would have kept.
         self.sent
             .entry((e.account_id, e.peer_id, e.random_id))
-            .or_insert(e.message_id);
+            .or_insert_with(|| (e.message_id, e.album_ids.clone()));
+        let newest = e.album_ids.iter().copied().fold(e.message_id, i64::max);
         let last = self.last_message_id.entry(e.account_id).or_insert(0);
-        *last = (*last).max(e.message_id);
+        *last = (*last).max(newest);
         let seen = ChatSeen {
             peer: ResolvedPeer {
                 peer_id: e.peer_id,
@@ -113,7 +118,7 @@ impl State {
     /// Blocking (file write + fsync): runs on the blocking pool.
     fn accept(&mut self, mut entry: LedgerEntry) -> Result<Sent, TelegramError> {
         let key = (entry.account_id, entry.peer_id, entry.random_id);
-        if let Some(&message_id) = self.sent.get(&key) {
+        if let Some((message_id, album_ids)) = self.sent.get(&key).cloned() {
             tracing::info!(
                 account = %entry.account,
                 chat = %entry.chat,
@@ -123,11 +128,15 @@ impl State {
             );
             return Ok(Sent {
                 message_id,
-                album_ids: Vec::new(),
+                album_ids,
                 duplicate: true,
             });
         }
         entry.message_id = self.last_message_id.get(&entry.account_id).unwrap_or(&0) + 1;
+        // An album's items take consecutive ids, like Telegram's.
+        entry.album_ids = (1..entry.attachments.len() as i64)
+            .map(|i| entry.message_id + i)
+            .collect();
         self.ledger.append(&entry).map_err(|e| {
             TelegramError::Transient(format!(
                 "dry-run ledger {}: {e}",
@@ -143,7 +152,7 @@ impl State {
         );
         Ok(Sent {
             message_id: entry.message_id,
-            album_ids: Vec::new(),
+            album_ids: entry.album_ids,
             duplicate: false,
         })
     }
@@ -183,6 +192,8 @@ pub struct DryRunMessenger {
     logins: StdMutex<HashMap<i64, Login>>,
     /// Where a login's stand-in session goes (see the module docs).
     sessions: Option<Arc<dyn SessionStore>>,
+    /// Where attachments' bytes come from, and what they hashed to.
+    media: attachments::Loader,
 }
 
 impl DryRunMessenger {
@@ -209,7 +220,15 @@ impl DryRunMessenger {
             state: Arc::new(Mutex::new(state)),
             logins: StdMutex::new(HashMap::new()),
             sessions: None,
+            media: attachments::Loader::default(),
         })
+    }
+
+    /// Loads attachments' bytes from `media` on each send (see
+    /// [`LedgerAttachment`]).
+    pub fn with_media(mut self, media: Arc<dyn MediaSource>) -> Self {
+        self.media = attachments::Loader::new(media);
+        self
     }
 
     /// Stores a stand-in session on each login (see the module docs).
@@ -357,6 +376,13 @@ impl Messenger for DryRunMessenger {
         msg: &OutgoingText<'_>,
     ) -> Result<Sent, TelegramError> {
         check_text(msg.text)?;
+        if !msg.attachments.is_empty() && msg.text.encode_utf16().count() > MAX_CAPTION_UTF16 {
+            return Err(TelegramError::Rpc {
+                code: 400,
+                name: "MEDIA_CAPTION_TOO_LONG".into(),
+            });
+        }
+        let attachments = self.media.loaded(msg.attachments).await?;
         let entry = LedgerEntry {
             account: account.name.clone(),
             account_id: account.id,
@@ -373,6 +399,8 @@ impl Messenger for DryRunMessenger {
             message_id: 0,
             silent: msg.silent,
             no_preview: msg.no_preview,
+            attachments,
+            album_ids: Vec::new(),
         };
         // The owned guard travels into the blocking task, so the check,
         // the append and the index update finish together even if this

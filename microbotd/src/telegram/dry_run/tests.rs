@@ -381,3 +381,102 @@ async fn a_second_open_of_the_same_ledger_is_refused() {
         }
     }
 }
+
+async fn send_album(
+    m: &DryRunMessenger,
+    a: &AccountKey,
+    files: &[crate::telegram::Attachment],
+) -> Result<Sent, TelegramError> {
+    let peer = m.resolve(a, "@ops_room").await.unwrap();
+    let msg = OutgoingText {
+        peer: &peer,
+        chat_label: "@ops_room",
+        text: "caption",
+        parse_mode: ParseMode::Plain,
+        random_id: 5,
+        template_id: Some(7),
+        slot: None,
+        silent: false,
+        no_preview: false,
+        attachments: files,
+    };
+    m.send_text(a, &msg).await
+}
+
+/// An album: each file's digest is of the bytes loaded from the media
+/// source, its items take consecutive ids, and a repeat of its random_id
+/// (even after a reopen) answers with the same ids.
+#[tokio::test]
+async fn albums_record_loaded_digests_and_repeat_their_ids() {
+    use crate::telegram::media::{MemoryMedia, sha256_hex};
+    use crate::telegram::{Attachment, MediaKind};
+    let dir = tempfile::tempdir().unwrap();
+    let path = ledger_in(&dir);
+    let media = Arc::new(MemoryMedia::default());
+    let photo = media.insert(b"photo bytes");
+    let video = media.insert(b"video bytes");
+    let item = |kind, name: &str, sha256: &str| Attachment {
+        kind,
+        file_name: name.into(),
+        mime: "application/octet-stream".into(),
+        size: 11,
+        sha256: sha256.into(),
+    };
+    let files = [
+        item(MediaKind::Photo, "p.png", &photo),
+        item(MediaKind::Video, "v.mp4", &video),
+        item(MediaKind::Photo, "p2.png", &photo),
+    ];
+    let a = account(1, "sales");
+    let m = DryRunMessenger::open(&path)
+        .unwrap()
+        .with_media(media.clone());
+    send(&m, &a, "@ops_room", 1).await;
+    let first = send_album(&m, &a, &files).await.unwrap();
+    assert_eq!((first.message_id, first.album_ids.clone()), (2, vec![3, 4]));
+    let line: serde_json::Value = serde_json::from_str(&lines(&path)[1]).unwrap();
+    let digests: Vec<&str> = line["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["sha256"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        digests,
+        [
+            sha256_hex(b"photo bytes"),
+            sha256_hex(b"video bytes"),
+            sha256_hex(b"photo bytes")
+        ]
+    );
+    assert_eq!(line["attachments"][1]["kind"], "video");
+    assert_eq!(line["album_ids"], serde_json::json!([3, 4]));
+    drop(m);
+    let m = DryRunMessenger::open(&path)
+        .unwrap()
+        .with_media(media.clone());
+    let again = send_album(&m, &a, &files).await.unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.album_ids, vec![3, 4]);
+    // The next message's id comes after the album's last item.
+    assert_eq!(send(&m, &a, "@ops_room", 6).await.message_id, 5);
+    // Bytes that are not stored fail the send with their digest.
+    let missing = [item(MediaKind::Photo, "gone.png", &sha256_hex(b"gone"))];
+    let peer = m.resolve(&a, "@ops_room").await.unwrap();
+    let msg = OutgoingText {
+        peer: &peer,
+        chat_label: "@ops_room",
+        text: "caption",
+        parse_mode: ParseMode::Plain,
+        random_id: 8,
+        template_id: None,
+        slot: None,
+        silent: false,
+        no_preview: false,
+        attachments: &missing,
+    };
+    assert!(matches!(
+        m.send_text(&a, &msg).await,
+        Err(TelegramError::MediaMissing { .. })
+    ));
+}

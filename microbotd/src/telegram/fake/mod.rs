@@ -268,6 +268,12 @@ impl FakeMessenger {
     /// The simulated server's `messages.sendMessage`.
     fn deliver(&self, account: &AccountKey, msg: &OutgoingText<'_>) -> Result<Sent, TelegramError> {
         let key = (account.id, msg.peer.peer_id, msg.random_id);
+        // An album's items take consecutive ids, like Telegram's.
+        let album = |first: i64| -> Vec<i64> {
+            (1..msg.attachments.len() as i64)
+                .map(|i| first + i)
+                .collect()
+        };
         let message_id = {
             let mut inner = self.inner();
             if inner.in_flight.contains(&key) {
@@ -277,7 +283,7 @@ impl FakeMessenger {
                 return match inner.duplicate_reply {
                     DuplicateReply::Original => Ok(Sent {
                         message_id,
-                        album_ids: Vec::new(),
+                        album_ids: album(message_id),
                         duplicate: true,
                     }),
                     DuplicateReply::RandomIdDuplicate => Err(TelegramError::RandomIdDuplicate),
@@ -286,6 +292,7 @@ impl FakeMessenger {
             let last = inner.last_message_id.entry(account.id).or_insert(0);
             *last += 1;
             let message_id = *last;
+            *last += msg.attachments.len().saturating_sub(1) as i64;
             inner.stored.insert(key, message_id);
             inner.peers.insert(msg.peer.peer_id, msg.peer.clone());
             inner.sent.push(SentMessage {
@@ -301,13 +308,15 @@ impl FakeMessenger {
                 message_id,
                 silent: msg.silent,
                 no_preview: msg.no_preview,
+                attachments: msg.attachments.to_vec(),
+                album_ids: album(message_id),
             });
             message_id
         };
         self.progress.send_modify(|p| p.sends += 1);
         Ok(Sent {
             message_id,
-            album_ids: Vec::new(),
+            album_ids: album(message_id),
             duplicate: false,
         })
     }

@@ -52,6 +52,10 @@ pub struct SentMessage {
     pub message_id: i64,
     pub silent: bool,
     pub no_preview: bool,
+    /// Files sent with the text, in order.
+    pub attachments: Vec<crate::telegram::Attachment>,
+    /// An album's other items (consecutive ids after `message_id`).
+    pub album_ids: Vec<i64>,
 }
 
 /// A call on a message already sent: a pin or a delete.

@@ -152,6 +152,7 @@ fn arb_entry() -> impl Strategy<Value = Entry> {
                 // Only with pin: alone it is refused.
                 pin_notify: o[2] && o[3],
                 replace_previous: o[4],
+                attachments: Vec::new(),
             },
         )
 }

@@ -123,3 +123,39 @@ fn links_and_repeats_are_refused() {
         .to_string();
     assert_eq!(err, "data/accounts.jsonl: not a regular file");
 }
+
+/// A backup of schema 9 (before attachments) has no `media` tables: it
+/// reads with them empty, in their place, so it restores as before. A
+/// schema-10 backup that lacks them is damaged.
+#[test]
+fn older_schemas_lack_the_tables_added_since() {
+    let dir = tempfile::tempdir().unwrap();
+    let without_media = |schema_version| Snapshot {
+        schema_version,
+        tables: crate::maintenance::tables::tables_of_schema(9)
+            .iter()
+            .map(|t| TableData::from_jsonl(t, 1, b"{\"id\":1}\n").unwrap())
+            .collect(),
+        sessions: Default::default(),
+    };
+    let mut older = without_media(9);
+    assert_eq!(older.tables.len(), TABLES.len() - 2);
+    let (_, bytes) = build(&mut older, "sqlite", "[daemon]\n", now(), Vec::new()).unwrap();
+    let b = read(bytes.as_slice(), 10, limits(dir.path(), 1 << 20)).unwrap();
+    let names: Vec<&str> = b.tables.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(names, TABLES);
+    let media = names.iter().position(|t| *t == "media").unwrap();
+    assert!(b.tables[media].1.is_empty());
+    assert_eq!(b.tables[media + 2].1.len(), 1, "deliveries keep their rows");
+
+    let (_, bytes) = build(
+        &mut without_media(10),
+        "sqlite",
+        "[daemon]\n",
+        now(),
+        Vec::new(),
+    )
+    .unwrap();
+    let err = read(bytes.as_slice(), 10, limits(dir.path(), 1 << 20)).unwrap_err();
+    assert!(err.to_string().contains("tables are"), "{err}");
+}
