@@ -6,6 +6,7 @@
 mod doctor;
 mod faults;
 mod login;
+mod media;
 mod proxy;
 mod send;
 
