@@ -223,6 +223,16 @@ impl TestDaemon {
     }
 
     /// Everything the daemon wrote to stdout/stderr so far.
+    /// Every line of the dry-run ledger, parsed (none before the first send).
+    pub fn ledger(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.state_dir.join("dry-run-ledger.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("ledger line {l}: {e}")))
+            .collect()
+    }
+
     pub fn log(&self) -> String {
         let mut s = String::new();
         if let Ok(mut f) = std::fs::File::open(&self.stderr_path) {
@@ -350,4 +360,14 @@ impl Drop for TestDaemon {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// The message lines (not pins or deletions) of one template among
+/// [`TestDaemon::ledger`]'s.
+pub fn ledger_messages(lines: &[serde_json::Value], template: i64) -> Vec<serde_json::Value> {
+    lines
+        .iter()
+        .filter(|l| l.get("action").is_none() && l["template_id"] == template)
+        .cloned()
+        .collect()
 }

@@ -85,15 +85,6 @@ fn sent(d: &TestDaemon, id: &Value) -> Value {
     }
 }
 
-fn ledger(d: &TestDaemon) -> Vec<Value> {
-    std::fs::read_to_string(d.state_dir.join("dry-run-ledger.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn same_second(a: &str, b: DateTime<Utc>) -> bool {
     a.parse::<DateTime<Utc>>()
         .is_ok_and(|t| t.timestamp() == b.timestamp())
@@ -108,7 +99,8 @@ fn killed_inside_the_window_sends_at_the_slot_once(db: Db) {
     d.spawn().expect("restart after kill -9");
     sent(&d, &row["id"]);
     d.ctl_ok(&["template", "disable", &id]);
-    let entries: Vec<Value> = ledger(&d)
+    let entries: Vec<Value> = d
+        .ledger()
         .into_iter()
         .filter(|e| same_second(e["slot"].as_str().unwrap(), slot))
         .collect();
@@ -126,7 +118,7 @@ fn an_edit_inside_the_window_never_sends_the_old_text(db: Db) {
     d.ctl_ok(&["template", "edit", &id, "--text", "new text"]);
     sent(&d, &row["id"]);
     d.ctl_ok(&["template", "disable", &id]);
-    let entries = ledger(&d);
+    let entries = d.ledger();
     assert!(
         entries.iter().all(|e| e["text"] != "old text"),
         "the old text went out after the edit: {entries:?}"

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use microbot_tests::daemon::{Db, TestDaemon};
+use microbot_tests::daemon::{Db, TestDaemon, ledger_messages};
 use serde_json::{Value, json};
 
 use crate::maintenance::{sql, stderr};
@@ -48,26 +48,9 @@ fn mp4(tag: &str) -> Vec<u8> {
     b
 }
 
-fn ledger(d: &TestDaemon) -> Vec<Value> {
-    std::fs::read_to_string(d.state_dir.join("dry-run-ledger.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn messages(lines: &[Value], template: i64) -> Vec<Value> {
-    lines
-        .iter()
-        .filter(|l| l.get("action").is_none() && l["template_id"] == template)
-        .cloned()
-        .collect()
-}
-
 fn wait_for(d: &TestDaemon, template: i64, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while messages(&ledger(d), template).len() < n {
+    while ledger_messages(&d.ledger(), template).len() < n {
         assert!(Instant::now() < deadline, "no sends:\n{}", d.log());
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -206,9 +189,9 @@ fn photo_album_and_document_reach_the_ledger_with_their_bytes(db: Db) {
         d.ctl_ok(&["template", "disable", &id.to_string()]);
     }
     drained(&d);
-    let lines = ledger(&d);
+    let lines = d.ledger();
 
-    let m = &messages(&lines, photo_id)[0];
+    let m = &ledger_messages(&lines, photo_id)[0];
     assert_eq!(
         attached(m),
         owned(&[("photo", "chart.png", &photo_sha)]),
@@ -222,7 +205,7 @@ fn photo_album_and_document_reach_the_ledger_with_their_bytes(db: Db) {
     );
     assert!(m.get("album_ids").is_none(), "a single photo: {m}");
 
-    let m = &messages(&lines, doc_id)[0];
+    let m = &ledger_messages(&lines, doc_id)[0];
     assert_eq!(
         attached(m),
         owned(&[("document", "report.pdf", &doc_sha)]),
@@ -233,7 +216,7 @@ fn photo_album_and_document_reach_the_ledger_with_their_bytes(db: Db) {
         (&json!(true), &json!(true))
     );
 
-    let albums = messages(&lines, album_id);
+    let albums = ledger_messages(&lines, album_id);
     for m in &albums {
         assert_eq!(
             attached(m),
@@ -522,7 +505,7 @@ fn export_apply_is_a_no_op_and_a_restored_backup_sends_the_same_bytes(src_db: Db
     dst.ctl_ok(&["template", "enable", &id]);
     let id: i64 = id.parse().unwrap();
     wait_for(&dst, id, 1);
-    let m = &messages(&ledger(&dst), id)[0];
+    let m = &ledger_messages(&dst.ledger(), id)[0];
     assert_eq!(
         attached(m),
         owned(&[("photo", "a.png", &a_sha), ("photo", "c.png", &c_sha)]),

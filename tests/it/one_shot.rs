@@ -11,11 +11,8 @@ use microbot_tests::daemon::{Db, TestDaemon};
 use serde_json::{Value, json};
 
 fn sends(d: &TestDaemon, template: i64) -> Vec<Value> {
-    std::fs::read_to_string(d.state_dir.join("dry-run-ledger.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    d.ledger()
+        .into_iter()
         .filter(|l| l["template_id"] == template)
         .collect()
 }

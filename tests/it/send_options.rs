@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use microbot_tests::daemon::{Db, TestDaemon};
+use microbot_tests::daemon::{Db, TestDaemon, ledger_messages};
 use serde_json::{Value, json};
 
 fn dry_run(db: Db) -> TestDaemon {
@@ -16,24 +16,6 @@ fn dry_run(db: Db) -> TestDaemon {
 
 fn login(d: &TestDaemon) {
     d.add_logged_in("poster", "+905321234567");
-}
-
-fn ledger(d: &TestDaemon) -> Vec<Value> {
-    let path = d.state_dir.join("dry-run-ledger.jsonl");
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn messages(lines: &[Value], template: i64) -> Vec<Value> {
-    lines
-        .iter()
-        .filter(|l| l.get("action").is_none() && l["template_id"] == template)
-        .cloned()
-        .collect()
 }
 
 fn actions(lines: &[Value], action: &str) -> Vec<Value> {
@@ -94,14 +76,14 @@ fn options_reach_the_ledger_and_replace_previous_deletes_the_last_message(db: Db
     );
     let id = t["id"].as_i64().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while messages(&ledger(&d), id).len() < 3 {
+    while ledger_messages(&d.ledger(), id).len() < 3 {
         assert!(Instant::now() < deadline, "no sends:\n{}", d.log());
         std::thread::sleep(Duration::from_millis(200));
     }
     d.ctl_ok(&["template", "disable", &id.to_string()]);
     let rows = drained(&d);
-    let lines = ledger(&d);
-    let sent = messages(&lines, id);
+    let lines = d.ledger();
+    let sent = ledger_messages(&lines, id);
     assert!(sent.len() >= 3);
     for m in &sent {
         assert_eq!(
@@ -159,12 +141,12 @@ fn options_reach_the_ledger_and_replace_previous_deletes_the_last_message(db: Db
     assert_eq!(plain["options"], json!([]));
     let pid = plain["id"].as_i64().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while messages(&ledger(&d), pid).is_empty() {
+    while ledger_messages(&d.ledger(), pid).is_empty() {
         assert!(Instant::now() < deadline, "no sends:\n{}", d.log());
         std::thread::sleep(Duration::from_millis(200));
     }
     d.ctl_ok(&["template", "disable", &pid.to_string()]);
-    let m = &messages(&ledger(&d), pid)[0];
+    let m = &ledger_messages(&d.ledger(), pid)[0];
     assert!(
         m.get("silent").is_none() && m.get("no_preview").is_none(),
         "{m}"
@@ -328,7 +310,7 @@ fn placeholders_are_filled_in_at_send_time_in_the_template_zone(db: Db) {
     let id = t["id"].as_i64().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let m = loop {
-        if let Some(m) = messages(&ledger(&d), id).into_iter().next() {
+        if let Some(m) = ledger_messages(&d.ledger(), id).into_iter().next() {
             break m;
         }
         assert!(Instant::now() < deadline, "no sends:\n{}", d.log());
