@@ -15,6 +15,7 @@ mod lookahead;
 mod maintenance;
 mod man;
 mod media;
+mod media_refusals;
 mod metrics;
 mod mtproto;
 mod one_shot;

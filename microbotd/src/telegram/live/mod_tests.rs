@@ -3,7 +3,9 @@
 
 use std::num::NonZeroU32;
 
-use grammers_mtsender::RpcError;
+use std::ops::ControlFlow;
+
+use grammers_mtsender::{InvocationError, RetryContext, RetryPolicy, RpcError};
 use grammers_session::types::PeerId;
 
 use super::resolve::resolved;
