@@ -2,8 +2,8 @@
 //! call arrived, so precision and throughput measure microbot, not a
 //! transport.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,14 +22,38 @@ pub struct Call {
     pub account: i64,
 }
 
+/// A recorded call: microseconds since the epoch, the slot in
+/// milliseconds (`i64::MIN`: none), the account.
+#[derive(Default)]
+struct Slot {
+    at_us: AtomicI64,
+    slot_ms: AtomicI64,
+    account: AtomicI64,
+}
+
+impl Slot {
+    fn read(&self) -> Call {
+        let slot = self.slot_ms.load(Ordering::Relaxed);
+        Call {
+            at: DateTime::from_timestamp_micros(self.at_us.load(Ordering::Relaxed))
+                .unwrap_or_default(),
+            slot: (slot != i64::MIN)
+                .then(|| DateTime::from_timestamp_millis(slot))
+                .flatten(),
+            account: self.account.load(Ordering::Relaxed),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct NullMessenger {
     /// Off for the soak: a growing record would look like a daemon leak.
     record: bool,
-    /// One slot per expected call, written without a lock: a contended
-    /// mutex and a growing vector's copies were a tenth of the burst the
-    /// record measures. Calls beyond them go to `overflow`.
-    slots: Box<[OnceLock<Call>]>,
+    /// One slot per expected call, plain atomics written without a lock:
+    /// a contended mutex and a growing vector's copies were a tenth of the
+    /// burst the record measures (and a `OnceLock` per call still showed).
+    /// Calls beyond them go to `overflow`.
+    slots: Box<[Slot]>,
     overflow: Mutex<Vec<Call>>,
     /// The next free slot. `count` rises only after a call is recorded,
     /// so a waiter that sees the count sees every call.
@@ -48,7 +72,7 @@ impl NullMessenger {
     pub fn recording(expected: usize) -> Self {
         NullMessenger {
             record: true,
-            slots: (0..expected).map(|_| OnceLock::new()).collect(),
+            slots: (0..expected).map(|_| Slot::default()).collect(),
             ..Default::default()
         }
     }
@@ -59,7 +83,8 @@ impl NullMessenger {
     }
 
     pub fn calls(&self) -> Vec<Call> {
-        let mut calls: Vec<Call> = self.slots.iter().filter_map(|s| s.get().copied()).collect();
+        let used = self.next.load(Ordering::SeqCst).min(self.slots.len());
+        let mut calls: Vec<Call> = self.slots[..used].iter().map(Slot::read).collect();
         calls.extend(self.overflow.lock().unwrap().iter().copied());
         calls
     }
@@ -128,8 +153,13 @@ impl Messenger for NullMessenger {
                 account: account.id,
             };
             match self.slots.get(self.next.fetch_add(1, Ordering::Relaxed)) {
-                Some(slot) => {
-                    let _ = slot.set(call);
+                Some(s) => {
+                    s.at_us.store(call.at.timestamp_micros(), Ordering::Relaxed);
+                    s.slot_ms.store(
+                        call.slot.map_or(i64::MIN, |t| t.timestamp_millis()),
+                        Ordering::Relaxed,
+                    );
+                    s.account.store(call.account, Ordering::Relaxed);
                 }
                 None => self.overflow.lock().unwrap().push(call),
             }

@@ -21,6 +21,7 @@ pub mod events;
 pub mod live;
 pub mod logging;
 pub mod maintenance;
+pub mod memory;
 pub mod man;
 pub mod metrics;
 pub mod schedule;
@@ -197,6 +198,7 @@ pub async fn run_with(
             }
         });
     }
+    memory::spawn_housekeeping(cancel.clone());
     let mut dispatcher = tokio::spawn(scheduler::run(ctx.clone(), changes, cancel.clone()));
     let stop = cancel.clone();
     let shutdown = async move {
