@@ -27,6 +27,11 @@ use std::time::{Duration, Instant};
 
 /// The part of a wait handed to the precise thread.
 const FINE: Duration = Duration::from_millis(3);
+/// How long the thread leaves the passing on of wakes to the first task
+/// before it wakes the rest itself: that task may have dropped its wait
+/// (its `select!` took another branch) between the thread's taking it and
+/// the wake, and then nobody else would.
+const RELAY_GRACE: Duration = Duration::from_micros(500);
 
 /// Sleeps for `wait`: tokio's timer for all but the last [`FINE`], then
 /// the precise thread. Cancel-safe: dropping it forgets its deadline.
@@ -77,8 +82,16 @@ impl Timer {
 
     fn run(&self) {
         let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let mut relayed_at: Option<Instant> = None;
         loop {
             let now = Instant::now();
+            if relayed_at.is_some_and(|at| now >= at + RELAY_GRACE) {
+                relayed_at = None;
+                drop(waiting);
+                self.pass_on();
+                waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
             let mut due = Vec::new();
             while let Some(entry) = waiting.first_entry() {
                 if entry.key().0 > now {
@@ -94,10 +107,13 @@ impl Timer {
                     .unwrap_or_else(|p| p.into_inner())
                     .append(&mut due);
                 first.wake();
+                relayed_at.get_or_insert_with(Instant::now);
                 waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
                 continue;
             }
-            waiting = match waiting.first_key_value().map(|(k, _)| k.0) {
+            let next = waiting.first_key_value().map(|(k, _)| k.0);
+            let grace = relayed_at.map(|at| at + RELAY_GRACE);
+            waiting = match next.into_iter().chain(grace).min() {
                 Some(at) => {
                     self.changed
                         .wait_timeout(waiting, at.saturating_duration_since(now))
@@ -188,6 +204,28 @@ mod tests {
         for t in tasks {
             t.await.unwrap();
         }
+    }
+
+    /// The task the thread wakes first may never pass the others' wakes
+    /// on (its wait was dropped as it was taken): they still wake.
+    #[tokio::test]
+    async fn wakes_left_to_a_task_that_never_passes_them_on_still_come() {
+        let deadline = Instant::now() + Duration::from_millis(20);
+        let waiter = tokio::spawn(Fine {
+            deadline,
+            key: None,
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        // Same instant, a larger key: woken first, and it does nothing.
+        timer()
+            .waiting
+            .lock()
+            .unwrap()
+            .insert((deadline, u64::MAX), Waker::noop().clone());
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("a wake left with a silent task was lost")
+            .unwrap();
     }
 
     #[test]
