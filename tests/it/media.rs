@@ -12,6 +12,7 @@ use microbot_tests::daemon::{Db, TestDaemon, ledger_messages};
 use serde_json::{Value, json};
 
 use crate::maintenance::{sql, stderr};
+use crate::send_options::drained;
 
 pub(crate) fn dry_run(db: Db, extra: &str) -> TestDaemon {
     TestDaemon::builder(db)
@@ -21,7 +22,7 @@ pub(crate) fn dry_run(db: Db, extra: &str) -> TestDaemon {
         .start()
 }
 
-fn sha256(bytes: &[u8]) -> String {
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
         .iter()
@@ -52,24 +53,6 @@ fn wait_for(d: &TestDaemon, template: i64, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while ledger_messages(&d.ledger(), template).len() < n {
         assert!(Instant::now() < deadline, "no sends:\n{}", d.log());
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Waits until nothing of the account is open.
-fn drained(d: &TestDaemon) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let rows = d.ctl_json(&["deliveries", "list", "--account", "poster", "--limit", "0"]);
-        let open = rows
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["state"] == "pending" || r["state"] == "sending");
-        if !open {
-            return;
-        }
-        assert!(Instant::now() < deadline, "still open: {rows}\n{}", d.log());
         std::thread::sleep(Duration::from_millis(200));
     }
 }

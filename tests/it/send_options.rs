@@ -31,7 +31,7 @@ fn stderr(out: &std::process::Output) -> String {
 }
 
 /// Waits until every delivery of the account is settled.
-fn drained(d: &TestDaemon) -> Value {
+pub(crate) fn drained(d: &TestDaemon) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let rows = d.ctl_json(&["deliveries", "list", "--account", "poster", "--limit", "0"]);

@@ -88,15 +88,7 @@ impl Leases {
     /// has noticed), or when another node holds it. Check it right before
     /// a send ([`Leases::held_until`] for a run of sends).
     pub fn held(&self, account_id: i64) -> Option<i64> {
-        let Some(c) = &self.0.cluster else {
-            return Some(0);
-        };
-        let now = Instant::now();
-        c.held
-            .borrow()
-            .get(&account_id)
-            .filter(|h| h.deadline > now)
-            .map(|h| h.epoch)
+        self.held_until(account_id).map(|(epoch, _)| epoch)
     }
 
     /// [`Leases::held`] for many sends in a row: the epoch and the local

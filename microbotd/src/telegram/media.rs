@@ -9,8 +9,7 @@
 //! function, so every item's id is decided when the delivery row commits
 //! and a resend after a crash repeats all of them.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -75,7 +74,7 @@ pub fn album_random_id(random_id: i64, index: usize) -> i64 {
 }
 
 /// Where a transport reads an attachment's bytes. The daemon's source is
-/// the database; tests use [`MemoryMedia`].
+/// the database; tests use `fake::MemoryMedia`.
 #[async_trait]
 pub trait MediaSource: Send + Sync + 'static {
     /// The bytes stored under `sha256`. A digest that is not stored is
@@ -83,47 +82,10 @@ pub trait MediaSource: Send + Sync + 'static {
     async fn load(&self, sha256: &str) -> Result<Arc<[u8]>, TelegramError>;
 }
 
-/// Bytes held in memory, by digest.
-#[derive(Debug, Default)]
-pub struct MemoryMedia {
-    files: Mutex<HashMap<String, Arc<[u8]>>>,
-}
-
-impl MemoryMedia {
-    /// Stores `bytes` and returns their lower-case hex SHA-256.
-    pub fn insert(&self, bytes: &[u8]) -> String {
-        let digest = sha256_hex(bytes);
-        self.files
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(digest.clone(), Arc::from(bytes));
-        digest
-    }
-}
-
-#[async_trait]
-impl MediaSource for MemoryMedia {
-    async fn load(&self, sha256: &str) -> Result<Arc<[u8]>, TelegramError> {
-        self.files
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(sha256)
-            .cloned()
-            .ok_or_else(|| TelegramError::MediaMissing {
-                sha256: sha256.to_owned(),
-            })
-    }
-}
-
 /// Lower-case hex SHA-256 of `bytes`, the name media is stored under.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
 #[cfg(test)]

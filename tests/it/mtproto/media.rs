@@ -8,13 +8,7 @@
 use microbot_tests::daemon::Db;
 use microbot_tests::live::Live;
 
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+use crate::media::sha256;
 
 /// An album item's random_id: the delivery's own for item 0, a SplitMix64
 /// step from it for the others — written out here rather than taken from

@@ -57,30 +57,14 @@ pub async fn apply(
                 },
                 ctx.config.templates.max_media_bytes,
             )
-            .map_err(|e| {
-                file_error(FileError::Invalid {
-                    index: i + 1,
-                    account: spec.account.clone(),
-                    name: spec.name.clone(),
-                    field: e.field.key(),
-                    reason: e.reason,
-                })
-            })?;
+            .map_err(|e| entry_error(i, &spec.account, &spec.name, e.field.key(), e.reason))?;
             a.mime = checked.mime;
             new_files.insert(a.sha256.clone(), data);
         }
     }
     for (i, spec) in desired.iter().enumerate() {
         crate::templates::spec::check_chat_count(spec.chats.len(), ctx.config.templates.max_chats)
-            .map_err(|e| {
-                file_error(FileError::Invalid {
-                    index: i + 1,
-                    account: spec.account.clone(),
-                    name: spec.name.clone(),
-                    field: e.field.key(),
-                    reason: e.reason,
-                })
-            })?;
+            .map_err(|e| entry_error(i, &spec.account, &spec.name, e.field.key(), e.reason))?;
     }
     let mut accounts: HashMap<String, i64> = HashMap::new();
     for (i, spec) in desired.iter().enumerate() {
@@ -92,16 +76,16 @@ pub async fn apply(
                 accounts.insert(a.name, a.id);
             }
             Err(crate::store::StoreError::NotFound(_)) => {
-                return Err(file_error(FileError::Invalid {
-                    index: i + 1,
-                    account: spec.account.clone(),
-                    name: spec.name.clone(),
-                    field: "account",
-                    reason: format!(
+                return Err(entry_error(
+                    i,
+                    &spec.account,
+                    &spec.name,
+                    "account",
+                    format!(
                         "no account named {:?} (see `microbotctl account list`)",
                         spec.account
                     ),
-                }));
+                ));
             }
             Err(e) => return Err(e.into()),
         }
@@ -244,6 +228,23 @@ pub async fn export(
 
 fn file_error(e: FileError) -> ApiError {
     ApiError::invalid("file", e.to_string())
+}
+
+/// The file's entry `i` (0-based), `account`/`name`, refused on one field.
+fn entry_error(
+    i: usize,
+    account: &str,
+    name: &str,
+    field: &'static str,
+    reason: String,
+) -> ApiError {
+    file_error(FileError::Invalid {
+        index: i + 1,
+        account: account.to_owned(),
+        name: name.to_owned(),
+        field,
+        reason,
+    })
 }
 
 fn plan_change(c: &Change) -> v1::PlanChange {

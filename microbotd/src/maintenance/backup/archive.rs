@@ -10,7 +10,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::snapshot::Snapshot;
 use super::{BackupError, FORMAT, Manifest, MemberEntry, TableEntry, data_path};
@@ -27,10 +26,6 @@ pub struct Backup {
     pub manifest: Manifest,
     /// Rows per table, in [`TABLES`] order.
     pub tables: Vec<(String, Vec<Map<String, Value>>)>,
-}
-
-pub(super) fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// Writes the archive into `out`: manifest first, then the data, then the
@@ -52,7 +47,7 @@ pub fn build<W: Write>(
         .collect();
     members.push(MemberEntry {
         path: CONFIG.to_string(),
-        sha256: sha256_hex(config_toml.as_bytes()),
+        sha256: crate::telegram::media::sha256_hex(config_toml.as_bytes()),
     });
     let manifest = Manifest {
         format: FORMAT,

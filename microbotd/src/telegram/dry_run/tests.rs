@@ -408,7 +408,8 @@ async fn send_album(
 /// (even after a reopen) answers with the same ids.
 #[tokio::test]
 async fn albums_record_loaded_digests_and_repeat_their_ids() {
-    use crate::telegram::media::{MemoryMedia, sha256_hex};
+    use crate::telegram::fake::MemoryMedia;
+    use crate::telegram::media::sha256_hex;
     use crate::telegram::{Attachment, MediaKind};
     let dir = tempfile::tempdir().unwrap();
     let path = ledger_in(&dir);

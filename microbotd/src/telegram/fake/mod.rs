@@ -3,6 +3,7 @@
 //! replies, …) while a simulated server de-duplicates `random_id`s exactly
 //! like Telegram, so tests can assert exactly-once delivery.
 
+mod media;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -15,6 +16,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use tokio::sync::watch;
 
+pub use media::MemoryMedia;
 pub use types::{DuplicateReply, FollowUp, LoginScript, Outcome, SendAttempt, SentMessage};
 
 use super::dry_run::{dialog_for, matches_search, peer};

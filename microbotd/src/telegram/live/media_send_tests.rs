@@ -3,9 +3,10 @@
 //! (re)send, one re-upload on a stale handle.
 
 use super::*;
+use crate::telegram::fake::MemoryMedia;
 use crate::telegram::live::media_tl::PART_SIZE;
 use crate::telegram::live::send::input_peer;
-use crate::telegram::media::{MemoryMedia, album_random_id};
+use crate::telegram::media::album_random_id;
 use crate::telegram::{ParseMode, PeerKind, ResolvedPeer};
 
 #[path = "media_send_tests/fake.rs"]

@@ -7,7 +7,8 @@
 use microbot_tests::mtproto_test_server::{ChatKind, MtprotoServer, SentMessage};
 
 use super::*;
-use crate::telegram::media::{MemoryMedia, album_random_id};
+use crate::telegram::fake::MemoryMedia;
+use crate::telegram::media::album_random_id;
 use crate::telegram::{Attachment, MediaKind, ParseMode, PeerKind, SessionStoreError};
 
 /// A session already holding the server's auth key (no key exchange can

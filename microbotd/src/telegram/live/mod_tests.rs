@@ -109,7 +109,7 @@ fn resolved_peer_from_grammers_ids() {
 struct NoStore;
 
 fn no_media() -> Arc<dyn MediaSource> {
-    Arc::new(crate::telegram::media::MemoryMedia::default())
+    Arc::new(crate::telegram::fake::MemoryMedia::default())
 }
 
 #[async_trait]
